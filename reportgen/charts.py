@@ -1,0 +1,203 @@
+"""Charts: small functions from aggregated data to an Altair chart, used by both outputs.
+
+Every chart receives already-aggregated data (histogram bins, scores by k, a sample of at
+most 5,000 points), so the HTML stays small and Altair's row limit is never hit. The font
+is the one the PDF uses, so vl-convert measures text as WeasyPrint draws it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import altair as alt
+import pandas as pd
+
+FONT = "DejaVu Sans"
+INK = "#1f2933"
+MUTED = "#6b7785"
+GRID = "#e4e7eb"
+POPULATION = "#b8c0c8"
+WIDTH = 600
+# Colour-blind-safe: Okabe-Ito without yellow and black, then Paul Tol's muted colours.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00",
+           "#882255", "#999933", "#332288", "#44AA99", "#AA4499", "#117733")
+
+
+def segment_colors(k: int) -> list[str]:
+    return [PALETTE[i % len(PALETTE)] for i in range(k)]
+
+
+def themed(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """The house style, applied to every top-level chart."""
+    return (
+        chart.configure(font=FONT, background="white")
+        .configure_view(stroke=None)
+        .configure_axis(labelColor=MUTED, titleColor=INK, gridColor=GRID, domainColor=GRID,
+                        tickColor=GRID, labelFontSize=11, titleFontSize=11,
+                        titleFontWeight="normal")
+        .configure_legend(labelColor=INK, titleColor=INK, labelFontSize=11, titleFontSize=11,
+                          labelLimit=260)
+        .configure_title(color=INK, fontSize=13, fontWeight="bold", anchor="start")
+        .configure_header(labelColor=INK, labelFontSize=11, titleFontSize=11)
+    )
+
+
+def _segment_scale(names: Sequence[str], colors: Sequence[str]) -> alt.Scale:
+    return alt.Scale(domain=list(names), range=list(colors))
+
+
+def segment_sizes(sizes: pd.DataFrame, colors: Sequence[str]) -> alt.TopLevelMixin:
+    """Share of customers per segment. Columns: name, size, share."""
+    base = alt.Chart(sizes).encode(
+        y=alt.Y("name:N", sort=None, title=None, axis=alt.Axis(labelLimit=240)),
+        x=alt.X("share:Q", title="Share of customers", axis=alt.Axis(format="%")),
+    )
+    bars = base.mark_bar(height={"band": 0.7}).encode(
+        color=alt.Color("name:N", scale=_segment_scale(sizes["name"], colors), legend=None),
+        tooltip=[alt.Tooltip("name:N", title="Segment"),
+                 alt.Tooltip("size:Q", title="Customers", format=","),
+                 alt.Tooltip("share:Q", title="Share", format=".1%")],
+    )
+    labels = base.mark_text(align="left", dx=4, color=INK, fontSize=11).encode(
+        text=alt.Text("share:Q", format=".0%"))
+    return themed((bars + labels).properties(width=WIDTH - 260, height=28 * len(sizes)))
+
+
+def elbow(scores: pd.DataFrame, chosen: int, knee: int | None) -> alt.TopLevelMixin:
+    """Inertia by k, the chosen k highlighted and the elbow marked. Columns: k, inertia."""
+    base = alt.Chart(scores).encode(
+        x=alt.X("k:Q", title="Number of segments (k)", axis=alt.Axis(tickMinStep=1,
+                                                                       format="d")),
+        y=alt.Y("inertia:Q", title="Inertia (within-segment spread)",
+                axis=alt.Axis(format="~s")),
+    )
+    layers = [
+        base.mark_line(color=MUTED),
+        base.mark_point(filled=True, size=45, color=MUTED).encode(
+            tooltip=[alt.Tooltip("k:Q"), alt.Tooltip("inertia:Q", format=",.1f")]),
+        base.transform_filter(alt.datum.k == chosen).mark_point(
+            filled=True, size=140, color=PALETTE[0]),
+    ]
+    if knee is not None:
+        marker = pd.DataFrame({"k": [knee], "label": [f"elbow at k={knee}"]})
+        rule = alt.Chart(marker).encode(x="k:Q")
+        layers += [rule.mark_rule(strokeDash=[4, 3], color=PALETTE[5]),
+                   rule.mark_text(align="left", dx=5, dy=-6, color=PALETTE[5], fontSize=11)
+                   .encode(text="label:N", y=alt.value(8))]
+    return themed(alt.layer(*layers).properties(
+        width=WIDTH - 60, height=210, title="Elbow: inertia by k"))
+
+
+SCORE_TITLES = {
+    "silhouette": "Silhouette (higher is better)",
+    "calinski_harabasz": "Calinski-Harabasz (higher is better)",
+    "davies_bouldin": "Davies-Bouldin (lower is better)",
+}
+
+
+def k_scores(scores: pd.DataFrame, chosen: int) -> alt.TopLevelMixin:
+    """One small panel per quality score by k. Columns: k and one column per score."""
+    panels = []
+    for metric, title in SCORE_TITLES.items():
+        base = alt.Chart(scores).encode(
+            x=alt.X("k:Q", title="k", axis=alt.Axis(tickMinStep=1, format="d")),
+            y=alt.Y(f"{metric}:Q", title=None, scale=alt.Scale(zero=False),
+                    axis=alt.Axis(format="~s" if metric == "calinski_harabasz" else ".2f")),
+        )
+        panels.append(alt.layer(
+            base.mark_line(color=MUTED),
+            base.mark_point(filled=True, size=35, color=MUTED).encode(
+                tooltip=[alt.Tooltip("k:Q"), alt.Tooltip(f"{metric}:Q", format=",.3f")]),
+            base.transform_filter(alt.datum.k == chosen).mark_point(
+                filled=True, size=110, color=PALETTE[0]),
+        ).properties(width=(WIDTH - 150) // 3, height=150,
+                     title=alt.TitleParams(title, fontSize=11)))
+    return themed(alt.hconcat(*panels, spacing=28))
+
+
+def zscore_heatmap(cells: pd.DataFrame) -> alt.TopLevelMixin:
+    """Segment x feature, coloured by z-score. Columns: feature, segment, z, label, mean, level.
+
+    Segments are rows (persona names are long and read best horizontally); feature names
+    head the columns, split into lines at spaces.
+    """
+    features = list(dict.fromkeys(cells["feature"]))
+    segments = list(dict.fromkeys(cells["segment"]))
+    cell = max(58, min(96, (WIDTH - 260) // max(len(features), 1)))
+    base = alt.Chart(cells).encode(
+        x=alt.X("feature:N", sort=features, title=None,
+                axis=alt.Axis(labelAngle=0, orient="top", labelExpr="split(datum.label, ' ')",
+                              labelLimit=cell, labelPadding=6)),
+        y=alt.Y("segment:N", sort=segments, title=None,
+                axis=alt.Axis(labelLimit=220, labelColor=INK, labelFontWeight="bold")),
+    )
+    rect = base.mark_rect(stroke="white", strokeWidth=2).encode(
+        color=alt.Color("z:Q", title="z-score", scale=alt.Scale(
+            scheme="blueorange", domain=[-2, 2], clamp=True),
+            legend=alt.Legend(gradientLength=120)),
+        tooltip=[alt.Tooltip("segment:N", title="Segment"),
+                 alt.Tooltip("feature:N", title="Feature"),
+                 alt.Tooltip("mean:N", title="Segment mean"),
+                 alt.Tooltip("z:Q", title="z-score", format="+.2f"),
+                 alt.Tooltip("level:N", title="Level")],
+    )
+    text = base.mark_text(fontSize=11).encode(
+        text=alt.Text("label:N"),
+        color=alt.condition("abs(datum.z) > 1.2", alt.value("white"), alt.value(INK)),
+    )
+    return themed((rect + text).properties(width=cell * len(features),
+                                           height=34 * len(segments)))
+
+
+def log_ticks(low: float, high: float, most: int = 5) -> list[float]:
+    """1-2-5 ticks between low and high, thinned to at most `most`, for log-like axes."""
+    ticks = [m * 10.0**e for e in range(-2, 13) for m in (1, 2, 5)
+             if low <= m * 10.0**e <= high]
+    while len(ticks) > most:
+        ticks = ticks[::2]
+    return ticks
+
+
+def distributions(bins: pd.DataFrame, labels: dict[str, str], logged: Sequence[str],
+                  color: str) -> alt.TopLevelMixin:
+    """Small multiples: the segment's distribution over everyone's, one panel per feature.
+
+    Columns of `bins`: feature, who ("Segment" or "Everyone"), start, end, share.
+    """
+    panels = []
+    for feature in dict.fromkeys(bins["feature"]):
+        data = bins[bins["feature"] == feature]
+        if feature in logged:
+            scale = alt.Scale(type="symlog")
+            axis = alt.Axis(format="~s", values=log_ticks(data["start"].min(), data["end"].max()))
+        else:
+            scale, axis = alt.Scale(zero=False), alt.Axis(format="~s", tickCount=4)
+        panel = alt.Chart(data).mark_bar(opacity=0.75, binSpacing=0).encode(
+            x=alt.X("start:Q", title=labels.get(feature, feature), scale=scale, axis=axis),
+            x2="end:Q",
+            y=alt.Y("share:Q", title=None, stack=None, axis=alt.Axis(format="%", tickCount=3)),
+            y2=alt.datum(0),
+            color=alt.Color("who:N", scale=alt.Scale(domain=["Everyone", "Segment"],
+                                                     range=[POPULATION, color]),
+                            legend=alt.Legend(title=None, orient="top")),
+            tooltip=[alt.Tooltip("who:N", title=""),
+                     alt.Tooltip("start:Q", title="From", format=",.4~g"),
+                     alt.Tooltip("end:Q", title="To", format=",.4~g"),
+                     alt.Tooltip("share:Q", title="Share", format=".1%")],
+        ).properties(width=(WIDTH - 110) // 3, height=90)
+        panels.append(panel)
+    return themed(alt.concat(*panels, columns=3, spacing=22))
+
+
+def segment_map(points: pd.DataFrame, names: Sequence[str], colors: Sequence[str],
+                explained: float) -> alt.TopLevelMixin:
+    """A 2-D PCA map of a sample of customers. Columns: pc1, pc2, name."""
+    return themed(alt.Chart(points).mark_circle(size=18, opacity=0.6).encode(
+        x=alt.X("pc1:Q", title="Component 1", axis=alt.Axis(labels=False, ticks=False)),
+        y=alt.Y("pc2:Q", title="Component 2", axis=alt.Axis(labels=False, ticks=False)),
+        color=alt.Color("name:N", title="Segment", scale=_segment_scale(names, colors),
+                        legend=alt.Legend(orient="bottom", columns=2, symbolSize=90)),
+        tooltip=[alt.Tooltip("name:N", title="Segment")],
+    ).properties(width=WIDTH - 40, height=340, title=alt.TitleParams(
+        f"Customers on the two main axes of variation ({explained:.0%} of the variance)",
+        fontSize=12)))

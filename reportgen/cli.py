@@ -1,0 +1,125 @@
+"""The command line: a thin shell over the Python API.
+
+Exit codes: 0 done; 2 the user's input is wrong (one `error:` line on stderr, no
+traceback); 1 a bug in reportgen (traceback only with --debug). Heavy libraries are
+imported inside the commands so that `reportgen --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+EXIT_OK, EXIT_BUG, EXIT_USER, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="reportgen",
+        description="Customer-segmentation reports (HTML and PDF) from a YAML config.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    parser.add_argument("--version", action="version", version=f"reportgen {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="render the report a config describes")
+    run.add_argument("config", type=Path, help="the YAML config file")
+    run.add_argument("--out", type=Path, help="output folder (overrides output.dir)")
+    run.add_argument("--period", help="the report's period, YYYY-MM (default: this month)")
+    _add_set(run)
+
+    check = commands.add_parser("validate", help="check a config and its data; render nothing")
+    check.add_argument("config", type=Path, help="the YAML config file")
+    _add_set(check)
+
+    sample = commands.add_parser("sample-data", help="write the seeded sample customer table")
+    sample.add_argument("dir", type=Path, nargs="?", default=Path("sample_data"),
+                        help="folder to write customers.csv into (default: sample_data)")
+    return parser
+
+
+def _add_set(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--set", dest="settings", action="append", default=[],
+                         metavar="KEY.PATH=VALUE",
+                         help="override a config key, e.g. --set segmentation.k=5 (repeatable)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        print("error: interrupted; no report was changed", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        return _report_failure(exc, args.debug)
+
+
+def _report_failure(exc: Exception, debug: bool) -> int:
+    from .errors import ReportgenError
+
+    if isinstance(exc, ReportgenError):
+        if debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER
+    if debug:
+        traceback.print_exc()
+    print(f"error: internal error ({type(exc).__name__}: {exc}); this is a bug in reportgen. "
+          "Run again with --debug for the traceback.", file=sys.stderr)
+    return EXIT_BUG
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .api import run_report, terminal_progress
+
+    result = run_report(args.config, out=args.out, period=args.period,
+                        progress=terminal_progress(), **_settings(args.settings))
+    summary = result.summary
+    print(f"{summary['report']} {summary['period']}: {summary['n_customers']:,} customers in "
+          f"{summary['k_selected']} segments -> {result.folder}")
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .api import validate
+
+    found = validate(args.config, **_settings(args.settings))
+    low, high = found["k"]
+    k_text = str(low) if low == high else f"{low}..{high}"
+    print(f"ok: {args.config} - {found['customers']:,} customers ({found['rows']:,} rows read), "
+          f"{found['numeric']} numeric and {found['categorical']} categorical features, "
+          f"{found['profile']} profile columns, k {k_text}")
+    return EXIT_OK
+
+
+def cmd_sample_data(args: argparse.Namespace) -> int:
+    from .sample import DEFAULT_ROWS, write_sample
+
+    path = write_sample(args.dir)
+    print(f"wrote {DEFAULT_ROWS:,} sample customers to {path}")
+    return EXIT_OK
+
+
+def _settings(settings: list[str]) -> dict[str, object]:
+    from .config import split_setting
+
+    return dict(split_setting(s) for s in settings)
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("reportgen")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "sample-data": cmd_sample_data}
+
+if __name__ == "__main__":
+    sys.exit(main())

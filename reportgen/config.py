@@ -1,0 +1,469 @@
+"""The config file: its schema (declared once, with help text), loading and validation.
+
+The models below are the single source of truth for every key: validation, the error
+messages and the README's config reference all follow from them. Validation happens
+before any data is read, and every error names the dotted key, what was expected and what
+was found, as one line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from .errors import ConfigError
+from .textutil import did_you_mean
+
+LEVELS = ("very low", "low", "average", "high", "very high")
+COMPARISON_RE = re.compile(r"^\s*(>=|<=|==|!=|>|<)\s*(-?\d+(?:\.\d+)?)\s*$")
+
+
+class Section(BaseModel):
+    """Base of every config section: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _resolve_path(value: Path | None, info: ValidationInfo) -> Path | None:
+    """Relative paths mean "next to the config file", wherever the command runs from."""
+    if value is None:
+        return None
+    base = (info.context or {}).get("base_dir")
+    path = Path(value).expanduser()
+    return path if path.is_absolute() or base is None else (Path(base) / path).resolve()
+
+
+class ReportSection(Section):
+    name: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9-]*$",
+        description="Folder name of this report's outputs: lower-case letters, digits, dashes.",
+    )
+    title: str = Field(min_length=1, description="Title on the report's cover and pages.")
+    company: str | None = Field(None, description="Company name shown in the title block.")
+    logo: Path | None = Field(None, description="A local PNG, JPEG or SVG logo, embedded.")
+    accent_color: str | None = Field(
+        None, pattern=r"^#[0-9a-fA-F]{6}$", description="Accent colour as #rrggbb."
+    )
+    templates: Path | None = Field(
+        None, description="A folder of templates searched before the built-in ones."
+    )
+
+    _resolve = field_validator("logo", "templates")(_resolve_path)
+
+
+class ReadOptions(Section):
+    sep: str | None = Field(
+        None, min_length=1, description="Column separator; detected from the file when absent."
+    )
+    encoding: str = Field("utf-8", description="Text encoding of the file, e.g. latin-1.")
+    sheet: str | int | None = Field(None, description="Excel sheet name or 0-based index.")
+    decimal: str = Field(".", min_length=1, max_length=1, description="Decimal mark.")
+    thousands: str | None = Field(None, max_length=1, description="Thousands separator.")
+
+
+class DataSection(Section):
+    path: Path = Field(description="The data file: .csv .tsv .txt .csv.gz .parquet .xlsx.")
+    id: str | None = Field(None, description="Customer id column; row numbers when absent.")
+    read: ReadOptions = Field(default_factory=dict, validate_default=True,
+                              description="Reading options.")
+
+    _resolve = field_validator("path")(_resolve_path)
+
+
+class FeaturesSection(Section):
+    numeric: list[str] = Field(default_factory=list, description="Numeric clustering columns.")
+    categorical: list[str] = Field(
+        default_factory=list,
+        description="Categorical clustering columns: one-hot, weighted like one numeric column.",
+    )
+    profile: list[str] = Field(
+        default_factory=list, description="Columns described per segment but not clustered on."
+    )
+    log: list[str] = Field(
+        default_factory=list, description="Numeric columns to log1p before scaling (skewed money)."
+    )
+    scale: Literal["standard", "robust", "minmax"] = Field(
+        "standard", description="How numeric columns are scaled."
+    )
+    missing: Literal["median", "drop"] = Field(
+        "median",
+        description="Missing values: impute (median / most frequent) or drop the row.",
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="Readable names for columns in the report."
+    )
+
+    @model_validator(mode="after")
+    def _lists_are_consistent(self) -> FeaturesSection:
+        if not self.numeric and not self.categorical:
+            raise ValueError("list at least one column under numeric or categorical")
+        clustered = self.numeric + self.categorical
+        for name, values in (("numeric", self.numeric), ("categorical", self.categorical),
+                             ("profile", self.profile)):
+            repeated = sorted({v for v in values if values.count(v) > 1})
+            if repeated:
+                raise ValueError(f"{name} lists {repeated[0]!r} twice")
+        both = sorted(set(self.numeric) & set(self.categorical))
+        if both:
+            raise ValueError(f"{both[0]!r} is both numeric and categorical; keep one")
+        again = sorted(set(self.profile) & set(clustered))
+        if again:
+            raise ValueError(
+                f"profile lists {again[0]!r}, which is already a clustering feature "
+                "(clustering features are always profiled); remove it from profile"
+            )
+        stray = [c for c in self.log if c not in self.numeric]
+        if stray:
+            raise ValueError(f"log lists {stray[0]!r}, which is not in numeric")
+        return self
+
+
+def _k_range(value: Any) -> tuple[int, int]:
+    """`k: 5` or `k: [2, 10]`, both inclusive, normalised to (low, high)."""
+    if isinstance(value, bool):
+        raise ValueError("expected an integer or a range [min, max]")
+    if isinstance(value, int):
+        low = high = value
+    elif isinstance(value, list | tuple) and len(value) == 2 and all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    ):
+        low, high = value
+    else:
+        raise ValueError("expected an integer or a range [min, max] of integers")
+    if low < 2:
+        raise ValueError("k must be at least 2 (a single segment is no segmentation)")
+    if high < low:
+        raise ValueError(f"the range [{low}, {high}] is reversed; write [{high}, {low}]")
+    if high > 50:
+        raise ValueError("k above 50 makes more segments than anyone can act on")
+    return low, high
+
+
+class SegmentationSection(Section):
+    k: Annotated[tuple[int, int], BeforeValidator(_k_range)] = Field(
+        (2, 10), description="Number of segments: an integer, or an inclusive range [min, max]."
+    )
+    select: Literal["silhouette", "elbow", "calinski_harabasz"] = Field(
+        "silhouette", description="How k is chosen from the range."
+    )
+    random_state: int = Field(
+        42, description="Seed: the same config and data give the same labels.")
+    n_init: int = Field(
+        10, ge=4, description="K-Means initialisations per k (at least 4; one picks wrong k)."
+    )
+    silhouette_sample: int = Field(
+        10_000, ge=1_000, description="Silhouette is computed on at most this many rows."
+    )
+
+
+Condition = str | int | float | list[str]
+
+
+def _check_conditions(when: dict[str, Condition]) -> dict[str, Condition]:
+    """Catch condition typos at load time; column names are checked once data is read."""
+    for column, test in when.items():
+        if isinstance(test, bool):
+            raise ValueError(f"condition on {column!r} must be a level or comparison, not {test}")
+        if isinstance(test, int | float):
+            raise ValueError(
+                f"condition on {column!r} is the bare number {test}; write a comparison such "
+                f"as '>= {test}' or a level ({', '.join(LEVELS)})"
+            )
+        if column == "share" and not (isinstance(test, str) and COMPARISON_RE.match(test)):
+            raise ValueError(
+                f"condition on 'share' must be a comparison like '< 0.1', got {test!r}")
+    return when
+
+
+class PersonaRule(Section):
+    when: dict[str, Condition] = Field(
+        default_factory=dict,
+        description="Conditions on the segment profile: a level, a comparison, or a category.",
+    )
+    name: str = Field(min_length=1, description="Persona name given to a matching segment.")
+    description: str = Field("", description="One sentence shown under the persona name.")
+
+    _conditions = field_validator("when")(_check_conditions)
+
+
+class PersonasSection(Section):
+    preset: Literal["retail"] | None = Field(
+        None, description="Built-in persona rules added after your own: `retail`.")
+    rules: list[PersonaRule] = Field(
+        default_factory=list, description="Checked in order before the preset's rules."
+    )
+    roles: dict[str, str] = Field(
+        default_factory=dict,
+        description="Which column plays a preset role (income, spending, frequency, age, tenure).",
+    )
+
+
+class RecommendationRule(Section):
+    when: dict[str, Condition] = Field(default_factory=dict, description="As in personas.")
+    action: str = Field(min_length=1, description="What marketing should do for the segment.")
+    priority: Literal["high", "medium", "low"] = Field("medium", description="Sort order.")
+
+    _conditions = field_validator("when")(_check_conditions)
+
+
+class RecommendationsSection(Section):
+    preset: Literal["retail"] | None = Field(
+        None, description="Built-in recommendation rules added to your own: `retail`.")
+    rules: list[RecommendationRule] = Field(
+        default_factory=list, description="Every matching rule adds its action."
+    )
+
+
+class OutputSection(Section):
+    dir: Path = Field(Path("reports"), validate_default=True,
+                      description="Where report folders are written.")
+    formats: list[Literal["html", "pdf"]] = Field(
+        default_factory=lambda: ["html", "pdf"],
+        description="Rendered formats; segments.csv and summary.json are always written.",
+    )
+
+    _resolve = field_validator("dir")(_resolve_path)
+
+
+class Config(Section):
+    report: ReportSection = Field(description="What the report is called and how it looks.")
+    data: DataSection = Field(description="Where the customer table comes from.")
+    features: FeaturesSection = Field(description="Which columns cluster and which describe.")
+    segmentation: SegmentationSection = Field(
+        default_factory=dict, validate_default=True, description="How k is swept and chosen.")
+    personas: PersonasSection = Field(
+        default_factory=dict, validate_default=True, description="How segments are named.")
+    recommendations: RecommendationsSection = Field(
+        default_factory=dict, validate_default=True, description="Marketing actions per segment.")
+    output: OutputSection = Field(
+        default_factory=dict, validate_default=True, description="Where and what to write.")
+
+
+class LoadedConfig(BaseModel):
+    """A validated config plus where it came from, which the report's appendix shows."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    config: Config
+    source: Path
+    raw: dict[str, Any]
+    sha256: str
+
+
+def load_config(
+    path: str | Path, overrides: Sequence[str] | Mapping[str, Any] = ()
+) -> LoadedConfig:
+    """Read, override and validate a config file; raise ConfigError with one clear line."""
+    source = Path(path).expanduser().resolve()
+    raw = read_yaml_mapping(source)
+    apply_overrides(raw, overrides)
+    try:
+        config = Config.model_validate(raw, context={"base_dir": source.parent})
+    except ValidationError as exc:
+        raise ConfigError(f"{first_error_line(exc, raw)} (in {source.name})") from None
+    digest = hashlib.sha256(yaml.safe_dump(raw, sort_keys=True).encode()).hexdigest()
+    return LoadedConfig(config=config, source=source, raw=raw, sha256=digest)
+
+
+def read_yaml_mapping(source: Path) -> dict[str, Any]:
+    """The YAML file as a dict, or an error pointing at the line and column."""
+    if not source.is_file():
+        raise ConfigError(f"config file not found: {source}")
+    try:
+        text = source.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{source.name} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ConfigError(f"{source.name} {where}: YAML syntax error: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source.name}: YAML syntax error: {exc}") from None
+    if not isinstance(data, dict):
+        found = "an empty file" if data is None else f"{_yaml_type(data)} {data!r:.40}"
+        raise ConfigError(
+            f"{source.name}: the top level must be a mapping of sections "
+            f"(report:, data:, features:, ...), found {found}"
+        )
+    return data
+
+
+def apply_overrides(raw: dict[str, Any], overrides: Sequence[str] | Mapping[str, Any]) -> None:
+    """`--set a.b=value` (value parsed as YAML) or API keyword overrides, in place."""
+    items = overrides.items() if isinstance(overrides, Mapping) else map(split_setting, overrides)
+    for key, value in items:
+        node: Any = raw
+        parts = str(key).split(".")
+        for i, part in enumerate(parts[:-1]):
+            node = _child(node, part, ".".join(parts[: i + 1]))
+        _assign(node, parts[-1], value, str(key))
+
+
+def split_setting(setting: str) -> tuple[str, Any]:
+    key, sep, text = setting.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {setting!r}: expected key.path=value, e.g. segmentation.k=5")
+    try:
+        value = yaml.safe_load(text) if text.strip() else ""
+    except yaml.YAMLError:
+        value = text
+    return key.strip(), value
+
+
+def _child(node: Any, part: str, dotted: str) -> Any:
+    if isinstance(node, list):
+        return node[_list_index(node, part, dotted)]
+    if not isinstance(node, dict):
+        raise ConfigError(f"--set {dotted}: {dotted.rsplit('.', 1)[0]} is not a section")
+    child = node.setdefault(part, {})
+    if child is None:
+        child = node[part] = {}
+    return child
+
+
+def _assign(node: Any, part: str, value: Any, dotted: str) -> None:
+    if isinstance(node, list):
+        node[_list_index(node, part, dotted)] = value
+    elif isinstance(node, dict):
+        node[part] = value
+    else:
+        raise ConfigError(f"--set {dotted}: the parent of '{part}' is not a section")
+
+
+def _list_index(node: list[Any], part: str, dotted: str) -> int:
+    if not part.isdigit() or int(part) >= len(node):
+        raise ConfigError(f"--set {dotted}: '{part}' is not an index of a {len(node)}-item list")
+    return int(part)
+
+
+def first_error_line(exc: ValidationError, raw: Mapping[str, Any]) -> str:
+    """The first validation error as one line; a count of the others if any."""
+    errors = exc.errors(include_url=False)
+    line = describe_error(errors[0], raw)
+    return line if len(errors) == 1 else f"{line} (and {len(errors) - 1} more problems)"
+
+
+def describe_error(error: Mapping[str, Any], raw: Mapping[str, Any]) -> str:
+    loc = tuple(error["loc"])
+    key = dotted_key(loc)
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"unknown key '{key}'{did_you_mean(str(loc[-1]), known_keys(loc[:-1]))}"
+    if kind == "missing":
+        return f"missing key '{key}': {_field_help(loc)}"
+    expected = _expected(error)
+    if not loc:
+        return f"config: {expected}"
+    value = error.get("input")
+    if kind == "value_error" and isinstance(value, dict):
+        return f"config key '{key}': {expected}"
+    return f"config key '{key}': {expected}, found {_describe_input(value)}"
+
+
+def dotted_key(loc: Sequence[Any]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def known_keys(loc: Sequence[Any]) -> list[str]:
+    """Field names of the section at `loc`, for suggesting the key a typo meant."""
+    model = _model_at(loc)
+    return list(model.model_fields) if model else []
+
+
+def _model_at(loc: Sequence[Any]) -> type[BaseModel] | None:
+    model: Any = Config
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if model else None
+        if field is None:
+            return None
+        model = _section_type(field.annotation)
+    return model
+
+
+def _section_type(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _section_type(arg)
+        if found:
+            return found
+    return None
+
+
+def _field_help(loc: Sequence[Any]) -> str:
+    parent = _model_at(loc[:-1])
+    field = parent.model_fields.get(str(loc[-1])) if parent else None
+    return (field.description or "required") if field else "required"
+
+
+_EXPECTED = {
+    "string_type": "expected text",
+    "int_type": "expected a whole number",
+    "int_parsing": "expected a whole number",
+    "int_from_float": "expected a whole number",
+    "float_type": "expected a number",
+    "float_parsing": "expected a number",
+    "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
+    "list_type": "expected a list, e.g. [a, b]",
+    "dict_type": "expected a mapping (key: value lines)",
+    "model_type": "expected a mapping (key: value lines)",
+    "model_attributes_type": "expected a mapping (key: value lines)",
+    "path_type": "expected a file path",
+}
+
+
+def _expected(error: Mapping[str, Any]) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind == "literal_error":
+        return f"expected one of {ctx.get('expected', '')}"
+    if kind == "string_pattern_mismatch":
+        return f"expected text matching {ctx.get('pattern')}"
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"expected a number of at least {ctx.get('ge', ctx.get('gt'))}"
+    if kind in ("less_than_equal", "less_than"):
+        return f"expected a number of at most {ctx.get('le', ctx.get('lt'))}"
+    if kind in ("string_too_short", "too_short"):
+        return "expected a non-empty value"
+    if kind == "value_error":
+        return str(error["msg"]).removeprefix("Value error, ")
+    if kind in _EXPECTED:
+        return _EXPECTED[kind]
+    return str(error["msg"])
+
+
+def _describe_input(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    return f"{value!r:.60} ({_yaml_type(value)})"
+
+
+def _yaml_type(value: Any) -> str:
+    names = {bool: "true/false", int: "integer", float: "number", str: "text", list: "list",
+             dict: "mapping"}
+    return names.get(type(value), type(value).__name__)

@@ -1,0 +1,31 @@
+"""One exception hierarchy for the library; only `cli.py` turns these into exit codes.
+
+Every message is meant to be printed as a single `error:` line, so it names where the
+problem is (a dotted config key, a column, a file) and what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class ReportgenError(Exception):
+    """The user's input cannot produce a report. The CLI exits with code 2."""
+
+
+class ConfigError(ReportgenError):
+    """The config file is unreadable, malformed, or holds a wrong or unknown key."""
+
+
+class DataError(ReportgenError):
+    """The data file is missing or unreadable, or lacks or mistypes a configured column."""
+
+
+class SegmentationError(ReportgenError):
+    """The data cannot support the requested segmentation (for example fewer rows than k)."""
+
+
+class RuleError(ReportgenError):
+    """A persona or recommendation rule refers to a column or level that does not exist."""
+
+
+class OutputError(ReportgenError):
+    """The report cannot be written: unwritable folder, template error, missing logo."""

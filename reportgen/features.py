@@ -1,0 +1,243 @@
+"""The features stage: from the customer table to the matrix K-Means sees.
+
+Everything numeric about the transformation lives in one fitted scikit-learn
+ColumnTransformer, so the next period can apply exactly the same preprocessing. The frame
+of original values travels alongside: profiles are described in the data's own units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    MinMaxScaler,
+    OneHotEncoder,
+    RobustScaler,
+    StandardScaler,
+)
+
+from .config import FeaturesSection
+from .errors import DataError
+from .sources import Table
+from .textutil import humanize
+
+SCALERS = {"standard": StandardScaler, "robust": RobustScaler, "minmax": MinMaxScaler}
+MAX_BAD_VALUES_SHOWN = 3
+
+
+@dataclass
+class FeatureSet:
+    """What segmentation and profiles need, row-aligned: `matrix`, `frame` and `ids`."""
+
+    matrix: np.ndarray
+    frame: pd.DataFrame
+    ids: pd.Series
+    numeric: list[str]
+    categorical: list[str]
+    log: list[str]
+    profile_numeric: list[str]
+    profile_categorical: list[str]
+    transformer: ColumnTransformer
+    column_names: list[str]
+    labels: dict[str, str]
+    dropped: dict[str, int] = field(default_factory=dict)
+    imputed: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def all_numeric(self) -> list[str]:
+        return self.numeric + self.profile_numeric
+
+    @property
+    def all_categorical(self) -> list[str]:
+        return self.categorical + self.profile_categorical
+
+    def label(self, column: str) -> str:
+        return self.labels.get(column) or humanize(column)
+
+
+def build_features(table: Table, spec: FeaturesSection) -> FeatureSet:
+    """Check, clean and transform the clustering columns; keep profile columns as they are."""
+    frame = coerce_numeric(table.frame, spec.numeric, "features.numeric")
+    check_informative(frame, spec)
+    check_loggable(frame, spec.log)
+    frame, ids, dropped = drop_incomplete(frame, table.ids, spec)
+    imputed = {c: int(n) for c, n in frame[clustered(spec)].isna().sum().items() if n}
+    transformer = make_transformer(spec)
+    matrix = np.asarray(transformer.fit_transform(frame[clustered(spec)]), dtype=np.float64)
+    matrix = balance_categorical(transformer, matrix, len(spec.numeric))
+    profile_numeric = [c for c in spec.profile if pd.api.types.is_numeric_dtype(frame[c])]
+    return FeatureSet(
+        matrix=matrix, frame=frame, ids=ids, numeric=list(spec.numeric),
+        categorical=list(spec.categorical), log=list(spec.log),
+        profile_numeric=profile_numeric,
+        profile_categorical=[c for c in spec.profile if c not in profile_numeric],
+        transformer=transformer, column_names=list(transformer.get_feature_names_out()),
+        labels=dict(spec.labels), dropped={**table.dropped, **dropped}, imputed=imputed,
+    )
+
+
+def clustered(spec: FeaturesSection) -> list[str]:
+    return [*spec.numeric, *spec.categorical]
+
+
+def coerce_numeric(frame: pd.DataFrame, columns: list[str], key: str) -> pd.DataFrame:
+    """Numbers stored as text are converted; real text is an error showing where it is."""
+    frame = frame.copy()
+    for column in columns:
+        values = frame[column]
+        if pd.api.types.is_bool_dtype(values):
+            frame[column] = values.astype(float)
+        elif not pd.api.types.is_numeric_dtype(values):
+            converted = pd.to_numeric(values.astype("string").str.strip(), errors="coerce")
+            bad = values.notna() & converted.isna() & (values.astype("string").str.strip() != "")
+            if bad.any():
+                raise DataError(_text_in_numeric(column, values, bad, key))
+            frame[column] = converted.astype(float)
+    return frame
+
+
+def _text_in_numeric(column: str, values: pd.Series, bad: pd.Series, key: str) -> str:
+    rows = np.flatnonzero(bad.to_numpy())[:MAX_BAD_VALUES_SHOWN]
+    shown = ", ".join(f"{values.iloc[r]!r} (row {r + 1})" for r in rows)
+    return (
+        f"{key}: column {column!r} holds text that is not a number: {shown}"
+        f"{' ...' if bad.sum() > len(rows) else ''} ({int(bad.sum())} values); fix the data, "
+        "or list the column under features.categorical or features.profile"
+    )
+
+
+def check_informative(frame: pd.DataFrame, spec: FeaturesSection) -> None:
+    """A column that is empty or constant cannot separate segments: say so, not crash."""
+    for column in clustered(spec):
+        values = frame[column].dropna()
+        if values.empty:
+            raise DataError(
+                f"features: column {column!r} has no values at all; remove it from the features"
+            )
+        if values.nunique() == 1:
+            raise DataError(
+                f"features: column {column!r} holds the same value ({values.iloc[0]!r}) in "
+                "every row, so it cannot separate segments; remove it or move it to "
+                "features.profile"
+            )
+
+
+def check_loggable(frame: pd.DataFrame, columns: list[str]) -> None:
+    for column in columns:
+        low = frame[column].min()
+        if low <= -1:
+            raise DataError(
+                f"features.log: column {column!r} has values down to {low:g}; log1p needs "
+                "values above -1, so remove it from features.log"
+            )
+
+
+def drop_incomplete(
+    frame: pd.DataFrame, ids: pd.Series, spec: FeaturesSection
+) -> tuple[pd.DataFrame, pd.Series, dict[str, int]]:
+    """With `missing: drop`, rows lacking a clustering value go, counted by first culprit."""
+    if spec.missing != "drop":
+        return frame.reset_index(drop=True), ids.reset_index(drop=True), {}
+    missing = frame[clustered(spec)].isna()
+    keep = ~missing.any(axis=1)
+    culprit = missing[~keep].idxmax(axis=1).value_counts()
+    dropped = {f"missing {column}": int(n) for column, n in culprit.items()}
+    return frame[keep].reset_index(drop=True), ids[keep].reset_index(drop=True), dropped
+
+
+def make_transformer(spec: FeaturesSection) -> ColumnTransformer:
+    scaler = SCALERS[spec.scale]
+    plain = [c for c in spec.numeric if c not in spec.log]
+    parts = []
+    if spec.log:
+        parts.append(("log", Pipeline([
+            ("impute", SimpleImputer(strategy="median")),
+            ("log1p", FunctionTransformer(np.log1p, feature_names_out="one-to-one")),
+            ("scale", scaler()),
+        ]), list(spec.log)))
+    if plain:
+        parts.append(("numeric", Pipeline([
+            ("impute", SimpleImputer(strategy="median")),
+            ("scale", scaler()),
+        ]), plain))
+    if spec.categorical:
+        parts.append(("categorical", BalancedOneHot(), list(spec.categorical)))
+    return ColumnTransformer(parts, verbose_feature_names_out=False)
+
+
+def balance_categorical(
+    transformer: ColumnTransformer, matrix: np.ndarray, n_numeric: int
+) -> np.ndarray:
+    """Weigh the dummies against the numeric columns as they came out of the scaler.
+
+    Standard scaling gives numeric columns variance 1, but min-max and robust scaling do
+    not; measuring the scaled columns keeps the categorical balance the same for all three.
+    """
+    if "categorical" not in transformer.named_transformers_ or n_numeric == 0:
+        return matrix
+    reference = float(np.mean(np.var(matrix[:, :n_numeric], axis=0)))
+    encoder: BalancedOneHot = transformer.named_transformers_["categorical"]
+    factor = np.sqrt(reference / encoder.reference_variance_) if reference > 0 else 1.0
+    encoder.rescale(reference)
+    matrix = matrix.copy()
+    matrix[:, n_numeric:] *= factor
+    return matrix
+
+
+CATEGORY_VARIANCE_SHARE = 1 / 8
+
+
+class BalancedOneHot(TransformerMixin, BaseEstimator):
+    """One-hot encoding whose dummies for one column carry 1/8 of a numeric column's variance.
+
+    With plain 0/1 dummies every category is a perfectly tight clump, and K-Means on real
+    data picks k by the categories: on the mall customers, adding gender to income and
+    spending score moved the best silhouette from the five textbook groups to k=10, one
+    segment per gender and group. Scaling each column's dummies to the variance of a numeric
+    column is no better (still k=10). At 1/8 of it (w = 0.5 for an even two-way split) the
+    five groups stay intact with gender, or with a random 3-, 6- or 10-category column,
+    while a category that follows the real groups still raises silhouette (0.48 -> 0.55):
+    the column informs the segments without dictating them.
+    """
+
+    def fit(self, X: pd.DataFrame, y: object = None) -> BalancedOneHot:
+        frame = self._as_text(X)
+        self.fill_ = {c: frame[c].mode(dropna=True).iloc[0] for c in frame.columns}
+        frame = frame.fillna(self.fill_)
+        self.encoder_ = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+        self.encoder_.fit(frame.astype(object))
+        self.shares_ = [frame[col].value_counts(normalize=True) for col in frame.columns]
+        self.rescale(1.0)
+        return self
+
+    def rescale(self, reference_variance: float) -> None:
+        """Set the dummy weights against numeric columns of the given variance."""
+        self.reference_variance_ = reference_variance if reference_variance > 0 else 1.0
+        self.weights_ = np.concatenate([
+            np.full(len(cats), category_weight(shares, self.reference_variance_))
+            for shares, cats in zip(self.shares_, self.encoder_.categories_, strict=True)
+        ])
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        frame = self._as_text(X).fillna(self.fill_)
+        return self.encoder_.transform(frame.astype(object)) * self.weights_
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        return self.encoder_.get_feature_names_out()
+
+    @staticmethod
+    def _as_text(X: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame(X).astype("string")
+
+
+def category_weight(shares: pd.Series, reference_variance: float = 1.0) -> float:
+    """The dummy value that gives the column's block the target share of variance."""
+    spread = float((shares * (1 - shares)).sum())
+    return float(np.sqrt(CATEGORY_VARIANCE_SHARE * reference_variance / spread))

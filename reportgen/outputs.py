@@ -1,0 +1,100 @@
+"""Writing a run's files: into a temporary sibling folder, renamed into place at the end.
+
+A failed or interrupted run therefore never leaves a half-written report, and a rerun of
+a period replaces the previous report only once the new one is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import joblib
+import pandas as pd
+
+from .errors import OutputError
+from .report import Analysis
+
+
+def report_folder(out_root: Path, name: str, period: str) -> Path:
+    return out_root / name / period
+
+
+def check_writable(folder: Path) -> None:
+    """Fail before the slow stages when the output folder cannot be written."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise OutputError(
+            f"output.dir: cannot write to {folder} ({exc.strerror or exc}); choose a writable "
+            "folder with --out or output.dir"
+        ) from None
+
+
+@contextlib.contextmanager
+def staged_folder(target: Path) -> Iterator[Path]:
+    """Yield an empty temporary folder; on success it replaces `target` as a whole."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    staging.chmod(0o777 & ~current_umask())  # mkdtemp makes 0700; reports are to be shared
+    try:
+        yield staging
+        publish(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def publish(staging: Path, target: Path) -> None:
+    if not target.exists():
+        staging.rename(target)
+        return
+    retired = target.parent / f".{target.name}.old-{os.getpid()}"
+    target.rename(retired)
+    try:
+        staging.rename(target)
+    except BaseException:
+        retired.rename(target)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def write_segments_csv(a: Analysis, path: Path) -> None:
+    frame = pd.DataFrame({
+        "id": a.features.ids.to_numpy(),
+        "segment": a.segmentation.labels,
+        "persona": [a.name_of(int(s)) for s in a.segmentation.labels],
+    })
+    frame.to_csv(path, index=False, lineterminator="\n")
+
+
+def write_summary(summary: dict[str, Any], path: Path) -> None:
+    path.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def write_model(a: Analysis, path: Path) -> None:
+    """What the next period needs to score new data and keep segment ids, names and colours."""
+    joblib.dump({
+        "transformer": a.features.transformer,
+        "kmeans": a.segmentation.model,
+        "order": a.segmentation.order,
+        "names": a.names,
+        "colors": a.colors,
+        "features": {"numeric": a.features.numeric, "categorical": a.features.categorical,
+                     "log": a.features.log},
+        "period": a.period,
+    }, path, compress=3)

@@ -1,0 +1,107 @@
+"""The report stage: charts, the page context, and every output file of a period.
+
+All files are written into a staging folder that replaces the period's folder only when
+everything succeeded (see outputs.py). summary.json is written last, with the timings of
+every stage including this one.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .outputs import staged_folder, write_model, write_segments_csv, write_summary
+from .render import logo_data_url, make_environment, write_html, write_pdf
+from .report import (
+    Analysis,
+    build_charts,
+    config_text,
+    feature_rows,
+    findings,
+    method_notes,
+    score_rows,
+    segment_views,
+    versions,
+)
+from .summary import build_summary
+
+if TYPE_CHECKING:
+    from .api import StageTimer
+
+DEFAULT_ACCENT = "#0072B2"
+
+
+def publish_report(a: Analysis, target: Path, timer: StageTimer) -> dict[str, Any]:
+    config = a.config
+    with timer("charts"):
+        env = make_environment(config.report.templates)
+        charts = build_charts(a)
+        context = page_context(a, charts)
+    with staged_folder(target) as folder:
+        outputs = []
+        if "html" in config.output.formats:
+            with timer("html"):
+                write_html(env, context, charts, folder / "report.html")
+            outputs.append("report.html")
+        if "pdf" in config.output.formats:
+            with timer("pdf"):
+                write_pdf(env, context, charts, folder / "report.pdf")
+            outputs.append("report.pdf")
+        started = time.perf_counter()
+        write_segments_csv(a, folder / "segments.csv")
+        write_model(a, folder / "model.joblib")
+        outputs += ["segments.csv", "model.joblib", "summary.json"]
+        timer.timings["files"] = time.perf_counter() - started
+        summary = build_summary(a, timer.timings, outputs)
+        write_summary(summary, folder / "summary.json")
+    return summary
+
+
+def page_context(a: Analysis, charts: dict[str, Any]) -> dict[str, Any]:
+    """Everything the templates receive (documented in the README's template section)."""
+    cfg, seg = a.config, a.segmentation
+    views = segment_views(a)
+    return {
+        "title": cfg.report.title,
+        "company": cfg.report.company,
+        "logo": logo_data_url(cfg.report.logo),
+        "accent": cfg.report.accent_color or DEFAULT_ACCENT,
+        "footer_text": cfg.report.company or cfg.report.title,
+        "period": a.period,
+        "period_label": period_label(a.period),
+        "generated_at": a.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
+        "n_customers": f"{len(a.features.frame):,}",
+        "n_rows_read": f"{a.table.n_rows_read:,}",
+        "silhouette": f"{seg.score_for(seg.k).silhouette:.2f}",
+        "weak_structure": seg.weak_structure,
+        "segments": views,
+        "findings": findings(a),
+        "selection_reason": seg.reason,
+        "scores": score_rows(seg),
+        "charts": charts,
+        "map_note": map_note(a),
+        "source_name": a.table.source.name,
+        "data_sha256": a.table.sha256,
+        "dropped": [(reason, f"{n:,}") for reason, n in a.features.dropped.items()],
+        "feature_rows": feature_rows(a),
+        "method_notes": method_notes(a),
+        "config_text": config_text(a),
+        "versions": versions(),
+    }
+
+
+def period_label(period: str) -> str:
+    import datetime as dt
+
+    return dt.date.fromisoformat(f"{period}-01").strftime("%B %Y")
+
+
+def map_note(a: Analysis) -> str:
+    n = len(a.features.frame)
+    shown = min(n, 5_000)
+    sample = f"a random sample of {shown:,} of the {n:,} customers" if shown < n else (
+        f"all {n:,} customers")
+    return (f"Each dot is a customer ({sample}), placed by the two principal components of "
+            "the clustering features. Segments that overlap here may still be separated "
+            "along other directions.")

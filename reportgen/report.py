@@ -1,0 +1,380 @@
+"""What the report says: the stage results gathered into one Analysis, and from it the
+charts and the plain view objects the templates render (numbers already formatted).
+
+Templates only lay out what is built here, so wording and arithmetic live in Python,
+where they are tested, and a user's template override cannot get a number wrong.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from . import charts
+from .config import LoadedConfig
+from .features import CATEGORY_VARIANCE_SHARE, FeatureSet
+from .personas import Persona
+from .profile import Profiles, SegmentProfile, histograms, project_2d
+from .recommend import Recommendation
+from .segment import WEAK_SILHOUETTE, Segmentation
+from .sources import Table
+from .textutil import format_number, format_share
+
+VERSIONED_PACKAGES = ("reportgen", "pandas", "numpy", "scikit-learn", "kneed", "altair",
+                      "vl-convert-python", "jinja2", "weasyprint", "pydantic")
+
+
+@dataclass
+class Analysis:
+    """Everything a run computed; the single input of charts, views and summary.json."""
+
+    loaded: LoadedConfig
+    period: str
+    generated_at: dt.datetime
+    table: Table
+    features: FeatureSet
+    segmentation: Segmentation
+    profiles: Profiles
+    personas: list[Persona]
+    recommendations: dict[int, list[Recommendation]]
+    roles: dict[str, str]
+    colors: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.colors = self.colors or charts.segment_colors(self.segmentation.k)
+
+    @property
+    def config(self) -> Any:
+        return self.loaded.config
+
+    def name_of(self, segment_id: int) -> str:
+        return self.personas[segment_id - 1].name
+
+    @property
+    def names(self) -> list[str]:
+        return [p.name for p in self.personas]
+
+    def named_by(self, segment_id: int) -> str:
+        persona = self.personas[segment_id - 1]
+        if persona.rule is None:
+            return "no rule matched: named after its strongest traits"
+        return f"{persona.rule} ({persona.conditions})"
+
+    def advised_by(self, segment_id: int) -> list[str]:
+        return [f"{r.rule} ({r.conditions})" for r in self.recommendations[segment_id] if r.rule]
+
+    def rules_fired(self, segment_id: int) -> list[str]:
+        fired = list(self.personas[segment_id - 1].fired)
+        return fired + [r.rule for r in self.recommendations[segment_id] if r.rule]
+
+
+@dataclass
+class ChartSpec:
+    """One chart, identified for the page, with the text a screen reader or PDF reader gets.
+
+    `spec` is the Vega-Lite dict, made once: both outputs need it, and Altair's
+    validation makes `to_dict()` cost tens of milliseconds per chart.
+    """
+
+    id: str
+    chart: Any
+    alt: str
+    raster: bool = False
+    spec: dict[str, Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.spec = self.chart.to_dict()
+
+
+def build_charts(a: Analysis) -> dict[str, ChartSpec]:
+    seg, feats = a.segmentation, a.features
+    scores = pd.DataFrame([vars(s) for s in seg.scores])
+    out = {
+        "sizes": ChartSpec("chart-sizes", charts.segment_sizes(_sizes_frame(a), a.colors),
+                           "Share of customers in each segment."),
+        "elbow": ChartSpec("chart-elbow", charts.elbow(scores, seg.k, seg.knee),
+                           "Inertia by number of segments, with the elbow marked."),
+        "scores": ChartSpec("chart-scores", charts.k_scores(scores, seg.k),
+                            "Silhouette, Calinski-Harabasz and Davies-Bouldin scores by k."),
+        "heatmap": ChartSpec("chart-heatmap", charts.zscore_heatmap(_heatmap_frame(a)),
+                             "How far each segment sits from the average on each feature."),
+    }
+    points, explained = project_2d(feats.matrix, seg.labels, a.config.segmentation.random_state)
+    points["name"] = [a.name_of(int(s)) for s in points["segment"]]
+    out["map"] = ChartSpec("chart-map", charts.segment_map(
+        points[["pc1", "pc2", "name"]].round(3), a.names, a.colors, explained),
+        "A sample of customers on the two main axes of variation, coloured by segment.",
+        raster=True)
+    bins = histograms(feats, seg.labels, seg.k)
+    labels = {c: feats.label(c) for c in feats.numeric}
+    for profile in a.profiles.segments:
+        out[f"dist-{profile.id}"] = ChartSpec(
+            f"chart-dist-{profile.id}",
+            charts.distributions(_segment_bins(bins, profile.id), labels, feats.log,
+                                 a.colors[profile.id - 1]),
+            f"Distributions of {a.name_of(profile.id)} against all customers.")
+    return out
+
+
+def _sizes_frame(a: Analysis) -> pd.DataFrame:
+    return pd.DataFrame({"name": a.names, "size": [p.size for p in a.profiles.segments],
+                         "share": [p.share for p in a.profiles.segments]})
+
+
+def _heatmap_frame(a: Analysis) -> pd.DataFrame:
+    rows = []
+    for profile in a.profiles.segments:
+        for column in a.features.all_numeric:
+            stat = profile.numeric[column]
+            rows.append({"feature": a.features.label(column), "segment": a.name_of(profile.id),
+                         "z": round(stat.z, 3), "label": signed(stat.z, 1),
+                         "mean": format_number(stat.mean), "level": stat.level})
+    return pd.DataFrame(rows)
+
+
+def signed(value: float, digits: int) -> str:
+    """+1.3, -0.4, and 0.0 rather than the "-0.0" a bare format gives for tiny negatives."""
+    rounded = round(value, digits) + 0.0
+    return f"{rounded:.{digits}f}" if rounded == 0 else f"{rounded:+.{digits}f}"
+
+
+def _segment_bins(bins: pd.DataFrame, segment_id: int) -> pd.DataFrame:
+    chosen = bins[bins["group"].isin([0, segment_id])].copy()
+    chosen["who"] = np.where(chosen["group"] == 0, "Everyone", "Segment")
+    return chosen.drop(columns="group").round({"start": 4, "end": 4, "share": 4})
+
+
+# ---- views for the templates -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatRow:
+    label: str
+    mean: str
+    median: str
+    average: str
+    z: str
+    level: str
+
+
+@dataclass(frozen=True)
+class MixRow:
+    label: str
+    values: list[tuple[str, str, str]]  # value, segment share, overall share
+
+
+@dataclass(frozen=True)
+class SegmentView:
+    id: int
+    name: str
+    description: str
+    color: str
+    size: str
+    share: str
+    share_value: float
+    traits: list[str]
+    short_traits: list[str]
+    recommendations: list[Recommendation]
+    stats: list[StatRow]
+    mix: list[MixRow]
+    rules_fired: list[str]
+    named_by: str
+    advised_by: list[str]
+
+    @property
+    def top_action(self) -> str:
+        return self.recommendations[0].action
+
+
+def segment_views(a: Analysis) -> list[SegmentView]:
+    return [_segment_view(a, p) for p in a.profiles.segments]
+
+
+def _segment_view(a: Analysis, profile: SegmentProfile) -> SegmentView:
+    persona = a.personas[profile.id - 1]
+    traits = [t.text for t in profile.key_traits] or ["Close to the average on every feature"]
+    short = [t.short for t in profile.key_traits] or ["Close to the average"]
+    return SegmentView(
+        id=profile.id, name=persona.name, description=persona.description,
+        color=a.colors[profile.id - 1], size=f"{profile.size:,}",
+        share=format_share(profile.share), share_value=profile.share, traits=traits,
+        short_traits=short,
+        recommendations=a.recommendations[profile.id], stats=_stat_rows(a, profile),
+        mix=_mix_rows(a, profile), rules_fired=a.rules_fired(profile.id),
+        named_by=a.named_by(profile.id), advised_by=a.advised_by(profile.id),
+    )
+
+
+def _stat_rows(a: Analysis, profile: SegmentProfile) -> list[StatRow]:
+    rows = []
+    for column in a.features.all_numeric:
+        stat = profile.numeric[column]
+        rows.append(StatRow(a.features.label(column), format_number(stat.mean),
+                            format_number(stat.median),
+                            format_number(a.profiles.population[column].mean),
+                            signed(stat.z, 2), stat.level))
+    return rows
+
+
+def _mix_rows(a: Analysis, profile: SegmentProfile) -> list[MixRow]:
+    rows = []
+    for column, mix in profile.mix.items():
+        overall = a.profiles.population_mix[column]
+        top = sorted(mix.items(), key=lambda kv: (kv[0] == "other", -kv[1]))[:4]
+        rows.append(MixRow(a.features.label(column), [
+            (value, format_share(share), format_share(overall.get(value, 0.0)))
+            for value, share in top]))
+    return rows
+
+
+def findings(a: Analysis) -> list[str]:
+    """Three to five plain sentences a stakeholder can repeat in a meeting."""
+    segments = a.profiles.segments
+    largest = max(segments, key=lambda p: p.size)
+    out = [f"{a.name_of(largest.id)} is the largest segment: {largest.size:,} customers "
+           f"({format_share(largest.share)})."]
+    value = _value_finding(a)
+    if value:
+        out.append(value)
+    out.append(_structure_finding(a.segmentation))
+    standout = _standout_finding(a, exclude={largest.id})
+    if standout:
+        out.append(standout)
+    smallest = min(segments, key=lambda p: p.size)
+    if smallest.share < 0.05:
+        out.append(f"{a.name_of(smallest.id)} is small ({format_share(smallest.share)} of "
+                   "customers): test offers on it before rolling them out.")
+    return out[:5]
+
+
+def value_column(a: Analysis) -> str | None:
+    """The column that stands for customer value: the spending role, else a logged column."""
+    if "spending" in a.roles and a.roles["spending"] in a.features.numeric:
+        return a.roles["spending"]
+    return a.features.log[0] if a.features.log else None
+
+
+def _value_finding(a: Analysis) -> str | None:
+    column = value_column(a)
+    if column is None:
+        return None
+    segments = a.profiles.segments
+    best = max(segments, key=lambda p: p.numeric[column].mean)
+    average = a.profiles.population[column].mean
+    label = a.features.label(column)
+    ratio = best.numeric[column].mean / average if average > 0 else None
+    amount = (f"{ratio:.1f}x the average" if ratio and ratio >= 1.1 else
+              f"{format_number(best.numeric[column].mean)} against {format_number(average)}")
+    rank_by_size = sorted(segments, key=lambda p: p.size).index(best)
+    if rank_by_size < len(segments) / 2:
+        return (f"{a.name_of(best.id)} is only {format_share(best.share)} of customers but has "
+                f"the highest {label}: {amount}.")
+    return f"{a.name_of(best.id)} has the highest {label}: {amount}."
+
+
+def _structure_finding(seg: Segmentation) -> str:
+    best = seg.best_silhouette
+    if best < WEAK_SILHOUETTE:
+        return (f"The data show no strong cluster structure (best silhouette {best:.2f}): treat "
+                "the segments as a useful partition of a continuum, not as natural groups.")
+    strength = "clearly" if best >= 0.5 else "reasonably"
+    return (f"The {seg.k} segments are {strength} separated (silhouette "
+            f"{seg.score_for(seg.k).silhouette:.2f} on a scale of -1 to 1).")
+
+
+def _standout_finding(a: Analysis, exclude: set[int]) -> str | None:
+    candidates = [(p.traits[0], p) for p in a.profiles.segments
+                  if p.traits and p.id not in exclude]
+    if not candidates:
+        return None
+    trait, profile = max(candidates, key=lambda tp: tp[0].strength)
+    return f"{a.name_of(profile.id)} stands apart most: {trait.text[:1].lower()}{trait.text[1:]}."
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    k: int
+    inertia: str
+    silhouette: str
+    calinski_harabasz: str
+    davies_bouldin: str
+    chosen: bool
+
+
+def score_rows(seg: Segmentation) -> list[ScoreRow]:
+    return [ScoreRow(s.k, f"{s.inertia:,.1f}", f"{s.silhouette:.3f}",
+                     f"{s.calinski_harabasz:,.1f}", f"{s.davies_bouldin:.3f}", s.k == seg.k)
+            for s in seg.scores]
+
+
+@dataclass(frozen=True)
+class FeatureRow:
+    column: str
+    use: str
+    treatment: str
+
+
+def feature_rows(a: Analysis) -> list[FeatureRow]:
+    f, scale = a.features, a.config.features.scale
+    rows = []
+    for column in f.numeric:
+        steps = (["log(1 + x)"] if column in f.log else []) + [f"{scale} scaling"]
+        rows.append(FeatureRow(column, "clustering, numeric", _with_imputed(f, column, steps)))
+    for column in f.categorical:
+        steps = [f"one-hot, weighted to {CATEGORY_VARIANCE_SHARE:.3g} of a numeric "
+                 "column's variance"]
+        rows.append(FeatureRow(column, "clustering, categorical", _with_imputed(f, column, steps)))
+    for column in f.profile_numeric + f.profile_categorical:
+        kind = "numeric" if column in f.profile_numeric else "categorical"
+        rows.append(FeatureRow(column, f"profile only, {kind}", "described, not clustered on"))
+    return rows
+
+
+def _with_imputed(f: FeatureSet, column: str, steps: list[str]) -> str:
+    if f.imputed.get(column):
+        how = "median" if column in f.numeric else "most frequent value"
+        steps = [f"{f.imputed[column]:,} missing values filled with the {how}", *steps]
+    return "; ".join(steps)
+
+
+def method_notes(a: Analysis) -> list[str]:
+    seg, spec = a.segmentation, a.config.segmentation
+    low, high = spec.k
+    sampled = (f"on a fixed random sample of {seg.silhouette_rows:,} customers"
+               if seg.silhouette_rows < seg.n_rows else "on all customers")
+    notes = [
+        f"K-Means (scikit-learn) with {spec.n_init} initialisations for every k from {low} to "
+        f"{high}, random seed {spec.random_state}; every customer is labelled by the final "
+        f"model for k={seg.k}.",
+        f"Silhouette computed {sampled}; Calinski-Harabasz and Davies-Bouldin on all "
+        "customers. The elbow is found with the Kneedle method (kneed).",
+        "Segment levels come from z-scores of the segment mean against all customers: very "
+        "low below -1, low below -0.35, high above 0.35, very high above 1"
+        + (" (on log(1 + x) for logged columns)." if a.features.log else "."),
+        "Segments are numbered by size, largest first.",
+    ]
+    if a.roles:
+        bound = ", ".join(f"{role} = {column}" for role, column in a.roles.items())
+        notes.append(f"Preset roles bound to columns: {bound}.")
+    return notes
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for package in VERSIONED_PACKAGES:
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = "not installed"
+    return found
+
+
+def config_text(a: Analysis) -> str:
+    return yaml.safe_dump(a.loaded.raw, sort_keys=False, allow_unicode=True).strip()

@@ -1,0 +1,171 @@
+"""Rule conditions over a segment profile, shared by personas and recommendations.
+
+A condition on a numeric column is a level (`high` also matches `very high`) or a
+comparison of the segment mean (`"> 30"`); on a categorical column it is the segment's
+most frequent value (or a list of accepted values); `share` and `size` compare the
+segment's fraction and count of customers. Presets are written against roles (income,
+spending, ...) that are bound to the data's columns by name.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from .config import COMPARISON_RE, LEVELS, Condition
+from .errors import RuleError
+from .profile import SegmentProfile
+from .textutil import did_you_mean
+
+LEVEL_MATCHES = {
+    "very low": {"very low"},
+    "low": {"low", "very low"},
+    "average": {"average"},
+    "high": {"high", "very high"},
+    "very high": {"very high"},
+}
+OPERATORS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
+             "==": operator.eq, "!=": operator.ne}
+SEGMENT_FIELDS = ("share", "size")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule ready to match: its conditions use the data's real column names."""
+
+    source: str
+    when: Mapping[str, Condition]
+    payload: Mapping[str, Any]
+
+    @property
+    def conditions(self) -> str:
+        """The conditions as a reader says them: "income high, spending_score low"."""
+        if not self.when:
+            return "always"
+        parts = []
+        for column, test in self.when.items():
+            shown = " or ".join(map(str, test)) if isinstance(test, list) else str(test)
+            parts.append(f"{column} {shown}")
+        return ", ".join(parts)
+
+
+def matches(rule: Rule, profile: SegmentProfile) -> bool:
+    return all(condition_holds(col, test, profile) for col, test in rule.when.items())
+
+
+def condition_holds(column: str, test: Condition, profile: SegmentProfile) -> bool:
+    if column in SEGMENT_FIELDS:
+        return _compare(profile.share if column == "share" else profile.size, str(test))
+    if column in profile.numeric:
+        stat = profile.numeric[column]
+        comparison = COMPARISON_RE.match(str(test))
+        if comparison:
+            return _compare(stat.mean, str(test))
+        accepted = test if isinstance(test, list) else [test]
+        return any(stat.level in LEVEL_MATCHES[str(a).lower()] for a in accepted)
+    accepted = test if isinstance(test, list) else [test]
+    top = profile.top_value(column)
+    return top is not None and top.lower() in {str(a).lower() for a in accepted}
+
+
+def _compare(value: float, test: str) -> bool:
+    found = COMPARISON_RE.match(test)
+    if not found:
+        return False
+    return OPERATORS[found.group(1)](value, float(found.group(2)))
+
+
+def check_rule(when: Mapping[str, Condition], key: str, numeric: list[str],
+               categorical: list[str]) -> None:
+    """A user's rule must name real columns and real levels: say which and suggest."""
+    known = [*numeric, *categorical, *SEGMENT_FIELDS]
+    for column, test in when.items():
+        where = f"{key}.when.{column}"
+        if column not in known:
+            raise RuleError(f"{where}: {column!r} is not a feature or profile column"
+                            f"{did_you_mean(column, known)}")
+        if column in numeric:
+            for item in test if isinstance(test, list) else [test]:
+                if not COMPARISON_RE.match(str(item)) and str(item).lower() not in LEVELS:
+                    raise RuleError(
+                        f"{where}: {item!r} is not a level ({', '.join(LEVELS)}) or a "
+                        "comparison of the segment mean such as '> 30'"
+                    )
+
+
+def user_rules(rules: list[Any], key: str, numeric: list[str], categorical: list[str],
+               payload_fields: tuple[str, ...]) -> list[Rule]:
+    out = []
+    for i, rule in enumerate(rules):
+        source = f"{key}[{i}]"
+        check_rule(rule.when, source, numeric, categorical)
+        out.append(Rule(source, dict(rule.when), {f: getattr(rule, f) for f in payload_fields}))
+    return out
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    roles: Mapping[str, list[str]]
+    personas: list[dict[str, Any]]
+    recommendations: list[dict[str, Any]]
+
+
+def load_preset(name: str) -> Preset:
+    text = resources.files("reportgen.presets").joinpath(f"{name}.yaml").read_text("utf-8")
+    data = yaml.safe_load(text)
+    return Preset(name, data["roles"], data["personas"], data["recommendations"])
+
+
+def bind_roles(preset: Preset, numeric: list[str], explicit: Mapping[str, str]) -> dict[str, str]:
+    """Which column plays each role: the config's `roles`, else the first name that fits."""
+    unknown = [r for r in explicit if r not in preset.roles]
+    if unknown:
+        raise RuleError(f"personas.roles.{unknown[0]}: the {preset.name} preset has no role "
+                        f"{unknown[0]!r}{did_you_mean(unknown[0], list(preset.roles))}")
+    for role, column in explicit.items():
+        if column not in numeric:
+            raise RuleError(f"personas.roles.{role}: {column!r} is not a numeric feature or "
+                            f"profile column{did_you_mean(column, numeric)}")
+    bound = dict(explicit)
+    for role, patterns in preset.roles.items():
+        if role not in bound:
+            column = _first_column_for(patterns, numeric, taken=set(bound.values()))
+            if column:
+                bound[role] = column
+    return bound
+
+
+def _first_column_for(patterns: list[str], columns: list[str], taken: set[str]) -> str | None:
+    for pattern in patterns:
+        regex = re.compile(rf"\b{re.escape(pattern)}\b")
+        for column in columns:
+            if column not in taken and regex.search(normalise_name(column)):
+                return column
+    return None
+
+
+def normalise_name(column: str) -> str:
+    """`MntWines` -> `mnt wines`, `Annual Income (k$)` -> `annual income k`."""
+    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", column)
+    return re.sub(r"[^a-z0-9]+", " ", spaced.lower()).strip()
+
+
+def preset_rules(entries: list[dict[str, Any]], preset: str, kind: str,
+                 roles: Mapping[str, str]) -> list[Rule]:
+    """Preset rules with roles replaced by columns; a rule needing an unbound role is left out."""
+    out = []
+    for i, entry in enumerate(entries):
+        when = entry.get("when", {})
+        if all(r in roles or r in SEGMENT_FIELDS for r in when):
+            real = {roles.get(r, r): test for r, test in when.items()}
+            payload = {k: v for k, v in entry.items() if k != "when"}
+            label = f'"{entry["name"]}"' if "name" in entry else f"rule {i + 1}"
+            out.append(Rule(f"{preset} preset {kind} {label}", real, payload))
+    return out

@@ -1,0 +1,173 @@
+"""The segmentation stage: K-Means for every k in the range, choose k, label every row.
+
+Segments are renumbered 1..k by size (largest first) so that the same data always gives
+the same numbering, whatever order K-Means found the centres in.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.cluster import KMeans
+from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+
+from .config import SegmentationSection
+from .errors import SegmentationError
+
+WEAK_SILHOUETTE = 0.25
+
+
+@dataclass(frozen=True)
+class KScore:
+    k: int
+    inertia: float
+    silhouette: float
+    calinski_harabasz: float
+    davies_bouldin: float
+
+
+@dataclass
+class Segmentation:
+    """The chosen model and why it was chosen. `labels` are 1..k, aligned with the rows."""
+
+    k: int
+    labels: np.ndarray
+    model: KMeans
+    order: np.ndarray  # order[new_id - 1] = K-Means' own cluster index
+    scores: list[KScore]
+    method: str
+    reason: str
+    knee: int | None
+    silhouette_rows: int
+    n_rows: int
+
+    @property
+    def best_silhouette(self) -> float:
+        return max(s.silhouette for s in self.scores)
+
+    @property
+    def weak_structure(self) -> bool:
+        return self.best_silhouette < WEAK_SILHOUETTE
+
+    def score_for(self, k: int) -> KScore:
+        return next(s for s in self.scores if s.k == k)
+
+
+def segment(matrix: np.ndarray, spec: SegmentationSection) -> Segmentation:
+    """Sweep k, choose one by the configured criterion, and label every row with it."""
+    low, high = spec.k
+    check_enough_rows(matrix, high)
+    sample = silhouette_sample(len(matrix), spec.silhouette_sample, spec.random_state)
+    models: dict[int, KMeans] = {}
+    scores: list[KScore] = []
+    for k in range(low, high + 1):
+        models[k] = fit_kmeans(matrix, k, spec)
+        scores.append(score_model(matrix, models[k], sample))
+    knee = find_knee(scores)
+    k, reason = choose_k(scores, spec.select, knee, fixed=low == high)
+    model = models[k]
+    order = size_order(model.labels_, k)
+    return Segmentation(
+        k=k, labels=relabel(model.labels_, order), model=model, order=order, scores=scores,
+        method=spec.select if low != high else "fixed", reason=reason, knee=knee,
+        silhouette_rows=len(sample) if sample is not None else len(matrix), n_rows=len(matrix),
+    )
+
+
+def check_enough_rows(matrix: np.ndarray, k_max: int) -> None:
+    distinct = len(np.unique(matrix, axis=0)) if len(matrix) <= 200_000 else len(matrix)
+    if distinct < k_max + 1:
+        raise SegmentationError(
+            f"segmentation.k: the data have {distinct} distinct customers (rows), too few for "
+            f"up to {k_max} segments; lower the top of segmentation.k below {distinct}"
+        )
+
+
+def silhouette_sample(n: int, limit: int, seed: int) -> np.ndarray | None:
+    """One fixed row sample shared by every k: silhouette is O(n^2) and must stay cheap."""
+    if n <= limit:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(n, size=limit, replace=False))
+
+
+def fit_kmeans(matrix: np.ndarray, k: int, spec: SegmentationSection) -> KMeans:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+        return KMeans(n_clusters=k, n_init=spec.n_init, random_state=spec.random_state).fit(matrix)
+
+
+def score_model(matrix: np.ndarray, model: KMeans, sample: np.ndarray | None) -> KScore:
+    labels = model.labels_
+    rows, sample_labels = (matrix, labels) if sample is None else (matrix[sample], labels[sample])
+    if len(np.unique(sample_labels)) < 2:
+        silhouette = 0.0
+    else:
+        silhouette = float(silhouette_score(rows, sample_labels))
+    return KScore(
+        k=int(model.n_clusters), inertia=float(model.inertia_), silhouette=silhouette,
+        calinski_harabasz=float(calinski_harabasz_score(matrix, labels)),
+        davies_bouldin=float(davies_bouldin_score(matrix, labels)),
+    )
+
+
+def find_knee(scores: list[KScore]) -> int | None:
+    """The elbow of inertia by k (kneed's Kneedle), when the range has one."""
+    if len(scores) < 3:
+        return None
+    from kneed import KneeLocator
+
+    ks = [s.k for s in scores]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        knee = KneeLocator(ks, [s.inertia for s in scores], curve="convex",
+                           direction="decreasing").knee
+    return int(knee) if knee is not None else None
+
+
+def choose_k(
+    scores: list[KScore], method: str, knee: int | None, fixed: bool
+) -> tuple[int, str]:
+    """The chosen k and the sentence that tells a reader why."""
+    best_sil = max(scores, key=lambda s: (s.silhouette, -s.k))
+    if fixed:
+        return scores[0].k, (f"k={scores[0].k}: set in the config (silhouette "
+                             f"{scores[0].silhouette:.2f}).")
+    if method == "elbow" and knee is not None:
+        chosen = knee
+        lead = f"k={chosen}: the elbow of the inertia curve"
+    elif method == "calinski_harabasz":
+        chosen = max(scores, key=lambda s: (s.calinski_harabasz, -s.k)).k
+        score = next(s for s in scores if s.k == chosen).calinski_harabasz
+        lead = f"k={chosen}: highest Calinski-Harabasz score ({score:,.0f})"
+    else:
+        chosen = best_sil.k
+        lead = f"k={chosen}: highest silhouette ({best_sil.silhouette:.2f})"
+        if method == "elbow":
+            lead += " (the inertia curve has no clear elbow)"
+    return chosen, lead + _second_opinion(scores, method, chosen, knee, best_sil) + "."
+
+
+def _second_opinion(
+    scores: list[KScore], method: str, chosen: int, knee: int | None, best_sil: KScore
+) -> str:
+    if method == "silhouette":
+        if knee is None:
+            return "; the inertia curve has no clear elbow"
+        return f"; the elbow is {'also ' if knee == chosen else ''}at {knee}"
+    if best_sil.k == chosen:
+        return f"; silhouette also peaks there ({best_sil.silhouette:.2f})"
+    return f"; silhouette peaks at k={best_sil.k} ({best_sil.silhouette:.2f})"
+
+
+def size_order(labels: np.ndarray, k: int) -> np.ndarray:
+    """K-Means cluster indices from largest to smallest (ties: lower index first)."""
+    counts = np.bincount(labels, minlength=k)
+    return np.array(sorted(range(k), key=lambda c: (-counts[c], c)))
+
+
+def relabel(labels: np.ndarray, order: np.ndarray) -> np.ndarray:
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return rank[labels] + 1

@@ -1,0 +1,74 @@
+"""summary.json: the machine-readable record of a run (contract in DESIGN.md)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .report import Analysis, findings, versions
+
+
+def build_summary(a: Analysis, timings: dict[str, float], outputs: list[str]) -> dict[str, Any]:
+    cfg, seg, feats = a.config, a.segmentation, a.features
+    dropped = dict(feats.dropped)
+    return clean({
+        "report": cfg.report.name,
+        "title": cfg.report.title,
+        "period": a.period,
+        "generated_at": a.generated_at.isoformat(timespec="seconds"),
+        "n_rows": a.table.n_rows_read,
+        "n_customers": len(feats.frame),
+        "dropped": {"count": sum(dropped.values()), "reasons": dropped},
+        "imputed": dict(feats.imputed),
+        "features": {"numeric": feats.numeric, "categorical": feats.categorical,
+                     "profile": feats.profile_numeric + feats.profile_categorical,
+                     "log": feats.log, "scale": cfg.features.scale,
+                     "missing": cfg.features.missing},
+        "k_selected": seg.k,
+        "selection": {"method": seg.method, "reason": seg.reason, "knee": seg.knee,
+                      "best_silhouette": seg.best_silhouette,
+                      "weak_structure": seg.weak_structure,
+                      "silhouette_rows": seg.silhouette_rows},
+        "k_scores": [vars(s) for s in seg.scores],
+        "segments": [_segment(a, p.id) for p in a.profiles.segments],
+        "findings": findings(a),
+        "roles": a.roles,
+        "outputs": outputs,
+        "timings": {stage: round(seconds, 3) for stage, seconds in timings.items()},
+        "versions": versions(),
+        "config_sha256": a.loaded.sha256,
+        "data_sha256": a.table.sha256,
+    })
+
+
+def _segment(a: Analysis, segment_id: int) -> dict[str, Any]:
+    profile = a.profiles.segments[segment_id - 1]
+    persona = a.personas[segment_id - 1]
+    return {
+        "id": segment_id,
+        "name": persona.name,
+        "description": persona.description,
+        "size": profile.size,
+        "share": profile.share,
+        "color": a.colors[segment_id - 1],
+        "profile": {c: {"mean": s.mean, "median": s.median, "z": s.z, "level": s.level}
+                    for c, s in profile.numeric.items()},
+        "mix": profile.mix,
+        "traits": [t.text for t in profile.traits],
+        "recommendations": [{"action": r.action, "priority": r.priority, "rule": r.rule}
+                            for r in a.recommendations[segment_id]],
+        "rules_fired": a.rules_fired(segment_id),
+    }
+
+
+def clean(value: Any) -> Any:
+    """JSON has no NaN or numpy types: NaN becomes null, numpy scalars plain numbers."""
+    if isinstance(value, dict):
+        return {str(k): clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

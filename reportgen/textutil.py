@@ -1,0 +1,60 @@
+"""Small text helpers shared by several stages: name suggestions and number formatting."""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Iterable
+
+
+def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
+    """Names a user probably meant: case-insensitive, so `Income` finds `income`."""
+    pool = list(dict.fromkeys(str(c) for c in candidates))
+    lowered = {c.lower(): c for c in pool}
+    hits = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.5)
+    by_substring = [c for c in pool if name.lower() in c.lower() or c.lower() in name.lower()]
+    found = [lowered[h] for h in hits] + by_substring
+    return list(dict.fromkeys(found))[:n]
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """A ready-to-append hint: "; did you mean 'x'?" or the list of valid names."""
+    pool = list(candidates)
+    near = closest(name, pool)
+    if near:
+        return "; did you mean " + " or ".join(f"'{c}'" for c in near) + "?"
+    shown = ", ".join(f"'{c}'" for c in pool[:12])
+    more = f" and {len(pool) - 12} more" if len(pool) > 12 else ""
+    return f"; available: {shown}{more}" if pool else ""
+
+
+def format_number(value: float) -> str:
+    """Numbers as a reader says them: 86.5k, 1.2M, 42, 3.7, 0.25."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    size = abs(value)
+    if size >= 1e9:
+        return f"{value / 1e9:.1f}B"
+    if size >= 1e6:
+        return f"{value / 1e6:.1f}M"
+    if size >= 1e4:
+        return f"{value / 1e3:.1f}k"
+    if size >= 100:
+        return f"{value:,.0f}"
+    if size >= 10:
+        return f"{value:.1f}".removesuffix(".0")
+    if size >= 1:
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+    return f"{value:.2g}"
+
+
+def format_share(share: float) -> str:
+    """A fraction as a percentage with the precision a reader needs (0.5% but 18%)."""
+    pct = share * 100
+    return f"{pct:.1f}%" if pct < 10 else f"{pct:.0f}%"
+
+
+def humanize(column: str) -> str:
+    """A column name as a label: `spending_score` -> `spending score`."""
+    text = column.replace("_", " ").strip()
+    return text if any(ch.isupper() for ch in text[1:]) else text.lower()

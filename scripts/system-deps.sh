@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Makes sure the Debian/Ubuntu packages reportgen needs are installed: Pango and HarfBuzz
+# for WeasyPrint, DejaVu fonts (the report's font), poppler-utils (tests read PDF pages),
+# and python3-venv where the interpreter lacks ensurepip. As root it installs what is
+# missing; otherwise it says, in one line, what to install.
+set -euo pipefail
+python="${1:-python3}"
+
+required=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils)
+optional=(libharfbuzz-subset0)   # faster PDF writing; not in every release
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+  echo "note: not a Debian/Ubuntu system; install Pango, HarfBuzz, DejaVu fonts and poppler-utils yourself" >&2
+  exit 0
+fi
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+available() { apt-cache show "$1" >/dev/null 2>&1; }
+
+missing=()
+for package in "${required[@]}"; do installed "$package" || missing+=("$package"); done
+if [ -n "$python" ] && command -v "$python" >/dev/null 2>&1 && ! "$python" -c "import ensurepip" 2>/dev/null; then
+  version=$("$python" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
+  missing+=("python${version}-venv")
+fi
+wanted_optional=()
+for package in "${optional[@]}"; do installed "$package" || wanted_optional+=("$package"); done
+
+[ ${#missing[@]} -eq 0 ] && [ ${#wanted_optional[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "error: missing system packages: ${missing[*]}; install them with: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  exit 0   # only optional packages missing: carry on
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+for package in "${wanted_optional[@]}"; do available "$package" && missing+=("$package"); done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing system packages: ${missing[*]}" >&2
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,58 @@
+"""Helpers shared by the tests: paths, small data, configs written to a folder."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+MALL_CSV = SHARED_DATA / "Mall_Customers.csv"
+
+
+def needs_mall() -> pytest.MarkDecorator:
+    return pytest.mark.skipif(not MALL_CSV.is_file(),
+                              reason=f"shared dataset not present: {MALL_CSV}")
+
+
+def write_config(folder: Path, text: str, name: str = "config.yaml") -> Path:
+    path = folder / name
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return path
+
+
+def blobs_frame(n_per_group: int = 60, seed: int = 0) -> pd.DataFrame:
+    """Three well-separated groups of customers: small, hand-checkable, fast to cluster."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    centres = [(20_000, 20), (60_000, 50), (110_000, 85)]
+    rows = []
+    for group, (income, score) in enumerate(centres):
+        for _ in range(n_per_group):
+            rows.append({"income": rng.normal(income, 3_000), "score": rng.normal(score, 3),
+                         "age": rng.integers(20, 70), "group": group})
+    frame = pd.DataFrame(rows)
+    frame.insert(0, "customer_id", [f"K{i:04d}" for i in range(len(frame))])
+    return frame
+
+
+SMALL_CONFIG = """
+report:
+  name: small
+  title: Small test report
+data:
+  path: customers.csv
+  id: customer_id
+features:
+  numeric: [income, score]
+  profile: [age]
+segmentation:
+  k: [2, 5]
+output:
+  dir: out
+  formats: [html]
+"""
