@@ -1,8 +1,9 @@
-"""The Python API: `run_report(config)` reads as the flow of DESIGN.md, stage by stage.
+"""The Python API: `run_report(config)` and `validate(config)`.
 
-config -> data -> features -> segmentation -> profiles -> personas + recommendations ->
-report (HTML, PDF, segments.csv, summary.json, model.joblib). The CLI is a thin shell
-over these functions.
+The config is read and validated before the heavy stages (pandas, scikit-learn, Altair,
+WeasyPrint) are even imported, so a typo in the config is reported at once. The stages
+themselves, in the order of DESIGN.md, are in pipeline.py. The CLI is a thin shell over
+these functions.
 """
 
 from __future__ import annotations
@@ -18,18 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import LoadedConfig, load_config
+from .config import load_config
 from .errors import ConfigError
-from .features import FeatureSet, build_features, clustered
-from .outputs import check_writable, report_folder
-from .personas import name_segments, persona_rules
-from .profile import build_profiles
-from .publish import publish_report
-from .recommend import recommend, recommendation_rules
-from .report import Analysis
-from .rules import Preset, bind_roles, load_preset
-from .segment import segment
-from .sources import load_table
 
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -82,62 +73,22 @@ def run_report(
         loaded = load_config(config_path, flatten(overrides))
         config = loaded.config
         period = resolve_period(period)
-        target = report_folder(Path(out) if out else config.output.dir, config.report.name,
-                               period)
+        target = Path(out or config.output.dir) / config.report.name / period
+        from .outputs import check_writable  # the heavy stages load once the config is valid
+        from .pipeline import analyse, publish_report
+
         check_writable(target.parent)
-    analysis = analyse(loaded, period, timer)
+    analysis = analyse(loaded, period, generation_time(), timer)
     summary = publish_report(analysis, target, timer)
     return RunResult(target, summary)
-
-
-def analyse(loaded: LoadedConfig, period: str, timer: StageTimer) -> Analysis:
-    """Every stage up to the report's content; nothing is written."""
-    config = loaded.config
-    with timer("data"):
-        table = load_table(config.data, [*clustered(config.features), *config.features.profile])
-    with timer("features"):
-        features = build_features(table, config.features)
-        preset, roles = resolve_preset(loaded, features)
-        naming = persona_rules(config.personas, features, preset, roles)
-        advice = recommendation_rules(config.recommendations, features, preset, roles)
-    with timer("segmentation"):
-        segmentation = segment(features.matrix, config.segmentation)
-    with timer("profiles"):
-        profiles = build_profiles(features, segmentation)
-    with timer("personas"):
-        personas = name_segments(profiles, naming, features)
-    with timer("recommendations"):
-        recommendations = recommend(profiles, advice)
-    return Analysis(loaded=loaded, period=period, generated_at=generation_time(),
-                    table=table, features=features, segmentation=segmentation,
-                    profiles=profiles, personas=personas, recommendations=recommendations,
-                    roles=roles)
-
-
-def resolve_preset(loaded: LoadedConfig, features: FeatureSet) -> tuple[Preset | None,
-                                                                       dict[str, str]]:
-    """The preset in use (personas or recommendations) and its roles bound to columns."""
-    config = loaded.config
-    name = config.personas.preset or config.recommendations.preset
-    if name is None:
-        return None, {}
-    preset = load_preset(name)
-    return preset, bind_roles(preset, features.all_numeric, config.personas.roles)
 
 
 def validate(config_path: str | Path, **overrides: Any) -> dict[str, Any]:
     """Check the config, the data's columns and types and the rules; render nothing."""
     loaded = load_config(config_path, flatten(overrides))
-    config = loaded.config
-    table = load_table(config.data, [*clustered(config.features), *config.features.profile])
-    features = build_features(table, config.features)
-    preset, roles = resolve_preset(loaded, features)
-    persona_rules(config.personas, features, preset, roles)
-    recommendation_rules(config.recommendations, features, preset, roles)
-    low, high = config.segmentation.k
-    return {"rows": table.n_rows_read, "customers": len(features.frame),
-            "numeric": len(features.numeric), "categorical": len(features.categorical),
-            "profile": len(config.features.profile), "k": (low, high), "roles": roles}
+    from .pipeline import check_inputs
+
+    return check_inputs(loaded)
 
 
 def flatten(overrides: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -18,7 +18,6 @@ from .features import FeatureSet
 from .segment import Segmentation
 from .textutil import format_number, format_share
 
-LEVEL_EDGES = ((1.0, "very high"), (0.35, "high"), (-0.35, "average"), (-1.0, "low"))
 HISTOGRAM_BINS = 20
 TOP_CATEGORIES = 6
 SCATTER_POINTS = 5_000
@@ -70,10 +69,14 @@ class Profiles:
 
 
 def level_of(z: float) -> str:
-    for edge, name in LEVEL_EDGES:
-        if z > edge:
-            return name
-    return "very low"
+    """DESIGN.md's levels: very low z < -1, low z < -0.35, high z > 0.35, very high z > 1."""
+    if z > 1:
+        return "very high"
+    if z > 0.35:
+        return "high"
+    if z >= -0.35:
+        return "average"
+    return "low" if z >= -1 else "very low"
 
 
 def build_profiles(features: FeatureSet, seg: Segmentation) -> Profiles:

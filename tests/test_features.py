@@ -1,0 +1,102 @@
+"""The features stage: checks with row-level messages, imputation, log, scaling, weighting."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reportgen.config import FeaturesSection
+from reportgen.errors import DataError
+from reportgen.features import CATEGORY_VARIANCE_SHARE, build_features
+from reportgen.sources import Table
+
+
+def table(frame: pd.DataFrame) -> Table:
+    return Table(frame=frame, ids=pd.Series(range(1, len(frame) + 1)), source=None,
+                 sha256="", n_rows_read=len(frame), dropped={})
+
+
+def spec(**kwargs) -> FeaturesSection:
+    return FeaturesSection(**kwargs)
+
+
+def test_numeric_text_is_an_error_showing_values_and_rows():
+    frame = pd.DataFrame({"income": ["10", "20", "n/a?", "40", "abc"]})
+    with pytest.raises(DataError) as caught:
+        build_features(table(frame), spec(numeric=["income"]))
+    message = str(caught.value)
+    assert "'n/a?' (row 3)" in message and "'abc' (row 5)" in message and "(2 values)" in message
+    assert "features.categorical" in message
+
+
+def test_numbers_stored_as_text_are_converted():
+    frame = pd.DataFrame({"income": ["10", " 20 ", "30", None]})
+    features = build_features(table(frame), spec(numeric=["income"]))
+    assert features.frame["income"].tolist()[:3] == [10.0, 20.0, 30.0]
+    assert features.imputed == {"income": 1}
+
+
+def test_constant_and_empty_columns_are_errors():
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [5, 5, 5], "c": [None, None, None]})
+    with pytest.raises(DataError, match="'b' holds the same value"):
+        build_features(table(frame), spec(numeric=["a", "b"]))
+    with pytest.raises(DataError, match="'c' has no values"):
+        build_features(table(frame), spec(numeric=["a", "c"]))
+
+
+def test_median_imputation_fills_and_counts():
+    frame = pd.DataFrame({"a": [1.0, None, 3.0, 5.0], "g": ["x", None, "x", "y"]})
+    features = build_features(table(frame), spec(numeric=["a"], categorical=["g"]))
+    assert features.imputed == {"a": 1, "g": 1}
+    assert len(features.frame) == 4
+    scaled_a = features.matrix[:, 0]
+    assert scaled_a[1] == pytest.approx(scaled_a[2])  # the median (3.0) was filled in
+
+
+def test_drop_removes_incomplete_rows_and_counts_them_by_column():
+    frame = pd.DataFrame({"a": [1.0, None, 3.0, 5.0, None], "b": [1.0, 2.0, None, 4.0, 5.0]})
+    features = build_features(table(frame), spec(numeric=["a", "b"], missing="drop"))
+    assert len(features.frame) == 2 and features.ids.tolist() == [1, 4]
+    assert features.dropped == {"missing a": 2, "missing b": 1}
+
+
+def test_log_is_applied_before_standard_scaling():
+    frame = pd.DataFrame({"money": [0.0, 9.0, 99.0, 999.0]})
+    features = build_features(table(frame), spec(numeric=["money"], log=["money"]))
+    logged = np.log1p(frame["money"])
+    expected = (logged - logged.mean()) / logged.std(ddof=0)
+    assert features.matrix[:, 0] == pytest.approx(expected.to_numpy())
+
+
+def test_log_of_values_below_minus_one_is_an_error():
+    frame = pd.DataFrame({"money": [-5.0, 1.0, 2.0]})
+    with pytest.raises(DataError, match=r"features\.log"):
+        build_features(table(frame), spec(numeric=["money"], log=["money"]))
+
+
+@pytest.mark.parametrize("scale", ["standard", "robust", "minmax"])
+def test_a_categorical_column_carries_an_eighth_of_a_numeric_column_variance(scale):
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"a": rng.normal(size=500), "b": rng.exponential(size=500),
+                          "g": rng.choice(["x", "y", "z"], size=500, p=[0.5, 0.3, 0.2])})
+    features = build_features(table(frame), spec(numeric=["a", "b"], categorical=["g"],
+                                                 scale=scale))
+    numeric_var = features.matrix[:, :2].var(axis=0).mean()
+    block_var = features.matrix[:, 2:].var(axis=0).sum()
+    assert features.column_names[2:] == ["g_x", "g_y", "g_z"]
+    assert block_var == pytest.approx(CATEGORY_VARIANCE_SHARE * numeric_var, rel=1e-6)
+
+
+def test_fitted_transformer_reproduces_the_matrix_on_new_data():
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "g": ["x", "y", "x", "y"]})
+    features = build_features(table(frame), spec(numeric=["a"], categorical=["g"]))
+    again = features.transformer.transform(frame)
+    assert again == pytest.approx(features.matrix)
+
+
+def test_profile_columns_are_split_by_type_and_not_clustered():
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "age": [20, 30, 40], "sex": ["F", "M", "F"]})
+    features = build_features(table(frame), spec(numeric=["a"], profile=["age", "sex"]))
+    assert features.matrix.shape == (3, 1)
+    assert features.profile_numeric == ["age"] and features.profile_categorical == ["sex"]

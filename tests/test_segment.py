@@ -1,0 +1,109 @@
+"""Segmentation: k chosen on hand-checkable data, determinism, and the reason sentence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from reportgen.config import SegmentationSection
+from reportgen.errors import SegmentationError
+from reportgen.segment import choose_k, relabel, segment, size_order
+
+
+def blobs(sizes=(40, 25, 10), spread=0.3, seed=0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    centres = np.array([[0, 0], [6, 0], [0, 6], [6, 6], [3, 10]])
+    points = [rng.normal(centres[i], spread, size=(n, 2)) for i, n in enumerate(sizes)]
+    truth = np.repeat(np.arange(len(sizes)), sizes)
+    return np.vstack(points), truth
+
+
+def test_four_points_two_pairs_gives_the_obvious_split():
+    matrix = np.array([[0.0, 0.0], [0.0, 1.0], [10.0, 0.0], [10.0, 1.0]])
+    result = segment(matrix, SegmentationSection(k=2))
+    assert result.k == 2
+    assert result.labels[0] == result.labels[1] != result.labels[2] == result.labels[3]
+    assert result.score_for(2).inertia == pytest.approx(1.0)  # four points, 0.25 each
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+def test_silhouette_finds_the_true_number_of_groups_for_any_seed(seed):
+    matrix, truth = blobs(seed=seed)
+    result = segment(matrix, SegmentationSection(k=[2, 6], random_state=seed))
+    assert result.k == 3
+    assert adjusted_rand_score(truth, result.labels) == pytest.approx(1.0)
+    assert result.reason.startswith("k=3: highest silhouette")
+
+
+def test_segments_are_numbered_by_size_largest_first():
+    matrix, _ = blobs(sizes=(10, 40, 25))
+    result = segment(matrix, SegmentationSection(k=3))
+    sizes = [int((result.labels == i).sum()) for i in (1, 2, 3)]
+    assert sizes == [40, 25, 10]
+
+
+def test_same_data_and_config_give_the_same_labels():
+    matrix, _ = blobs(sizes=(50, 50, 50, 50), spread=1.5)
+    first = segment(matrix, SegmentationSection(k=[2, 6]))
+    second = segment(matrix, SegmentationSection(k=[2, 6]))
+    assert np.array_equal(first.labels, second.labels)
+
+
+def test_fixed_k_is_used_as_given():
+    matrix, _ = blobs()
+    result = segment(matrix, SegmentationSection(k=5))
+    assert result.k == 5 and result.method == "fixed"
+    assert "set in the config" in result.reason
+
+
+def test_elbow_and_calinski_harabasz_selection():
+    matrix, _ = blobs(sizes=(40, 40, 40, 40), spread=0.4)
+    elbow = segment(matrix, SegmentationSection(k=[2, 9], select="elbow"))
+    assert elbow.knee == 4 and elbow.k == 4
+    assert elbow.reason.startswith("k=4: the elbow") and "silhouette also peaks" in elbow.reason
+    ch = segment(matrix, SegmentationSection(k=[2, 9], select="calinski_harabasz"))
+    assert ch.k == 4 and "Calinski-Harabasz" in ch.reason
+
+
+def test_every_k_is_scored():
+    matrix, _ = blobs()
+    result = segment(matrix, SegmentationSection(k=[2, 5]))
+    assert [s.k for s in result.scores] == [2, 3, 4, 5]
+    inertias = [s.inertia for s in result.scores]
+    assert inertias == sorted(inertias, reverse=True)
+    assert all(-1 <= s.silhouette <= 1 and s.davies_bouldin > 0 for s in result.scores)
+
+
+def test_silhouette_uses_a_fixed_sample_on_large_data():
+    matrix, _ = blobs(sizes=(1500, 1000, 600))
+    result = segment(matrix, SegmentationSection(k=[2, 4], silhouette_sample=1000))
+    assert result.silhouette_rows == 1000 and result.n_rows == 3100
+    assert result.k == 3
+
+
+def test_uniform_noise_is_flagged_as_weak_structure():
+    matrix = np.random.default_rng(0).uniform(size=(400, 6))
+    result = segment(matrix, SegmentationSection(k=[2, 6]))
+    assert result.weak_structure and result.best_silhouette < 0.25
+
+
+def test_fewer_distinct_rows_than_k_is_an_error():
+    matrix = np.array([[0.0], [1.0], [2.0], [2.0]])
+    with pytest.raises(SegmentationError, match="3 distinct customers"):
+        segment(matrix, SegmentationSection(k=[2, 5]))
+
+
+def test_relabel_maps_by_size_order():
+    labels = np.array([2, 2, 2, 0, 1, 1])
+    order = size_order(labels, 3)
+    assert order.tolist() == [2, 1, 0]
+    assert relabel(labels, order).tolist() == [1, 1, 1, 3, 2, 2]
+
+
+def test_reason_mentions_where_the_elbow_is_when_it_disagrees():
+    from reportgen.segment import KScore
+
+    scores = [KScore(k, 100 / k, sil, 1.0, 1.0) for k, sil in [(2, 0.3), (3, 0.5), (4, 0.4)]]
+    k, reason = choose_k(scores, "silhouette", knee=4, fixed=False)
+    assert k == 3 and reason == "k=3: highest silhouette (0.50); the elbow is at 4."
