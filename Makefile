@@ -1,8 +1,10 @@
 # reportgen task runner. On a fresh Debian/Ubuntu machine these two are the whole set-up:
 #   make report   builds .venv, installs reportgen, renders the sample report
 #   make test     builds .venv and runs the test suite
-PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
-            command -v $$p >/dev/null 2>&1 && { command -v $$p; break; }; done)
+# The first interpreter that runs and is 3.11+ (pyenv shims may exist without running).
+PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
+            $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 \
+            && { command -v $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
@@ -26,8 +28,7 @@ system-deps:
 	@bash scripts/system-deps.sh "$(PYTHON)"
 
 $(STAMP): pyproject.toml | system-deps
-	@"$(PYTHON)" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
-	  { echo "error: reportgen needs Python 3.11 or newer; found $$("$(PYTHON)" --version 2>&1) at $(PYTHON). Set PYTHON=/path/to/python3.11"; exit 1; }
+	@test -n "$(PYTHON)" || { echo "error: reportgen needs Python 3.11 or newer and none was found; install python3.11 or set PYTHON=/path/to/python3"; exit 1; }
 	@test -x $(BIN)/python || "$(PYTHON)" -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
