@@ -74,10 +74,10 @@ def run_report(
         config = loaded.config
         period = resolve_period(period)
         target = Path(out or config.output.dir) / config.report.name / period
-        from .outputs import check_writable  # the heavy stages load once the config is valid
+    with timer("imports"):  # the heavy stages load only once the config is valid
+        from .outputs import check_writable
         from .pipeline import analyse, publish_report
-
-        check_writable(target.parent)
+    check_writable(target.parent)
     analysis = analyse(loaded, period, generation_time(), timer)
     summary = publish_report(analysis, target, timer)
     return RunResult(target, summary)

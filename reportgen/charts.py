@@ -50,7 +50,7 @@ def segment_sizes(sizes: pd.DataFrame, colors: Sequence[str]) -> alt.TopLevelMix
     """Share of customers per segment. Columns: name, size, share."""
     base = alt.Chart(sizes).encode(
         y=alt.Y("name:N", sort=None, title=None, axis=alt.Axis(labelLimit=240)),
-        x=alt.X("share:Q", title="Share of customers", axis=alt.Axis(format="%")),
+        x=alt.X("share:Q", title="Share of customers", axis=alt.Axis(format="%", tickCount=5)),
     )
     bars = base.mark_bar(height={"band": 0.7}).encode(
         color=alt.Color("name:N", scale=_segment_scale(sizes["name"], colors), legend=None),
@@ -119,22 +119,22 @@ def zscore_heatmap(cells: pd.DataFrame) -> alt.TopLevelMixin:
     """Segment x feature, coloured by z-score. Columns: feature, segment, z, label, mean, level.
 
     Segments are rows (persona names are long and read best horizontally); feature names
-    head the columns, split into lines at spaces.
+    label the columns from below, split into lines at spaces. There is no colour legend:
+    every cell prints its value, and WeasyPrint's SVG renderer drops Vega's gradients.
     """
     features = list(dict.fromkeys(cells["feature"]))
     segments = list(dict.fromkeys(cells["segment"]))
-    cell = max(58, min(96, (WIDTH - 260) // max(len(features), 1)))
+    cell = max(72, min(96, (WIDTH - 260) // max(len(features), 1)))
     base = alt.Chart(cells).encode(
         x=alt.X("feature:N", sort=features, title=None,
-                axis=alt.Axis(labelAngle=0, orient="top", labelExpr="split(datum.label, ' ')",
-                              labelLimit=cell, labelPadding=6)),
+                axis=alt.Axis(labelAngle=0, orient="bottom", labelLimit=cell, labelPadding=6,
+                              labelExpr="split(datum.label, ' ')")),
         y=alt.Y("segment:N", sort=segments, title=None,
                 axis=alt.Axis(labelLimit=220, labelColor=INK, labelFontWeight="bold")),
     )
     rect = base.mark_rect(stroke="white", strokeWidth=2).encode(
-        color=alt.Color("z:Q", title="z-score", scale=alt.Scale(
-            scheme="blueorange", domain=[-2, 2], clamp=True),
-            legend=alt.Legend(gradientLength=120)),
+        color=alt.Color("z:Q", title="z-score", legend=None, scale=alt.Scale(
+            scheme="blueorange", domain=[-2, 2], clamp=True)),
         tooltip=[alt.Tooltip("segment:N", title="Segment"),
                  alt.Tooltip("feature:N", title="Feature"),
                  alt.Tooltip("mean:N", title="Segment mean"),
@@ -149,7 +149,7 @@ def zscore_heatmap(cells: pd.DataFrame) -> alt.TopLevelMixin:
                                            height=34 * len(segments)))
 
 
-def log_ticks(low: float, high: float, most: int = 5) -> list[float]:
+def log_ticks(low: float, high: float, most: int = 3) -> list[float]:
     """1-2-5 ticks between low and high, thinned to at most `most`, for log-like axes."""
     ticks = [m * 10.0**e for e in range(-2, 13) for m in (1, 2, 5)
              if low <= m * 10.0**e <= high]

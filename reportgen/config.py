@@ -190,15 +190,20 @@ def _check_conditions(when: dict[str, Condition]) -> dict[str, Condition]:
     return when
 
 
-class PersonaRule(Section):
+class ConditionalRule(Section):
+    """A rule that applies to the segments whose profile meets all its conditions."""
+
     when: dict[str, Condition] = Field(
         default_factory=dict,
         description="Conditions on the segment profile: a level, a comparison, or a category.",
     )
-    name: str = Field(min_length=1, description="Persona name given to a matching segment.")
-    description: str = Field("", description="One sentence shown under the persona name.")
 
     _conditions = field_validator("when")(_check_conditions)
+
+
+class PersonaRule(ConditionalRule):
+    name: str = Field(min_length=1, description="Persona name given to a matching segment.")
+    description: str = Field("", description="One sentence shown under the persona name.")
 
 
 class PersonasSection(Section):
@@ -213,12 +218,9 @@ class PersonasSection(Section):
     )
 
 
-class RecommendationRule(Section):
-    when: dict[str, Condition] = Field(default_factory=dict, description="As in personas.")
+class RecommendationRule(ConditionalRule):
     action: str = Field(min_length=1, description="What marketing should do for the segment.")
     priority: Literal["high", "medium", "low"] = Field("medium", description="Sort order.")
-
-    _conditions = field_validator("when")(_check_conditions)
 
 
 class RecommendationsSection(Section):

@@ -115,7 +115,7 @@ def test_pdf_holds_every_segment_name_and_recommendation(summary, pdf_text):
 def test_pdf_charts_are_drawn_as_vector_text(pdf_text):
     text = squash(pdf_text)
     for label in ("Share of customers", "Number of segments (k)", "Silhouette (higher is better)",
-                  "z-score", "Everyone"):
+                  "Inertia (within-segment spread)", "Everyone"):
         assert squash(label) in text, label
 
 
