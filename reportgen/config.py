@@ -30,6 +30,7 @@ from .errors import ConfigError
 from .textutil import did_you_mean
 
 LEVELS = ("very low", "low", "average", "high", "very high")
+LOGO_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg")
 COMPARISON_RE = re.compile(r"^\s*(>=|<=|==|!=|>|<)\s*(-?\d+(?:\.\d+)?)\s*$")
 
 
@@ -64,6 +65,22 @@ class ReportSection(Section):
     )
 
     _resolve = field_validator("logo", "templates")(_resolve_path)
+
+    @field_validator("logo")
+    @classmethod
+    def _logo_is_an_image_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"logo file not found: {value}")
+        if value is not None and value.suffix.lower() not in LOGO_SUFFIXES:
+            raise ValueError(f"the logo must be a {', '.join(LOGO_SUFFIXES)} file")
+        return value
+
+    @field_validator("templates")
+    @classmethod
+    def _templates_folder_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"templates folder not found: {value}")
+        return value
 
 
 class ReadOptions(Section):
@@ -376,7 +393,7 @@ def describe_error(error: Mapping[str, Any], raw: Mapping[str, Any]) -> str:
     if not loc:
         return f"config: {expected}"
     value = error.get("input")
-    if kind == "value_error" and isinstance(value, dict):
+    if kind == "value_error" and (isinstance(value, dict) or str(value) in expected):
         return f"config key '{key}': {expected}"
     return f"config key '{key}': {expected}, found {_describe_input(value)}"
 

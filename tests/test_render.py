@@ -1,0 +1,81 @@
+"""Rendering: branding from the config, template overrides, and no network for the PDF."""
+
+from __future__ import annotations
+
+import base64
+import re
+import subprocess
+import sys
+
+import pytest
+
+from reportgen import run_report
+from reportgen.errors import OutputError
+from reportgen.render import make_environment, offline_fetcher, render_page
+
+PNG_1PX = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhf"
+                           "DwAChwGA60e6kgAAAABJRU5ErkJggg==")
+
+
+def test_logo_is_embedded_and_accent_colour_used(small_project):
+    (small_project.parent / "logo.png").write_bytes(PNG_1PX)
+    result = run_report(small_project, period="2026-10", report={
+        "logo": "logo.png", "accent_color": "#AA3377", "company": "Acme & Co"})
+    html = result.html.read_text()
+    assert f'src="data:image/png;base64,{base64.b64encode(PNG_1PX).decode()}"' in html
+    assert "--accent: #AA3377" in html
+    assert "Acme &amp; Co" in html
+
+
+def test_missing_logo_is_a_user_error(small_project):
+    result = subprocess.run([sys.executable, "-m", "reportgen", "run", str(small_project),
+                             "--set", "report.logo=nope.png"], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: config key 'report.logo': logo file not found")
+
+
+def test_user_templates_override_and_extend_the_builtin_ones(small_project):
+    folder = small_project.parent / "my_templates" / "partials"
+    folder.mkdir(parents=True)
+    (small_project.parent / "my_templates" / "report.html.j2").write_text(
+        '{% extends "default:report.html.j2" %}\n'
+        "{% block content %}<p class=\"house-note\">Internal use only</p>{{ super() }}"
+        "{% endblock %}\n")
+    (folder / "_map.html.j2").write_text("<section id=\"map\"><h2>No map this month</h2>"
+                                         "</section>\n")
+    result = run_report(small_project, period="2026-10", report={"templates": "my_templates"})
+    html = result.html.read_text()
+    assert '<p class="house-note">Internal use only</p>' in html
+    assert "No map this month" in html and "Segment map" not in html
+    assert "Executive summary" in html  # the built-in content is still there
+
+
+def test_template_syntax_error_names_the_template_and_line(tmp_path):
+    (tmp_path / "report.html.j2").write_text("line one\n{% if %}\n")
+    with pytest.raises(OutputError) as caught:
+        render_page(make_environment(tmp_path), {})
+    assert "report.html.j2 line 2" in str(caught.value)
+
+
+def test_missing_template_folder_is_a_config_error(small_project):
+    from reportgen.config import load_config
+    from reportgen.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=re.escape("'report.templates': templates folder")):
+        load_config(small_project, ["report.templates=nope"])
+
+
+def test_the_pdf_fetcher_refuses_everything_but_data_urls():
+    fetcher = offline_fetcher()
+    for url in ("http://example.com/x.png", "https://example.com/f.woff", "file:///etc/passwd"):
+        with pytest.raises(ValueError, match="disallowed protocol"):
+            fetcher.fetch(url)
+    assert fetcher.fetch("data:text/plain;base64,aGk=").read() == b"hi"
+
+
+def test_content_is_escaped(small_project):
+    result = run_report(small_project, period="2026-10", report={
+        "title": "<script>alert(1)</script> segments"})
+    html = result.html.read_text()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; segments" in html
