@@ -22,10 +22,6 @@ from .errors import OutputError
 from .report import Analysis
 
 
-def report_folder(out_root: Path, name: str, period: str) -> Path:
-    return out_root / name / period
-
-
 def check_writable(folder: Path) -> None:
     """Fail before the slow stages when the output folder cannot be written."""
     try:

@@ -52,12 +52,10 @@ def first_match(profile: SegmentProfile, rules: list[Rule], features: FeatureSet
 
 
 def trait_name(profile: SegmentProfile, features: FeatureSet) -> str:
-    """"High income, low spending score" from the two strongest numeric traits."""
-    numeric = [t for t in profile.traits if t.column in profile.numeric][:2]
-    if not numeric:
+    """"High income, low spending score" from the two strongest traits."""
+    if not profile.traits:
         return "Typical customers"
-    words = [f"{t.level} {features.label(t.column)}" for t in numeric]
-    text = ", ".join(words)
+    text = ", ".join(t.phrase for t in profile.traits[:2])
     return text[:1].upper() + text[1:]
 
 
@@ -94,10 +92,8 @@ def qualifier(persona: Persona, profiles: Profiles, rules: list[Rule],
     profile = profiles.segments[persona.segment_id - 1]
     rule = next((r for r in rules if r.source == persona.rule), None)
     used = set(rule.when) if rule else set()
-    extra = [t for t in profile.traits if t.column not in used and t.column in profile.numeric]
-    if not extra:
-        return f"segment {persona.segment_id}"
-    return f"{extra[0].level} {features.label(extra[0].column)}"
+    extra = [t for t in profile.traits if t.column not in used]
+    return extra[0].phrase if extra else f"segment {persona.segment_id}"
 
 
 def _number_leftovers(personas: list[Persona]) -> None:

@@ -38,6 +38,7 @@ class Trait:
     column: str
     text: str
     short: str
+    phrase: str  # for names: "high income", "north region"
     strength: float
     level: str
 
@@ -150,7 +151,7 @@ def numeric_trait(column: str, label: str, stat: NumericStat, average: float) ->
         word = "Higher" if stat.z > 0 else "Lower"
         text = f"{word} {label} ({values} average)"
         short = f"{word} {label} ({values})"
-    return Trait(column, text, short, abs(stat.z), stat.level)
+    return Trait(column, text, short, f"{stat.level} {label}", abs(stat.z), stat.level)
 
 
 def category_trait(
@@ -166,7 +167,8 @@ def category_trait(
         return None
     strength = (share - base) / np.sqrt(base * (1 - base))
     text = f"Mostly {value} {label} ({format_share(share)} vs {format_share(base)} overall)"
-    return Trait(column, text, f"Mostly {value} ({format_share(share)})", float(strength), "high")
+    return Trait(column, text, f"Mostly {value} ({format_share(share)})", f"{value} {label}",
+                 float(strength), "high")
 
 
 def histograms(features: FeatureSet, labels: np.ndarray, k: int) -> pd.DataFrame:
@@ -175,7 +177,7 @@ def histograms(features: FeatureSet, labels: np.ndarray, k: int) -> pd.DataFrame
     Columns: feature, group (segment id, 0 for everyone), start, end, share. Logged columns
     get log-spaced bins so a skewed money column does not collapse into one bar.
     """
-    parts = []
+    parts = [pd.DataFrame(columns=["feature", "group", "start", "end", "share"])]
     for column in features.numeric:
         values = features.frame[column].to_numpy(dtype=float)
         edges = bin_edges(values, column in features.log)
@@ -201,12 +203,16 @@ def bin_edges(values: np.ndarray, logged: bool) -> np.ndarray:
 
 
 def project_2d(matrix: np.ndarray, labels: np.ndarray, seed: int) -> tuple[pd.DataFrame, float]:
-    """PCA of the clustering matrix for a fixed-seed sample; also the variance it shows."""
-    pca = PCA(n_components=2, random_state=seed).fit(matrix)
+    """PCA of the clustering matrix for a fixed-seed sample; also the variance it shows.
+
+    With a single clustering column there is no second axis: the map is then a strip.
+    """
+    pca = PCA(n_components=min(2, matrix.shape[1]), random_state=seed).fit(matrix)
     rows = np.arange(len(matrix))
     if len(rows) > SCATTER_POINTS:
         rows = np.sort(np.random.default_rng(seed).choice(rows, SCATTER_POINTS, replace=False))
     coords = pca.transform(matrix[rows])
-    frame = pd.DataFrame({"pc1": coords[:, 0], "pc2": coords[:, 1], "segment": labels[rows],
+    second = coords[:, 1] if coords.shape[1] > 1 else np.zeros(len(rows))
+    frame = pd.DataFrame({"pc1": coords[:, 0], "pc2": second, "segment": labels[rows],
                           "row": rows})
     return frame, float(pca.explained_variance_ratio_.sum())

@@ -7,11 +7,13 @@ every stage including this one.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .outputs import staged_folder, write_model, write_segments_csv, write_summary
+from .profile import SCATTER_POINTS
 from .render import logo_data_url, make_environment, write_html, write_pdf
 from .report import (
     Analysis,
@@ -92,14 +94,12 @@ def page_context(a: Analysis, charts: dict[str, Any]) -> dict[str, Any]:
 
 
 def period_label(period: str) -> str:
-    import datetime as dt
-
     return dt.date.fromisoformat(f"{period}-01").strftime("%B %Y")
 
 
 def map_note(a: Analysis) -> str:
     n = len(a.features.frame)
-    shown = min(n, 5_000)
+    shown = min(n, SCATTER_POINTS)
     sample = f"a random sample of {shown:,} of the {n:,} customers" if shown < n else (
         f"all {n:,} customers")
     return (f"Each dot is a customer ({sample}), placed by the two principal components of "

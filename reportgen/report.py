@@ -103,9 +103,11 @@ def build_charts(a: Analysis) -> dict[str, ChartSpec]:
                            "Inertia by number of segments, with the elbow marked."),
         "scores": ChartSpec("chart-scores", charts.k_scores(scores, seg.k),
                             "Silhouette, Calinski-Harabasz and Davies-Bouldin scores by k."),
-        "heatmap": ChartSpec("chart-heatmap", charts.zscore_heatmap(_heatmap_frame(a)),
-                             "How far each segment sits from the average on each feature."),
     }
+    if feats.all_numeric:
+        out["heatmap"] = ChartSpec(
+            "chart-heatmap", charts.zscore_heatmap(_heatmap_frame(a)),
+            "How far each segment sits from the average on each feature.")
     points, explained = project_2d(feats.matrix, seg.labels, a.config.segmentation.random_state)
     points["name"] = [a.name_of(int(s)) for s in points["segment"]]
     out["map"] = ChartSpec("chart-map", charts.segment_map(
@@ -114,7 +116,7 @@ def build_charts(a: Analysis) -> dict[str, ChartSpec]:
         raster=True)
     bins = histograms(feats, seg.labels, seg.k)
     labels = {c: feats.label(c) for c in feats.numeric}
-    for profile in a.profiles.segments:
+    for profile in a.profiles.segments if feats.numeric else []:
         out[f"dist-{profile.id}"] = ChartSpec(
             f"chart-dist-{profile.id}",
             charts.distributions(_segment_bins(bins, profile.id), labels, feats.log,
@@ -178,13 +180,11 @@ class SegmentView:
     color: str
     size: str
     share: str
-    share_value: float
     traits: list[str]
     short_traits: list[str]
     recommendations: list[Recommendation]
     stats: list[StatRow]
     mix: list[MixRow]
-    rules_fired: list[str]
     named_by: str
     advised_by: list[str]
 
@@ -204,10 +204,10 @@ def _segment_view(a: Analysis, profile: SegmentProfile) -> SegmentView:
     return SegmentView(
         id=profile.id, name=persona.name, description=persona.description,
         color=a.colors[profile.id - 1], size=f"{profile.size:,}",
-        share=format_share(profile.share), share_value=profile.share, traits=traits,
+        share=format_share(profile.share), traits=traits,
         short_traits=short,
         recommendations=a.recommendations[profile.id], stats=_stat_rows(a, profile),
-        mix=_mix_rows(a, profile), rules_fired=a.rules_fired(profile.id),
+        mix=_mix_rows(a, profile),
         named_by=a.named_by(profile.id), advised_by=a.advised_by(profile.id),
     )
 
