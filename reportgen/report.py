@@ -295,7 +295,7 @@ def _standout_finding(a: Analysis, exclude: set[int]) -> str | None:
     if not candidates:
         return None
     trait, profile = max(candidates, key=lambda tp: tp[0].strength)
-    return f"{a.name_of(profile.id)} stands apart most: {trait.text[:1].lower()}{trait.text[1:]}."
+    return f"{a.name_of(profile.id)} stands apart most: {trait.text}."
 
 
 @dataclass(frozen=True)
