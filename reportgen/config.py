@@ -8,6 +8,7 @@ was found, as one line.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
@@ -88,6 +89,7 @@ class ReadOptions(Section):
         None, min_length=1, description="Column separator; detected from the file when absent."
     )
     encoding: str = Field("utf-8", description="Text encoding of the file, e.g. latin-1.")
+    dayfirst: bool = Field(False, description="Dates are written day first (31/12/2024).")
     sheet: str | int | None = Field(None, description="Excel sheet name or 0-based index.")
     decimal: str = Field(".", min_length=1, max_length=1, description="Decimal mark.")
     thousands: str | None = Field(None, max_length=1, description="Thousands separator.")
@@ -111,8 +113,9 @@ class FeaturesSection(Section):
     profile: list[str] = Field(
         default_factory=list, description="Columns described per segment but not clustered on."
     )
-    log: list[str] = Field(
-        default_factory=list, description="Numeric columns to log1p before scaling (skewed money)."
+    log: list[str] | None = Field(
+        None, description="Numeric columns to log1p before scaling (skewed money); the rfm "
+        "preset logs frequency, monetary and avg_order_value unless this is set.",
     )
     scale: Literal["standard", "robust", "minmax"] = Field(
         "standard", description="How numeric columns are scaled."
@@ -144,10 +147,54 @@ class FeaturesSection(Section):
                 f"profile lists {again[0]!r}, which is already a clustering feature "
                 "(clustering features are always profiled); remove it from profile"
             )
-        stray = [c for c in self.log if c not in self.numeric]
+        stray = [c for c in self.log or [] if c not in self.numeric]
         if stray:
             raise ValueError(f"log lists {stray[0]!r}, which is not in numeric")
         return self
+
+
+def _check_expression(value: str) -> str:
+    from .derive import ExpressionError, parse
+
+    try:
+        parse(value)
+    except ExpressionError as exc:
+        raise ValueError(f"{exc} in {value!r}") from None
+    return value
+
+
+Expression = Annotated[str, BeforeValidator(lambda v: _check_expression(str(v)))]
+
+
+class TransactionsSection(Section):
+    customer: str = Field(description="Customer id column of the sales lines.")
+    invoice: str = Field(description="Invoice (order) number column; distinct invoices count "
+                         "as purchases.")
+    date: str = Field(description="Date (and time) column of the sales lines.")
+    amount: Expression | None = Field(
+        None, description="Line revenue: a column or an expression such as "
+        "`Quantity * UnitPrice`; default quantity * price.")
+    quantity: str | None = Field(
+        None, description="Quantity column; negative quantities are returns.")
+    price: str | None = Field(
+        None, description="Unit price column; lines priced zero or below are dropped.")
+    as_of: dt.date | Literal["auto"] = Field(
+        "auto", description="Reference date for recency and tenure, or `auto`: the day after "
+        "the last transaction.")
+    cancel_prefix: str | None = Field(
+        "C", description="Invoice numbers starting with this mark cancellations.")
+
+    @model_validator(mode="after")
+    def _amount_is_defined(self) -> TransactionsSection:
+        if self.amount is None and not (self.quantity and self.price):
+            raise ValueError("set amount (a column or expression such as Quantity * "
+                             "UnitPrice), or both quantity and price")
+        return self
+
+    def amount_expression(self) -> str:
+        if self.amount is not None:
+            return self.amount
+        return f"`{self.quantity}` * `{self.price}`"
 
 
 def _k_range(value: Any) -> tuple[int, int]:
@@ -201,9 +248,10 @@ def _check_conditions(when: dict[str, Condition]) -> dict[str, Condition]:
                 f"condition on {column!r} is the bare number {test}; write a comparison such "
                 f"as '>= {test}' or a level ({', '.join(LEVELS)})"
             )
-        if column == "share" and not (isinstance(test, str) and COMPARISON_RE.match(test)):
+        if column in ("share", "size") and not (isinstance(test, str) and all(
+                COMPARISON_RE.match(part) for part in test.split(" and "))):
             raise ValueError(
-                f"condition on 'share' must be a comparison like '< 0.1', got {test!r}")
+                f"condition on {column!r} must be a comparison like '< 0.1', got {test!r}")
     return when
 
 
@@ -224,14 +272,15 @@ class PersonaRule(ConditionalRule):
 
 
 class PersonasSection(Section):
-    preset: Literal["retail"] | None = Field(
-        None, description="Built-in persona rules added after your own: `retail`.")
+    preset: Literal["retail", "rfm"] | None = Field(
+        None, description="Built-in persona rules added after your own: `retail` or `rfm`.")
     rules: list[PersonaRule] = Field(
         default_factory=list, description="Checked in order before the preset's rules."
     )
     roles: dict[str, str] = Field(
         default_factory=dict,
-        description="Which column plays a preset role (income, spending, frequency, age, tenure).",
+        description="Which column plays a preset role (retail: income, spending, frequency, "
+        "age, tenure).",
     )
 
 
@@ -241,8 +290,8 @@ class RecommendationRule(ConditionalRule):
 
 
 class RecommendationsSection(Section):
-    preset: Literal["retail"] | None = Field(
-        None, description="Built-in recommendation rules added to your own: `retail`.")
+    preset: Literal["retail", "rfm"] | None = Field(
+        None, description="Built-in recommendation rules added to your own: `retail` or `rfm`.")
     rules: list[RecommendationRule] = Field(
         default_factory=list, description="Every matching rule adds its action."
     )
@@ -262,6 +311,12 @@ class OutputSection(Section):
 class Config(Section):
     report: ReportSection = Field(description="What the report is called and how it looks.")
     data: DataSection = Field(description="Where the customer table comes from.")
+    transactions: TransactionsSection | None = Field(
+        None, description="Rows are sales lines: aggregate them to one row a customer "
+        "(recency_days, frequency, monetary, tenure_days, avg_order_value, RFM scores).")
+    derive: dict[str, Expression] = Field(
+        default_factory=dict, description="New columns from safe expressions, in order: "
+        "`age: 2026 - Year_Birth`.")
     features: FeaturesSection = Field(description="Which columns cluster and which describe.")
     segmentation: SegmentationSection = Field(
         default_factory=dict, validate_default=True, description="How k is swept and chosen.")
@@ -271,6 +326,13 @@ class Config(Section):
         default_factory=dict, validate_default=True, description="Marketing actions per segment.")
     output: OutputSection = Field(
         default_factory=dict, validate_default=True, description="Where and what to write.")
+
+    @model_validator(mode="after")
+    def _transactions_identify_customers(self) -> Config:
+        if self.transactions is not None and self.data.id is not None:
+            raise ValueError("data.id is not used with transactions: customers are identified "
+                             "by transactions.customer; remove data.id")
+        return self
 
 
 class LoadedConfig(BaseModel):

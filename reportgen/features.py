@@ -66,7 +66,7 @@ def build_features(table: Table, spec: FeaturesSection) -> FeatureSet:
     """Check, clean and transform the clustering columns; keep profile columns as they are."""
     frame = coerce_numeric(table.frame, spec.numeric, "features.numeric")
     check_informative(frame, spec)
-    check_loggable(frame, spec.log)
+    check_loggable(frame, spec.log or [])
     frame, ids, dropped = drop_incomplete(frame, table.ids, spec)
     imputed = {c: int(n) for c, n in frame[clustered(spec)].isna().sum().items() if n}
     transformer = make_transformer(spec)
@@ -75,7 +75,7 @@ def build_features(table: Table, spec: FeaturesSection) -> FeatureSet:
     profile_numeric = [c for c in spec.profile if pd.api.types.is_numeric_dtype(frame[c])]
     return FeatureSet(
         matrix=matrix, frame=frame, ids=ids, numeric=list(spec.numeric),
-        categorical=list(spec.categorical), log=list(spec.log),
+        categorical=list(spec.categorical), log=list(spec.log or []),
         profile_numeric=profile_numeric,
         profile_categorical=[c for c in spec.profile if c not in profile_numeric],
         transformer=transformer, column_names=list(transformer.get_feature_names_out()),
@@ -154,14 +154,15 @@ def drop_incomplete(
 
 def make_transformer(spec: FeaturesSection) -> ColumnTransformer:
     scaler = SCALERS[spec.scale]
-    plain = [c for c in spec.numeric if c not in spec.log]
+    logged = list(spec.log or [])
+    plain = [c for c in spec.numeric if c not in logged]
     parts = []
-    if spec.log:
+    if logged:
         parts.append(("log", Pipeline([
             ("impute", SimpleImputer(strategy="median")),
             ("log1p", FunctionTransformer(np.log1p, feature_names_out="one-to-one")),
             ("scale", scaler()),
-        ]), list(spec.log)))
+        ]), logged))
     if plain:
         parts.append(("numeric", Pipeline([
             ("impute", SimpleImputer(strategy="median")),

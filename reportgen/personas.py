@@ -31,7 +31,8 @@ def persona_rules(spec: PersonasSection, features: FeatureSet, preset: Preset | 
     rules = user_rules(spec.rules, "personas.rules", features.all_numeric,
                        features.all_categorical, ("name", "description"))
     if preset:
-        rules += preset_rules(preset.personas, preset.name, "personas", roles)
+        rules += preset_rules(preset.personas, preset.name, "personas", roles,
+                              features.all_numeric + features.all_categorical)
     return rules
 
 

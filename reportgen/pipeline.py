@@ -9,16 +9,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from .config import LoadedConfig
-from .features import FeatureSet, build_features, clustered
+from .config import Config, LoadedConfig
+from .features import FeatureSet, build_features
+from .inputs import load_customers
 from .personas import name_segments, persona_rules
 from .profile import build_profiles
 from .publish import publish_report
 from .recommend import recommend, recommendation_rules
 from .report import Analysis
-from .rules import Preset, bind_roles, load_preset
+from .rules import Preset, Rule, bind_roles, load_preset
 from .segment import segment
-from .sources import load_table
 
 if TYPE_CHECKING:
     from .api import StageTimer
@@ -31,12 +31,10 @@ def analyse(loaded: LoadedConfig, period: str, generated_at: dt.datetime,
     """Every stage up to the report's content; nothing is written."""
     config = loaded.config
     with timer("data"):
-        table = load_table(config.data, [*clustered(config.features), *config.features.profile])
+        customers = load_customers(config)
     with timer("features"):
-        features = build_features(table, config.features)
-        preset, roles = resolve_preset(loaded, features)
-        naming = persona_rules(config.personas, features, preset, roles)
-        advice = recommendation_rules(config.recommendations, features, preset, roles)
+        features = build_features(customers.table, customers.features)
+        naming, advice, roles = rule_sets(config, features)
     with timer("segmentation"):
         segmentation = segment(features.matrix, config.segmentation)
     with timer("profiles"):
@@ -44,18 +42,28 @@ def analyse(loaded: LoadedConfig, period: str, generated_at: dt.datetime,
     with timer("personas"):
         personas = name_segments(profiles, naming, features)
     with timer("recommendations"):
-        recommendations = recommend(profiles, advice)
+        recommendations = recommend(profiles, advice, [p.name for p in personas])
     return Analysis(loaded=loaded, period=period, generated_at=generated_at,
-                    table=table, features=features, segmentation=segmentation,
+                    table=customers.table, features=features, segmentation=segmentation,
                     profiles=profiles, personas=personas, recommendations=recommendations,
-                    roles=roles)
+                    roles=roles, sales=customers.sales)
 
 
-def resolve_preset(loaded: LoadedConfig, features: FeatureSet) -> tuple[Preset | None,
-                                                                       dict[str, str]]:
-    """The preset in use (personas or recommendations) and its roles bound to columns."""
-    config = loaded.config
-    name = config.personas.preset or config.recommendations.preset
+def rule_sets(config: Config, features: FeatureSet) -> tuple[list[Rule], list[Rule],
+                                                             dict[str, str]]:
+    """Persona and recommendation rules (the config's, then each preset's), and the roles."""
+    persona_preset, persona_roles = resolve_preset(config.personas.preset, config, features)
+    advice_preset, advice_roles = resolve_preset(config.recommendations.preset, config,
+                                                 features)
+    naming = persona_rules(config.personas, features, persona_preset, persona_roles)
+    advice = recommendation_rules(config.recommendations, features, advice_preset,
+                                  advice_roles)
+    return naming, advice, persona_roles or advice_roles
+
+
+def resolve_preset(name: str | None, config: Config,
+                   features: FeatureSet) -> tuple[Preset | None, dict[str, str]]:
+    """A preset and its roles bound to this data's columns."""
     if name is None:
         return None, {}
     preset = load_preset(name)
@@ -65,12 +73,10 @@ def resolve_preset(loaded: LoadedConfig, features: FeatureSet) -> tuple[Preset |
 def check_inputs(loaded: LoadedConfig) -> dict[str, Any]:
     """What `reportgen validate` checks: columns, types and rules, without clustering."""
     config = loaded.config
-    table = load_table(config.data, [*clustered(config.features), *config.features.profile])
-    features = build_features(table, config.features)
-    preset, roles = resolve_preset(loaded, features)
-    persona_rules(config.personas, features, preset, roles)
-    recommendation_rules(config.recommendations, features, preset, roles)
-    return {"rows": table.n_rows_read, "customers": len(features.frame),
+    customers = load_customers(config)
+    features = build_features(customers.table, customers.features)
+    _, _, roles = rule_sets(config, features)
+    return {"rows": customers.table.n_rows_read, "customers": len(features.frame),
             "numeric": len(features.numeric), "categorical": len(features.categorical),
-            "profile": len(config.features.profile), "k": config.segmentation.k,
+            "profile": len(customers.features.profile), "k": config.segmentation.k,
             "roles": roles}

@@ -31,14 +31,17 @@ def recommendation_rules(spec: RecommendationsSection, features: FeatureSet,
     rules = user_rules(spec.rules, "recommendations.rules", features.all_numeric,
                        features.all_categorical, ("action", "priority"))
     if preset:
-        rules += preset_rules(preset.recommendations, preset.name, "recommendations", roles)
+        rules += preset_rules(preset.recommendations, preset.name, "recommendations", roles,
+                              features.all_numeric + features.all_categorical)
     return rules
 
 
-def recommend(profiles: Profiles, rules: list[Rule]) -> dict[int, list[Recommendation]]:
+def recommend(profiles: Profiles, rules: list[Rule],
+              personas: list[str]) -> dict[int, list[Recommendation]]:
+    """Actions per segment; a rule may also ask for a persona (`persona: Champions`)."""
     out = {}
     for profile in profiles.segments:
-        fired = [r for r in rules if matches(r, profile)]
+        fired = [r for r in rules if matches(r, profile, personas[profile.id - 1])]
         actions = [Recommendation(str(r.payload["action"]),
                                   str(r.payload.get("priority", "medium")), r.source,
                                   r.conditions)

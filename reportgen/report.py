@@ -26,6 +26,7 @@ from .recommend import Recommendation
 from .segment import WEAK_SILHOUETTE, Segmentation
 from .sources import Table
 from .textutil import format_number, format_share
+from .transactions import SalesSummary
 
 VERSIONED_PACKAGES = ("reportgen", "pandas", "numpy", "scikit-learn", "kneed", "altair",
                       "vl-convert-python", "jinja2", "weasyprint", "pydantic")
@@ -45,6 +46,7 @@ class Analysis:
     personas: list[Persona]
     recommendations: dict[int, list[Recommendation]]
     roles: dict[str, str]
+    sales: SalesSummary | None = None
     colors: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:

@@ -32,7 +32,7 @@ LEVEL_MATCHES = {
 }
 OPERATORS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
              "==": operator.eq, "!=": operator.ne}
-SEGMENT_FIELDS = ("share", "size")
+SEGMENT_FIELDS = ("share", "size", "persona")
 
 
 @dataclass(frozen=True)
@@ -55,30 +55,40 @@ class Rule:
         return ", ".join(parts)
 
 
-def matches(rule: Rule, profile: SegmentProfile) -> bool:
-    return all(condition_holds(col, test, profile) for col, test in rule.when.items())
+def matches(rule: Rule, profile: SegmentProfile, persona: str | None = None) -> bool:
+    return all(condition_holds(col, test, profile, persona) for col, test in rule.when.items())
 
 
-def condition_holds(column: str, test: Condition, profile: SegmentProfile) -> bool:
-    if column in SEGMENT_FIELDS:
-        return _compare(profile.share if column == "share" else profile.size, str(test))
+def condition_holds(column: str, test: Condition, profile: SegmentProfile,
+                    persona: str | None = None) -> bool:
+    accepted = test if isinstance(test, list) else [test]
+    if column == "persona":
+        return persona is not None and persona.lower() in {str(a).lower() for a in accepted}
+    if column in ("share", "size"):
+        return compare(profile.share if column == "share" else profile.size, str(test))
     if column in profile.numeric:
         stat = profile.numeric[column]
-        comparison = COMPARISON_RE.match(str(test))
-        if comparison:
-            return _compare(stat.mean, str(test))
-        accepted = test if isinstance(test, list) else [test]
+        if is_comparison(str(test)):
+            return compare(stat.mean, str(test))
         return any(stat.level in LEVEL_MATCHES[str(a).lower()] for a in accepted)
-    accepted = test if isinstance(test, list) else [test]
     top = profile.top_value(column)
     return top is not None and top.lower() in {str(a).lower() for a in accepted}
 
 
-def _compare(value: float, test: str) -> bool:
-    found = COMPARISON_RE.match(test)
-    if not found:
+def is_comparison(test: str) -> bool:
+    """`> 30`, or several joined by `and`: `>= 2.5 and < 3.5`."""
+    return all(COMPARISON_RE.match(part) for part in test.split(" and "))
+
+
+def compare(value: float, test: str) -> bool:
+    if not is_comparison(test):
         return False
-    return OPERATORS[found.group(1)](value, float(found.group(2)))
+    for part in test.split(" and "):
+        found = COMPARISON_RE.match(part)
+        assert found is not None
+        if not OPERATORS[found.group(1)](value, float(found.group(2))):
+            return False
+    return True
 
 
 def check_rule(when: Mapping[str, Condition], key: str, numeric: list[str],
@@ -92,7 +102,7 @@ def check_rule(when: Mapping[str, Condition], key: str, numeric: list[str],
                             f"{did_you_mean(column, known)}")
         if column in numeric:
             for item in test if isinstance(test, list) else [test]:
-                if not COMPARISON_RE.match(str(item)) and str(item).lower() not in LEVELS:
+                if not is_comparison(str(item)) and str(item).lower() not in LEVELS:
                     raise RuleError(
                         f"{where}: {item!r} is not a level ({', '.join(LEVELS)}) or a "
                         "comparison of the segment mean such as '> 30'"
@@ -115,12 +125,14 @@ class Preset:
     roles: Mapping[str, list[str]]
     personas: list[dict[str, Any]]
     recommendations: list[dict[str, Any]]
+    log: list[str]  # columns the preset logs when features.log is not set
 
 
 def load_preset(name: str) -> Preset:
     text = resources.files("reportgen.presets").joinpath(f"{name}.yaml").read_text("utf-8")
     data = yaml.safe_load(text)
-    return Preset(name, data["roles"], data["personas"], data["recommendations"])
+    return Preset(name, data.get("roles", {}), data["personas"], data["recommendations"],
+                  data.get("log", []))
 
 
 def bind_roles(preset: Preset, numeric: list[str], explicit: Mapping[str, str]) -> dict[str, str]:
@@ -158,12 +170,13 @@ def normalise_name(column: str) -> str:
 
 
 def preset_rules(entries: list[dict[str, Any]], preset: str, kind: str,
-                 roles: Mapping[str, str]) -> list[Rule]:
-    """Preset rules with roles replaced by columns; a rule needing an unbound role is left out."""
+                 roles: Mapping[str, str], columns: list[str]) -> list[Rule]:
+    """Preset rules with roles replaced by columns; a rule needing a role or column the data
+    does not have is left out."""
     out = []
     for i, entry in enumerate(entries):
         when = entry.get("when", {})
-        if all(r in roles or r in SEGMENT_FIELDS for r in when):
+        if all(r in roles or r in SEGMENT_FIELDS or r in columns for r in when):
             real = {roles.get(r, r): test for r, test in when.items()}
             payload = {k: v for k, v in entry.items() if k != "when"}
             label = f'"{entry["name"]}"' if "name" in entry else f"rule {i + 1}"

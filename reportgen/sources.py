@@ -37,31 +37,34 @@ class Table:
     dropped: dict[str, int]
 
 
-def load_table(data: DataSection, columns: list[str]) -> Table:
-    """Read `columns` (and the id) from the configured file, checking they all exist."""
+def load_table(data: DataSection, needed: dict[str, str]) -> Table:
+    """Read the needed columns (and the id) from the configured file: one row a customer.
+
+    `needed` maps each column to the config key that asked for it, for error messages.
+    """
+    wanted = {**needed, data.id: "data.id"} if data.id and data.id not in needed else needed
+    frame = read_frame(data, wanted)
+    ids, frame, dropped = split_ids(frame, data.id)
+    return Table(frame=frame[list(needed)], ids=ids, source=data.path,
+                 sha256=file_sha256(data.path), n_rows_read=len(frame) + sum(dropped.values()),
+                 dropped=dropped)
+
+
+def read_frame(data: DataSection, needed: dict[str, str]) -> pd.DataFrame:
+    """The file's rows, only the needed columns, in that order."""
     path = data.path
     if not path.is_file():
         raise DataError(
             f"data.path: file not found: {path} (relative paths are resolved against the "
             "config file's folder)"
         )
-    wanted = list(dict.fromkeys([*columns, *([data.id] if data.id else [])]))
-    frame = read_frame(path, data, wanted)
-    ids, frame, dropped = split_ids(frame, data.id)
-    return Table(frame=frame[list(dict.fromkeys(columns))], ids=ids, source=path,
-                 sha256=file_sha256(path), n_rows_read=len(frame) + sum(dropped.values()),
-                 dropped=dropped)
-
-
-def read_frame(path: Path, data: DataSection, wanted: list[str]) -> pd.DataFrame:
-    """The file's rows, only the wanted columns, in the wanted order."""
     kind = file_kind(path)
     if kind == "parquet":
-        frame = _read_parquet(path, wanted)
+        frame = _read_parquet(path, needed)
     elif kind == "xlsx":
-        frame = _read_excel(path, data, wanted)
+        frame = _read_excel(path, data, needed)
     else:
-        frame = _read_text(path, data, wanted)
+        frame = _read_text(path, data, needed)
     if frame.empty:
         raise DataError(f"data file {path.name} has a header but no data rows")
     return frame
@@ -81,7 +84,7 @@ def file_kind(path: Path) -> str:
     )
 
 
-def _read_text(path: Path, data: DataSection, wanted: list[str]) -> pd.DataFrame:
+def _read_text(path: Path, data: DataSection, wanted: dict[str, str]) -> pd.DataFrame:
     opts = data.read
     sample = _text_sample(path, opts.encoding)
     if not sample.strip():
@@ -91,9 +94,9 @@ def _read_text(path: Path, data: DataSection, wanted: list[str]) -> pd.DataFrame
     check_columns(wanted, header, path, hint=_separator_hint(header, sep, opts.sep))
     try:
         return pd.read_csv(
-            path, sep=sep, usecols=wanted, encoding=opts.encoding, decimal=opts.decimal,
+            path, sep=sep, usecols=list(wanted), encoding=opts.encoding, decimal=opts.decimal,
             thousands=opts.thousands, low_memory=False,
-        )[wanted]
+        )[list(wanted)]
     except UnicodeDecodeError as exc:
         raise _encoding_error(path, opts.encoding, exc) from None
     except (pd.errors.ParserError, ValueError) as exc:
@@ -149,7 +152,7 @@ def _separator_hint(header: list[str], sep: str, configured: str | None) -> str:
     return "" if configured else " (only one column was found; set data.read.sep)"
 
 
-def _read_parquet(path: Path, wanted: list[str]) -> pd.DataFrame:
+def _read_parquet(path: Path, wanted: dict[str, str]) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
     try:
@@ -158,10 +161,10 @@ def _read_parquet(path: Path, wanted: list[str]) -> pd.DataFrame:
         raise DataError(f"data file {path.name} is not a readable parquet file: "
                         f"{_first_line(exc)}") from None
     check_columns(wanted, names, path)
-    return pd.read_parquet(path, columns=wanted)
+    return pd.read_parquet(path, columns=list(wanted))
 
 
-def _read_excel(path: Path, data: DataSection, wanted: list[str]) -> pd.DataFrame:
+def _read_excel(path: Path, data: DataSection, wanted: dict[str, str]) -> pd.DataFrame:
     sheet = data.read.sheet if data.read.sheet is not None else 0
     try:
         frame = pd.read_excel(path, sheet_name=sheet)
@@ -172,16 +175,18 @@ def _read_excel(path: Path, data: DataSection, wanted: list[str]) -> pd.DataFram
                         f"{_first_line(exc)}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     check_columns(wanted, list(frame.columns), path)
-    return frame[wanted]
+    return frame[list(wanted)]
 
 
-def check_columns(wanted: list[str], present: list[str], path: Path, hint: str = "") -> None:
-    """Every configured column must exist; name the closest ones when it does not."""
-    missing = [c for c in dict.fromkeys(wanted) if c not in present]
+def check_columns(wanted: dict[str, str], present: list[str], path: Path,
+                  hint: str = "") -> None:
+    """Every configured column must exist; name the key, and the closest columns."""
+    missing = [c for c in wanted if c not in present]
     if missing:
         name = missing[0]
         raise DataError(
-            f"column {name!r} is not in {path.name}{did_you_mean(name, present)}{hint}"
+            f"{wanted[name]}: column {name!r} is not in {path.name}"
+            f"{did_you_mean(name, present)}{hint}"
         )
 
 

@@ -13,7 +13,8 @@ from reportgen.sources import load_table
 
 FRAME = pd.DataFrame({"cid": ["a1", "a2", "a3"], "income": [10.5, 20.0, 30.25],
                       "Spending Score": [1, 2, 3], "city": ["Lyon", "Nîmes", "Köln"]})
-COLUMNS = ["income", "Spending Score", "city"]
+COLUMNS = {"income": "features.numeric", "Spending Score": "features.numeric",
+           "city": "features.profile"}
 
 
 def section(path, **read) -> DataSection:
@@ -21,7 +22,7 @@ def section(path, **read) -> DataSection:
 
 
 def check_loaded(table) -> None:
-    assert list(table.frame.columns) == COLUMNS
+    assert list(table.frame.columns) == list(COLUMNS)
     assert table.ids.tolist() == ["a1", "a2", "a3"]
     assert table.frame["income"].tolist() == [10.5, 20.0, 30.25]
     assert table.frame["city"].tolist() == ["Lyon", "Nîmes", "Köln"]
@@ -70,9 +71,10 @@ def test_latin1_file_needs_the_encoding_option(tmp_path):
 def test_missing_column_names_the_closest_ones(tmp_path):
     FRAME.to_csv(tmp_path / "c.csv", index=False)
     with pytest.raises(DataError) as caught:
-        load_table(section(tmp_path / "c.csv"), ["Income", "Spending Score"])
+        load_table(section(tmp_path / "c.csv"), {"Income": "features.numeric"})
     message = str(caught.value)
-    assert "column 'Income' is not in c.csv" in message and "did you mean 'income'" in message
+    assert message.startswith("features.numeric: column 'Income' is not in c.csv")
+    assert "did you mean 'income'" in message
 
 
 def test_wrong_explicit_delimiter_says_which_to_set(tmp_path):

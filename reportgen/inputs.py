@@ -1,0 +1,135 @@
+"""The data stage as the pipeline sees it: one row a customer, whatever the source.
+
+From a customer file the columns are read as they are; from sales lines (`transactions:`)
+they are aggregated first. Then `derive:` adds computed columns. Every column the config
+names is checked against the file before anything is computed, and a missing one is
+reported with the config key that asked for it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .config import Config, FeaturesSection
+from .derive import Context, ExpressionError, Node, derive_columns, parse
+from .errors import DataError
+from .rules import load_preset
+from .sources import Table, file_sha256, load_table, read_frame
+from .transactions import (
+    OUTPUT_COLUMNS,
+    RFM_COLUMNS,
+    SalesSummary,
+    aggregate,
+    customer_ids,
+    parse_dates,
+)
+
+PROFILED_SCORES = ["r_score", "f_score", "m_score"]
+
+
+@dataclass
+class Customers:
+    table: Table
+    features: FeaturesSection  # the config's, completed with preset defaults
+    sales: SalesSummary | None
+
+
+def load_customers(config: Config) -> Customers:
+    features = effective_features(config)
+    needed = required_columns(config, features)
+    if config.transactions is None:
+        table = load_table(config.data, needed)
+        sales = None
+    else:
+        table, sales = _from_sales_lines(config, needed, features)
+    as_of = sales.as_of if sales else dt.date.today()
+    table = _with_derived(table, config, as_of, features)
+    return Customers(table, features, sales)
+
+
+def effective_features(config: Config) -> FeaturesSection:
+    """The features section with the preset's default logs and, for sales, the RFM profile."""
+    spec = config.features
+    preset_name = config.personas.preset or config.recommendations.preset
+    log = spec.log
+    if log is None:
+        preset_log = load_preset(preset_name).log if preset_name else []
+        log = [c for c in preset_log if c in spec.numeric]
+    profile = list(spec.profile)
+    if config.transactions is not None:
+        named = set(spec.numeric + spec.categorical + profile)
+        profile += [c for c in RFM_COLUMNS + PROFILED_SCORES if c not in named]
+    return spec.model_copy(update={"log": log, "profile": profile})
+
+
+def required_columns(config: Config, features: FeaturesSection) -> dict[str, str]:
+    """Columns to read from the file, each with the config key that needs it."""
+    derived = list(config.derive)
+    computed = set(derived) | (set(OUTPUT_COLUMNS) if config.transactions else set())
+    needed: dict[str, str] = {}
+
+    def need(column: str, key: str) -> None:
+        if column not in computed:
+            needed.setdefault(column, key)
+
+    for key in ("numeric", "categorical", "profile"):
+        for column in getattr(features, key):
+            need(column, f"features.{key}")
+    for position, (name, expression) in enumerate(config.derive.items()):
+        earlier = set(derived[:position])
+        for column in parse(expression).columns():
+            if column not in earlier:
+                need(column, f"derive.{name}")
+    if config.transactions is not None:
+        needed = {**_transaction_columns(config), **needed}
+    return needed
+
+
+def _transaction_columns(config: Config) -> dict[str, str]:
+    spec = config.transactions
+    assert spec is not None
+    columns = {spec.customer: "transactions.customer", spec.invoice: "transactions.invoice",
+               spec.date: "transactions.date"}
+    for key in ("quantity", "price"):
+        if getattr(spec, key):
+            columns.setdefault(getattr(spec, key), f"transactions.{key}")
+    for column in parse(spec.amount_expression()).columns():
+        columns.setdefault(column, "transactions.amount")
+    return columns
+
+
+def _from_sales_lines(config: Config, needed: dict[str, str],
+                      features: FeaturesSection) -> tuple[Table, SalesSummary]:
+    spec = config.transactions
+    assert spec is not None
+    lines = read_frame(config.data, needed)
+    own = set(_transaction_columns(config))
+    extra = [c for c in needed if c not in own]  # per-customer profile columns from the lines
+    customers, sales = aggregate(lines, spec, config.data.read.dayfirst, extra)
+    frame = customers.reset_index()
+    ids = customer_ids(frame.pop("id")).rename("id")
+    table = Table(frame=frame, ids=ids, source=config.data.path,
+                  sha256=file_sha256(config.data.path), n_rows_read=sales.lines_read,
+                  dropped={})
+    return table, sales
+
+
+def _with_derived(table: Table, config: Config, as_of: dt.date,
+                  features: FeaturesSection) -> Table:
+    """Add the derived columns, then keep only what features and profiles use."""
+    frame = table.frame
+    if config.derive:
+        dayfirst = config.data.read.dayfirst
+        context = Context(as_of=as_of, parse_dates=lambda v, c: parse_dates(v, c, dayfirst))
+        for name, expression in config.derive.items():
+            nodes: dict[str, Node] = {name: parse(expression)}
+            try:
+                frame = derive_columns(frame, nodes, context)
+            except (ExpressionError, DataError) as exc:
+                raise DataError(f"derive.{name}: {exc}") from None
+    used = list(dict.fromkeys(features.numeric + features.categorical + features.profile))
+    return Table(frame=pd.DataFrame(frame[used]), ids=table.ids, source=table.source,
+                 sha256=table.sha256, n_rows_read=table.n_rows_read, dropped=table.dropped)
