@@ -171,6 +171,7 @@ def test_recommendations_are_ordered_by_priority_and_have_a_fallback():
         {"when": {"Age": "low"}, "action": "Go social.", "priority": "low"},
         {"when": {"Spending Score (1-100)": "high"}, "action": "VIP.", "priority": "high"},
     ])
-    advice = recommend(profiles, recommendation_rules(spec, features, None, {}), ["a", "b", "c", "d"])
+    rules = recommendation_rules(spec, features, None, {})
+    advice = recommend(profiles, rules, ["a", "b", "c", "d"])
     assert [r.action for r in advice[4]] == ["VIP.", "Go social."]
     assert advice[2][0].action == NO_RULE_ACTION
