@@ -150,9 +150,10 @@ def zscore_heatmap(cells: pd.DataFrame) -> alt.TopLevelMixin:
 
 
 def log_ticks(low: float, high: float, most: int = 3) -> list[float]:
-    """1-2-5 ticks between low and high, thinned to at most `most`, for log-like axes."""
-    ticks = [m * 10.0**e for e in range(-2, 13) for m in (1, 2, 5)
-             if low <= m * 10.0**e <= high]
+    """1-2-5 ticks between low and high (powers of ten over two decades or more), thinned
+    to at most `most`, for log-like axes."""
+    steps = (1,) if high >= 100 * max(low, 1e-9) else (1, 2, 5)
+    ticks = [m * 10.0**e for e in range(-2, 13) for m in steps if low <= m * 10.0**e <= high]
     while len(ticks) > most:
         ticks = ticks[::2]
     return ticks
@@ -201,3 +202,84 @@ def segment_map(points: pd.DataFrame, names: Sequence[str], colors: Sequence[str
     ).properties(width=WIDTH - 40, height=340, title=alt.TitleParams(
         f"Customers on the two main axes of variation ({explained:.0%} of the variance)",
         fontSize=12)))
+
+
+def revenue_vs_customers(shares: pd.DataFrame) -> alt.TopLevelMixin:
+    """Each segment's share of customers next to its share of revenue.
+
+    Columns: name, measure ("Customers" or "Revenue"), share.
+    """
+    names = list(dict.fromkeys(shares["name"]))
+    base = alt.Chart(shares).encode(
+        y=alt.Y("name:N", sort=names, title=None, axis=alt.Axis(labelLimit=240)),
+        yOffset=alt.YOffset("measure:N", sort=["Customers", "Revenue"]),
+        x=alt.X("share:Q", title="Share", axis=alt.Axis(format="%", tickCount=5)),
+    )
+    bars = base.mark_bar(height={"band": 0.8}).encode(
+        color=alt.Color("measure:N", title=None, sort=["Customers", "Revenue"],
+                        scale=alt.Scale(range=[POPULATION, PALETTE[0]]),
+                        legend=alt.Legend(orient="top")),
+        tooltip=[alt.Tooltip("name:N", title="Segment"), alt.Tooltip("measure:N", title=""),
+                 alt.Tooltip("share:Q", title="Share", format=".1%")],
+    )
+    labels = base.mark_text(align="left", dx=3, fontSize=10, color=INK).encode(
+        text=alt.Text("share:Q", format=".0%"))
+    return themed((bars + labels).properties(width=WIDTH - 280, height=44 * len(names)))
+
+
+def distribution_boxes(stats: pd.DataFrame, names: Sequence[str], colors: Sequence[str],
+                       labels: dict[str, str], logged: Sequence[str]) -> alt.TopLevelMixin:
+    """Per-segment spread of a few columns: 5th-95th percentile line, quartile box, median.
+
+    Columns of `stats`: feature, name, q05, q25, q50, q75, q95.
+    """
+    panels = []
+    for feature in dict.fromkeys(stats["feature"]):
+        data = stats[stats["feature"] == feature]
+        if feature in logged:
+            scale = alt.Scale(type="log")
+            axis = alt.Axis(format="~s", values=log_ticks(data["q05"].min(), data["q95"].max()))
+        else:
+            scale, axis = alt.Scale(zero=True), alt.Axis(format="~s", tickCount=4)
+        base = alt.Chart(data).encode(
+            y=alt.Y("name:N", sort=list(names), title=None,
+                    axis=alt.Axis(labelLimit=170) if not panels else None),
+            color=alt.Color("name:N", scale=_segment_scale(names, colors), legend=None),
+            tooltip=[alt.Tooltip("name:N", title="Segment"),
+                     alt.Tooltip("q50:Q", title="Median", format=",.4~g"),
+                     alt.Tooltip("q25:Q", title="25th percentile", format=",.4~g"),
+                     alt.Tooltip("q75:Q", title="75th percentile", format=",.4~g")],
+        )
+        x = alt.X("q05:Q", title=labels.get(feature, feature), scale=scale, axis=axis)
+        panels.append(alt.layer(
+            base.mark_rule().encode(x=x, x2="q95:Q"),
+            base.mark_bar(height=12).encode(x="q25:Q", x2="q75:Q"),
+            base.mark_tick(color="white", thickness=2, size=12).encode(x="q50:Q"),
+        ).properties(width=(WIDTH - 190) // 3, height=30 * len(names)))
+    return themed(alt.hconcat(*panels, spacing=14))
+
+
+def rfm_grid(cells: pd.DataFrame) -> alt.TopLevelMixin:
+    """Customers by recency score (rows, 5 = most recent) and frequency score (columns).
+
+    Columns: r_score, f_score, customers, segment (the most common one in the cell).
+    """
+    base = alt.Chart(cells).encode(
+        x=alt.X("f_score:O", title="Frequency score (5 = most orders)",
+                axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("r_score:O", title="Recency score (5 = most recent)", sort="descending"),
+    )
+    rect = base.mark_rect(stroke="white", strokeWidth=2).encode(
+        color=alt.Color("customers:Q", scale=alt.Scale(scheme="blues"), legend=None),
+        tooltip=[alt.Tooltip("r_score:O", title="R"), alt.Tooltip("f_score:O", title="F"),
+                 alt.Tooltip("customers:Q", title="Customers", format=","),
+                 alt.Tooltip("segment:N", title="Mostly")],
+    )
+    text = base.mark_text(fontSize=11).encode(
+        text=alt.Text("customers:Q", format=","),
+        color=alt.condition("datum.customers > datum.threshold", alt.value("white"),
+                            alt.value(INK)),
+    )
+    return themed((rect + text).transform_joinaggregate(
+        top="max(customers)").transform_calculate(threshold="datum.top * 0.55").properties(
+        width=300, height=250))

@@ -35,9 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("config", type=Path, help="the YAML config file")
     _add_set(check)
 
-    sample = commands.add_parser("sample-data", help="write the seeded sample customer table")
+    sample = commands.add_parser("sample-data",
+                                 help="write the seeded sample customers and sales lines")
     sample.add_argument("dir", type=Path, nargs="?", default=Path("sample_data"),
-                        help="folder to write customers.csv into (default: sample_data)")
+                        help="folder to write customers.csv and transactions.csv.gz into "
+                        "(default: sample_data)")
     return parser
 
 
@@ -97,10 +99,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_sample_data(args: argparse.Namespace) -> int:
-    from .sample import DEFAULT_ROWS, write_sample
+    from .sample import DEFAULT_ROWS, SALES_CUSTOMERS, write_sales_sample, write_sample
 
     path = write_sample(args.dir)
     print(f"wrote {DEFAULT_ROWS:,} sample customers to {path}")
+    path = write_sales_sample(args.dir)
+    print(f"wrote sales lines of {SALES_CUSTOMERS:,} sample customers to {path}")
     return EXIT_OK
 
 

@@ -216,3 +216,27 @@ def project_2d(matrix: np.ndarray, labels: np.ndarray, seed: int) -> tuple[pd.Da
     frame = pd.DataFrame({"pc1": coords[:, 0], "pc2": second, "segment": labels[rows],
                           "row": rows})
     return frame, float(pca.explained_variance_ratio_.sum())
+
+
+def quantiles(frame: pd.DataFrame, labels: np.ndarray, columns: list[str],
+              names: list[str]) -> pd.DataFrame:
+    """5/25/50/75/95th percentiles per segment of each column, for box charts."""
+    rows = []
+    for column in columns:
+        for segment_id, name in enumerate(names, start=1):
+            values = frame[column][labels == segment_id].dropna()
+            q = values.quantile([0.05, 0.25, 0.5, 0.75, 0.95]).to_numpy()
+            rows.append({"feature": column, "name": name, "q05": q[0], "q25": q[1],
+                         "q50": q[2], "q75": q[3], "q95": q[4]})
+    return pd.DataFrame(rows)
+
+
+def score_grid(frame: pd.DataFrame, labels: np.ndarray, names: list[str]) -> pd.DataFrame:
+    """Customers per (R score, F score) cell and the segment most of them belong to."""
+    cells = pd.DataFrame({"r_score": frame["r_score"].to_numpy(),
+                          "f_score": frame["f_score"].to_numpy(),
+                          "segment": [names[i - 1] for i in labels]})
+    counts = cells.groupby(["r_score", "f_score"]).size().rename("customers")
+    top = (cells.groupby(["r_score", "f_score"])["segment"]
+           .agg(lambda s: s.value_counts().index[0]))
+    return pd.concat([counts, top], axis=1).reset_index()

@@ -85,12 +85,26 @@ def page_context(a: Analysis, charts: dict[str, Any]) -> dict[str, Any]:
         "map_note": map_note(a),
         "source_name": a.table.source.name,
         "data_sha256": a.table.sha256,
-        "dropped": [(reason, f"{n:,}") for reason, n in a.features.dropped.items()],
+        "dropped": [(reason, f"{n:,}") for reason, n in {**a.table.dropped,
+                                                          **a.features.dropped}.items()],
+        "sales": sales_view(a),
         "feature_rows": feature_rows(a),
         "method_notes": method_notes(a),
         "config_text": config_text(a),
         "versions": versions(),
     }
+
+
+def sales_view(a: Analysis) -> dict[str, Any] | None:
+    """What the report says about the sales lines, formatted; None for a customer table."""
+    if a.sales is None:
+        return None
+    sales = a.sales
+    return {"lines_read": f"{sales.lines_read:,}", "as_of": sales.as_of.isoformat(),
+            "first_date": sales.first_date.isoformat(),
+            "last_date": sales.last_date.isoformat(),
+            "excluded": f"{len(sales.excluded):,}" if len(sales.excluded) else "",
+            "line_counts": [(reason, f"{n:,}") for reason, n in sales.line_counts.items()]}
 
 
 def period_label(period: str) -> str:

@@ -21,7 +21,14 @@ from . import charts
 from .config import LoadedConfig
 from .features import CATEGORY_VARIANCE_SHARE, FeatureSet
 from .personas import Persona
-from .profile import Profiles, SegmentProfile, histograms, project_2d
+from .profile import (
+    Profiles,
+    SegmentProfile,
+    histograms,
+    project_2d,
+    quantiles,
+    score_grid,
+)
 from .recommend import Recommendation
 from .segment import WEAK_SILHOUETTE, Segmentation
 from .sources import Table
@@ -72,6 +79,28 @@ class Analysis:
     def advised_by(self, segment_id: int) -> list[str]:
         return [f"{r.rule} ({r.conditions})" for r in self.recommendations[segment_id] if r.rule]
 
+    def dropped(self) -> dict[str, Any]:
+        """Rows (or sales lines) left out and why: `count` and every reason with its count."""
+        reasons = {**self.table.dropped, **self.features.dropped}
+        removed = sum(reasons.values())
+        if self.sales is not None:
+            reasons = {**{k: n for k, n in self.sales.line_counts.items() if n}, **reasons}
+            removed += self.sales.lines_dropped
+        return {"count": removed, "reasons": reasons}
+
+    def total_revenue(self) -> float | None:
+        if self.sales is None:
+            return None
+        return float(self.features.frame["monetary"].sum())
+
+    def revenue_share(self, segment_id: int) -> float | None:
+        """The segment's share of net revenue (only for sales lines)."""
+        total = self.total_revenue()
+        if not total:
+            return None
+        mask = self.segmentation.labels == segment_id
+        return float(self.features.frame["monetary"][mask].sum()) / total
+
     def rules_fired(self, segment_id: int) -> list[str]:
         fired = list(self.personas[segment_id - 1].fired)
         return fired + [r.rule for r in self.recommendations[segment_id] if r.rule]
@@ -116,6 +145,8 @@ def build_charts(a: Analysis) -> dict[str, ChartSpec]:
         points[["pc1", "pc2", "name"]].round(3), a.names, a.colors, explained),
         "A sample of customers on the two main axes of variation, coloured by segment.",
         raster=True)
+    if a.sales is not None:
+        out.update(sales_charts(a))
     bins = histograms(feats, seg.labels, seg.k)
     labels = {c: feats.label(c) for c in feats.numeric}
     for profile in a.profiles.segments if feats.numeric else []:
@@ -125,6 +156,31 @@ def build_charts(a: Analysis) -> dict[str, ChartSpec]:
                                  a.colors[profile.id - 1]),
             f"Distributions of {a.name_of(profile.id)} against all customers.")
     return out
+
+
+RFM_BOXES = ("recency_days", "frequency", "monetary")
+
+
+def sales_charts(a: Analysis) -> dict[str, ChartSpec]:
+    """Revenue against customers, R/F/M spread by segment, and the R x F score grid."""
+    frame, labels, feats = a.features.frame, a.segmentation.labels, a.features
+    shares = pd.DataFrame(
+        [{"name": a.name_of(p.id), "measure": "Customers", "share": p.share}
+         for p in a.profiles.segments]
+        + [{"name": a.name_of(p.id), "measure": "Revenue", "share": a.revenue_share(p.id)}
+           for p in a.profiles.segments])
+    boxes = quantiles(frame, labels, list(RFM_BOXES), a.names)
+    return {
+        "revenue": ChartSpec("chart-revenue", charts.revenue_vs_customers(shares),
+                             "Each segment's share of customers and of net revenue."),
+        "rfm-boxes": ChartSpec("chart-rfm-boxes", charts.distribution_boxes(
+            boxes, a.names, a.colors, {c: feats.label(c) for c in RFM_BOXES},
+            logged=["frequency", "monetary"]),
+            "Recency, frequency and monetary value by segment."),
+        "rfm-grid": ChartSpec("chart-rfm-grid", charts.rfm_grid(
+            score_grid(frame, labels, a.names)),
+            "Customers by recency score and frequency score."),
+    }
 
 
 def _sizes_frame(a: Analysis) -> pd.DataFrame:
@@ -182,6 +238,7 @@ class SegmentView:
     color: str
     size: str
     share: str
+    revenue_share: str | None
     traits: list[str]
     short_traits: list[str]
     recommendations: list[Recommendation]
@@ -207,11 +264,16 @@ def _segment_view(a: Analysis, profile: SegmentProfile) -> SegmentView:
         id=profile.id, name=persona.name, description=persona.description,
         color=a.colors[profile.id - 1], size=f"{profile.size:,}",
         share=format_share(profile.share), traits=traits,
+        revenue_share=_share_or_none(a.revenue_share(profile.id)),
         short_traits=short,
         recommendations=a.recommendations[profile.id], stats=_stat_rows(a, profile),
         mix=_mix_rows(a, profile),
         named_by=a.named_by(profile.id), advised_by=a.advised_by(profile.id),
     )
+
+
+def _share_or_none(share: float | None) -> str | None:
+    return None if share is None else format_share(share)
 
 
 def _stat_rows(a: Analysis, profile: SegmentProfile) -> list[StatRow]:
@@ -242,7 +304,7 @@ def findings(a: Analysis) -> list[str]:
     largest = max(segments, key=lambda p: p.size)
     out = [f"{a.name_of(largest.id)} is the largest segment: {largest.size:,} customers "
            f"({format_share(largest.share)})."]
-    value = _value_finding(a)
+    value = _revenue_finding(a) if a.sales is not None else _value_finding(a)
     if value:
         out.append(value)
     out.append(_structure_finding(a.segmentation))
@@ -257,10 +319,20 @@ def findings(a: Analysis) -> list[str]:
 
 
 def value_column(a: Analysis) -> str | None:
-    """The column that stands for customer value: the spending role, else a logged column."""
+    """The column that stands for customer value: spending, monetary, or a logged column."""
     if "spending" in a.roles and a.roles["spending"] in a.features.numeric:
         return a.roles["spending"]
+    if "monetary" in a.features.numeric:
+        return "monetary"
     return a.features.log[0] if a.features.log else None
+
+
+def _revenue_finding(a: Analysis) -> str:
+    """Where the money is: the segment with the largest share of net revenue."""
+    best = max(a.profiles.segments, key=lambda p: a.revenue_share(p.id) or 0.0)
+    revenue = a.revenue_share(best.id) or 0.0
+    return (f"{a.name_of(best.id)} bring {format_share(revenue)} of net revenue from "
+            f"{format_share(best.share)} of customers.")
 
 
 def _value_finding(a: Analysis) -> str | None:

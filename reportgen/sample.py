@@ -101,3 +101,133 @@ def write_sample(folder: Path, n: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED) 
     path = folder / SAMPLE_FILE
     frame.to_csv(path, index=False, lineterminator="\n")
     return path
+
+
+# ---- sales lines -------------------------------------------------------------------------
+
+SALES_FILE = "transactions.csv.gz"
+SALES_CUSTOMERS = 2_500
+SALES_END = np.datetime64("2026-10-31T18:00")
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """How one type of customer buys: invoices, timing (days before the end) and baskets."""
+
+    name: str
+    weight: float
+    invoices: tuple[int, int]     # inclusive range of purchases
+    recency: tuple[int, int]      # days from the last purchase to the end of the data
+    history: tuple[int, int]      # days from the first to the last purchase
+    lines: tuple[int, int]        # lines per invoice
+    quantity: tuple[int, int]
+    price: tuple[float, float]    # median unit price and log-sd
+
+
+BEHAVIOURS = (
+    Behaviour("Frequent big spenders", 0.15, (18, 40), (0, 20), (400, 700), (3, 6), (2, 6),
+              (35.0, 0.3)),
+    Behaviour("Loyal small baskets", 0.25, (14, 30), (0, 30), (400, 700), (1, 2), (1, 3),
+              (4.0, 0.3)),
+    Behaviour("Lapsed", 0.20, (4, 9), (220, 400), (100, 250), (2, 3), (1, 4), (12.0, 0.3)),
+    Behaviour("One-off buyers", 0.25, (1, 1), (90, 330), (0, 0), (1, 3), (1, 3), (10.0, 0.35)),
+    Behaviour("Rare big orders", 0.15, (2, 3), (40, 250), (60, 250), (4, 8), (10, 25),
+              (30.0, 0.3)),
+)
+
+
+def generate_sales(n_customers: int = SALES_CUSTOMERS, seed: int = DEFAULT_SEED
+                   ) -> tuple[pd.DataFrame, pd.Series]:
+    """Sales lines like a shop's export, and each customer's true behaviour index.
+
+    The export is dirty on purpose: cancelled invoices (`C` prefix, negative quantities)
+    for about 4% of purchases, 2% of lines without a customer id, 0.5% exact duplicate
+    lines and 0.3% of lines priced zero. Dates are written day first.
+    """
+    rng = np.random.default_rng(seed)
+    weights = np.array([b.weight for b in BEHAVIOURS])
+    kinds = rng.choice(len(BEHAVIOURS), size=n_customers, p=weights / weights.sum())
+    customers = np.arange(10_001, 10_001 + n_customers)
+    invoices = _invoices(rng, kinds)
+    lines = _lines(rng, invoices, kinds)
+    lines = _make_dirty(rng, lines)
+    truth = pd.Series(kinds, index=pd.Index(customers, name="CustomerID"), name="behaviour")
+    return lines, truth
+
+
+def _spread(rng: np.random.Generator, ranges: np.ndarray) -> np.ndarray:
+    """One integer per row, uniform in that row's inclusive [low, high]."""
+    return rng.integers(ranges[:, 0], ranges[:, 1] + 1)
+
+
+def _per_kind(kinds: np.ndarray, attribute: str) -> np.ndarray:
+    return np.array([getattr(BEHAVIOURS[k], attribute) for k in kinds])
+
+
+def _invoices(rng: np.random.Generator, kinds: np.ndarray) -> pd.DataFrame:
+    counts = _spread(rng, _per_kind(kinds, "invoices"))
+    recency = _spread(rng, _per_kind(kinds, "recency"))
+    history = _spread(rng, _per_kind(kinds, "history"))
+    owner = np.repeat(np.arange(len(kinds)), counts)
+    first_of_customer = np.r_[0, np.cumsum(counts)[:-1]]
+    position = np.arange(len(owner)) - np.repeat(first_of_customer, counts)
+    fraction = rng.random(len(owner))
+    fraction[position == 0] = 0.0      # every customer buys on their last day ...
+    fraction[(position == 1)] = 1.0    # ... and on their first (when they buy twice)
+    days_before_end = recency[owner] + fraction * history[owner]
+    minutes = rng.integers(9 * 60, 19 * 60, len(owner))
+    dates = (SALES_END - (days_before_end.round().astype("timedelta64[D]"))).astype(
+        "datetime64[D]") + minutes.astype("timedelta64[m]")
+    return pd.DataFrame({"owner": owner, "date": dates,
+                         "invoice": np.arange(500_001, 500_001 + len(owner))})
+
+
+def _lines(rng: np.random.Generator, invoices: pd.DataFrame, kinds: np.ndarray) -> pd.DataFrame:
+    kind = kinds[invoices["owner"].to_numpy()]
+    n_lines = _spread(rng, _per_kind(kind, "lines"))
+    rows = np.repeat(np.arange(len(invoices)), n_lines)
+    line_kind = kind[rows]
+    price_median, price_sd = _per_kind(line_kind, "price").T
+    quantity = _spread(rng, _per_kind(line_kind, "quantity"))
+    price = np.round(rng.lognormal(np.log(price_median), price_sd), 2)
+    stock = rng.integers(20_000, 23_000, len(rows))
+    owner = invoices["owner"].to_numpy()[rows]
+    return pd.DataFrame({
+        "InvoiceNo": invoices["invoice"].to_numpy()[rows].astype(str),
+        "StockCode": stock.astype(str),
+        "Quantity": quantity,
+        "InvoiceDate": invoices["date"].to_numpy()[rows],
+        "UnitPrice": price,
+        "CustomerID": (10_001 + owner).astype(float),
+        "Country": np.where(owner % 10 == 0, "France", "United Kingdom"),
+    })
+
+
+def _make_dirty(rng: np.random.Generator, lines: pd.DataFrame) -> pd.DataFrame:
+    n = len(lines)
+    cancelled = lines.sample(frac=0.04, random_state=int(rng.integers(1 << 31))).copy()
+    cancelled["InvoiceNo"] = "C" + cancelled["InvoiceNo"]
+    cancelled["Quantity"] = -cancelled["Quantity"]
+    cancelled["InvoiceDate"] = cancelled["InvoiceDate"] + np.timedelta64(2, "h")
+    lines = lines.copy()
+    lines.loc[rng.random(n) < 0.02, "CustomerID"] = np.nan
+    lines.loc[rng.random(n) < 0.003, "UnitPrice"] = 0.0
+    duplicates = lines.sample(frac=0.005, random_state=int(rng.integers(1 << 31)))
+    dirty = pd.concat([lines, cancelled, duplicates]).sort_values(["InvoiceDate", "InvoiceNo"],
+                                                                 kind="stable")
+    dirty["InvoiceDate"] = pd.to_datetime(dirty["InvoiceDate"]).dt.strftime("%d/%m/%Y %H:%M")
+    dirty["CustomerID"] = dirty["CustomerID"].astype("Int64")
+    return dirty.reset_index(drop=True)
+
+
+def write_sales_sample(folder: Path, n_customers: int = SALES_CUSTOMERS,
+                       seed: int = DEFAULT_SEED) -> Path:
+    """Write the sales lines as gzip CSV; the same seed always writes the same bytes."""
+    import gzip
+
+    folder.mkdir(parents=True, exist_ok=True)
+    lines, _ = generate_sales(n_customers, seed)
+    path = folder / SALES_FILE
+    with gzip.GzipFile(path, "wb", mtime=0) as handle:
+        handle.write(lines.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+    return path

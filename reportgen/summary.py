@@ -10,7 +10,6 @@ from .report import Analysis, findings, versions
 
 def build_summary(a: Analysis, timings: dict[str, float], outputs: list[str]) -> dict[str, Any]:
     cfg, seg, feats = a.config, a.segmentation, a.features
-    dropped = dict(feats.dropped)
     return clean({
         "report": cfg.report.name,
         "title": cfg.report.title,
@@ -18,7 +17,8 @@ def build_summary(a: Analysis, timings: dict[str, float], outputs: list[str]) ->
         "generated_at": a.generated_at.isoformat(timespec="seconds"),
         "n_rows": a.table.n_rows_read,
         "n_customers": len(feats.frame),
-        "dropped": {"count": sum(dropped.values()), "reasons": dropped},
+        "dropped": a.dropped(),
+        "transactions": _transactions(a),
         "imputed": dict(feats.imputed),
         "features": {"numeric": feats.numeric, "categorical": feats.categorical,
                      "profile": feats.profile_numeric + feats.profile_categorical,
@@ -41,6 +41,18 @@ def build_summary(a: Analysis, timings: dict[str, float], outputs: list[str]) ->
     })
 
 
+def _transactions(a: Analysis) -> dict[str, Any] | None:
+    if a.sales is None:
+        return None
+    sales = a.sales
+    return {"lines_read": sales.lines_read, "as_of": sales.as_of.isoformat(),
+            "first_date": sales.first_date.isoformat(),
+            "last_date": sales.last_date.isoformat(), "lines": sales.line_counts,
+            "customers_excluded": len(sales.excluded),
+            "excluded_ids": sales.excluded["id"].astype(str).head(50).tolist(),
+            "revenue": a.total_revenue()}
+
+
 def _segment(a: Analysis, segment_id: int) -> dict[str, Any]:
     profile = a.profiles.segments[segment_id - 1]
     persona = a.personas[segment_id - 1]
@@ -50,6 +62,7 @@ def _segment(a: Analysis, segment_id: int) -> dict[str, Any]:
         "description": persona.description,
         "size": profile.size,
         "share": profile.share,
+        "revenue_share": a.revenue_share(segment_id),
         "color": a.colors[segment_id - 1],
         "profile": {c: {"mean": s.mean, "median": s.median, "z": s.z, "level": s.level}
                     for c, s in profile.numeric.items()},
