@@ -98,6 +98,9 @@ class ReadOptions(Section):
 class DataSection(Section):
     path: Path = Field(description="The data file: .csv .tsv .txt .csv.gz .parquet .xlsx.")
     id: str | None = Field(None, description="Customer id column; row numbers when absent.")
+    as_of: dt.date | None = Field(
+        None, description="Reference date for days_since() in derive (default: the "
+        "transactions' as_of, else today).")
     read: ReadOptions = Field(default_factory=dict, validate_default=True,
                               description="Reading options.")
 

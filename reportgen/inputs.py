@@ -45,7 +45,7 @@ def load_customers(config: Config) -> Customers:
         sales = None
     else:
         table, sales = _from_sales_lines(config, needed, features)
-    as_of = sales.as_of if sales else dt.date.today()
+    as_of = config.data.as_of or (sales.as_of if sales else dt.date.today())
     table = _with_derived(table, config, as_of, features)
     return Customers(table, features, sales)
 

@@ -354,13 +354,16 @@ def _value_finding(a: Analysis) -> str | None:
 
 
 def _structure_finding(seg: Segmentation) -> str:
-    best = seg.best_silhouette
-    if best < WEAK_SILHOUETTE:
-        return (f"The data show no strong cluster structure (best silhouette {best:.2f}): treat "
-                "the segments as a useful partition of a continuum, not as natural groups.")
-    strength = "clearly" if best >= 0.5 else "reasonably"
-    return (f"The {seg.k} segments are {strength} separated (silhouette "
-            f"{seg.score_for(seg.k).silhouette:.2f} on a scale of -1 to 1).")
+    """How separated the chosen segments are, in words that match the silhouette."""
+    if seg.best_silhouette < WEAK_SILHOUETTE:
+        return (f"The data show no strong cluster structure (best silhouette "
+                f"{seg.best_silhouette:.2f}): treat the segments as a useful partition of a "
+                "continuum, not as natural groups.")
+    chosen = seg.score_for(seg.k).silhouette
+    strength = ("clearly" if chosen >= 0.5 else "reasonably" if chosen >= 0.35
+                else "only loosely")
+    return (f"The {seg.k} segments are {strength} separated (silhouette {chosen:.2f} on a "
+            "scale of -1 to 1).")
 
 
 def _standout_finding(a: Analysis, exclude: set[int]) -> str | None:

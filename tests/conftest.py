@@ -35,3 +35,12 @@ def mall_run(tmp_path_factory: pytest.TempPathFactory):
 
     out = tmp_path_factory.mktemp("mall-reports")
     return run_report(ROOT / "configs" / "mall_customers.yaml", out=out, period="2026-11")
+
+
+@pytest.fixture(scope="session")
+def transactions_run(tmp_path_factory: pytest.TempPathFactory):
+    """The sales-line sample report (RFM), rendered once."""
+    from reportgen import run_report
+
+    out = tmp_path_factory.mktemp("transactions-reports")
+    return run_report(ROOT / "configs" / "transactions.yaml", out=out, period="2026-11")

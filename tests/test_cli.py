@@ -96,6 +96,8 @@ def test_sample_data_writes_the_committed_file(tmp_path):
     assert result.returncode == 0, result.stderr
     written = (tmp_path / "customers.csv").read_bytes()
     assert written == (ROOT / "sample_data" / "customers.csv").read_bytes()
+    sales = (tmp_path / "transactions.csv.gz").read_bytes()
+    assert sales == (ROOT / "sample_data" / "transactions.csv.gz").read_bytes()
 
 
 def test_help_is_instant_and_lists_the_commands():

@@ -1,0 +1,137 @@
+"""Sales lines end to end: RFM segments recover the generator's behaviour types."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pandas as pd
+import pytest
+from helpers import ROOT, SHARED_DATA, write_config
+from sklearn.metrics import adjusted_rand_score
+
+from reportgen import run_report
+from reportgen.config import load_config
+from reportgen.errors import ConfigError, DataError
+from reportgen.sample import BEHAVIOURS, generate_sales
+
+
+@pytest.fixture(scope="module")
+def summary(transactions_run) -> dict:
+    return json.loads((transactions_run.folder / "summary.json").read_text())
+
+
+def test_segments_recover_the_behaviour_types(transactions_run, summary):
+    assert summary["k_selected"] == len(BEHAVIOURS)
+    segments = pd.read_csv(transactions_run.folder / "segments.csv")
+    _, truth = generate_sales()
+    assert adjusted_rand_score(truth.reindex(segments["id"]).to_numpy(),
+                               segments["segment"]) >= 0.85
+
+
+def test_rfm_personas_name_the_behaviours(transactions_run):
+    segments = pd.read_csv(transactions_run.folder / "segments.csv")
+    _, truth = generate_sales()
+    behaviour = truth.reindex(segments["id"]).map(lambda i: BEHAVIOURS[i].name).to_numpy()
+    persona_of = pd.crosstab(behaviour, segments["persona"]).idxmax(axis=1).to_dict()
+    assert persona_of["Frequent big spenders"] == "Champions"
+    assert persona_of["Loyal small baskets"] == "Loyal customers"
+    assert persona_of["Lapsed"] in ("At risk", "Can't lose them")
+    assert persona_of["One-off buyers"] in ("Hibernating", "Lost", "About to sleep")
+
+
+def test_dirty_lines_are_counted(summary):
+    lines, _ = generate_sales()
+    reasons = summary["dropped"]["reasons"]
+    assert reasons["lines without a customer id"] == int(lines["CustomerID"].isna().sum())
+    assert reasons["exact duplicate lines"] > 0 and reasons["lines priced zero or below"] > 0
+    cancelled = int(lines["InvoiceNo"].str.startswith("C").sum())
+    assert 0 < reasons["cancellation and return lines (netted against revenue)"] <= cancelled
+    tx = summary["transactions"]
+    assert tx["lines_read"] == summary["n_rows"] == len(lines)
+    assert tx["as_of"] == "2026-11-01" and tx["last_date"] == "2026-10-31"
+    assert tx["customers_excluded"] == reasons.get(
+        "customers with zero or negative net revenue (not segmented)", 0)
+
+
+def test_revenue_shares_add_up_and_rfm_scores_are_profiled(summary):
+    shares = [s["revenue_share"] for s in summary["segments"]]
+    assert sum(shares) == pytest.approx(1.0)
+    champions = next(s for s in summary["segments"] if s["name"] == "Champions")
+    assert champions["revenue_share"] == max(shares)
+    assert champions["profile"]["r_score"]["mean"] >= 4
+    assert set(summary["features"]["log"]) == {"frequency", "monetary", "avg_order_value"}
+
+
+def test_report_shows_revenue_and_the_rfm_section(transactions_run, summary):
+    from pypdf import PdfReader
+
+    text = "".join("".join(p.extract_text().split()) for p in PdfReader(transactions_run.pdf).pages)
+    for phrase in ("Revenue and RFM", "Recency score (5 = most recent)", "Sales lines read",
+                   "Champions bring"):
+        assert "".join(phrase.split()) in text, phrase
+    for segment in summary["segments"]:
+        for rec in segment["recommendations"]:
+            assert "".join(rec["action"].split()) in text
+    html = transactions_run.html.read_text()
+    assert all(f'id="chart-{c}"' in html for c in ("revenue", "rfm-boxes", "rfm-grid"))
+
+
+def test_transactions_need_an_amount(tmp_path):
+    path = write_config(tmp_path, """
+        report: {name: t, title: T}
+        data: {path: x.csv}
+        transactions: {customer: c, invoice: i, date: d, quantity: q}
+        features: {numeric: [monetary]}
+    """)
+    with pytest.raises(ConfigError, match="set amount"):
+        load_config(path)
+
+
+def test_data_id_is_refused_with_transactions(tmp_path):
+    path = write_config(tmp_path, """
+        report: {name: t, title: T}
+        data: {path: x.csv, id: c}
+        transactions: {customer: c, invoice: i, date: d, amount: a}
+        features: {numeric: [monetary]}
+    """)
+    with pytest.raises(ConfigError, match=r"data\.id is not used with transactions"):
+        load_config(path)
+
+
+def test_a_transactions_column_the_export_lacks_is_named_with_its_key(tmp_path):
+    with pytest.raises(DataError) as caught:
+        run_report(ROOT / "configs" / "transactions.yaml", out=tmp_path,
+                   **{"transactions.customer": "Customer ID"})
+    assert str(caught.value).startswith("transactions.customer: column 'Customer ID' is not in")
+    assert "did you mean 'CustomerID'" in str(caught.value)
+
+
+def test_derive_syntax_errors_are_config_errors(tmp_path):
+    path = write_config(tmp_path, """
+        report: {name: t, title: T}
+        data: {path: x.csv}
+        derive: {age: "__import__('os').system('ls')"}
+        features: {numeric: [age]}
+    """)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert re.search(r"config key 'derive.age': unknown function '__import__'", str(caught.value))
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "marketing_campaign.csv").is_file(),
+                    reason="shared dataset not present: marketing_campaign.csv")
+def test_marketing_campaign_config_runs_end_to_end(tmp_path):
+    result = run_report(ROOT / "configs" / "marketing_campaign.yaml", out=tmp_path,
+                        period="2026-11")
+    summary = result.summary
+    assert summary["n_customers"] == 2240 and summary["imputed"] == {}
+    assert summary["k_selected"] == summary["selection"]["knee"] == 4
+    names = {s["name"] for s in summary["segments"]}
+    assert names == {"Budget-conscious", "Affluent high spenders", "Loyal regulars",
+                     "Online deal hunters"}
+    big = next(s for s in summary["segments"] if s["name"] == "Affluent high spenders")
+    assert big["profile"]["total_spend"]["level"] in ("high", "very high")
+    assert set(summary["features"]["profile"]) >= {"age", "children", "Education",
+                                                   "Marital_Status"}
+    assert result.pdf.stat().st_size > 0
