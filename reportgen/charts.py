@@ -116,21 +116,30 @@ def k_scores(scores: pd.DataFrame, chosen: int) -> alt.TopLevelMixin:
 
 
 def zscore_heatmap(cells: pd.DataFrame) -> alt.TopLevelMixin:
-    """Segment x feature, coloured by z-score. Columns: feature, segment, z, label, mean, level.
+    """Segments x features, coloured by z-score. Columns: feature, segment, z, label, mean, level.
 
-    Segments are rows (persona names are long and read best horizontally); feature names
-    label the columns from below, split into lines at spaces. There is no colour legend:
-    every cell prints its value, and WeasyPrint's SVG renderer drops Vega's gradients.
+    The longer list runs down the page: segments are rows when there are more of them than
+    features (persona names read best horizontally), otherwise features are rows, so a
+    table of a dozen features still fits the page's width. Column labels are split into
+    lines at spaces. There is no colour legend: every cell prints its value, and
+    WeasyPrint's SVG renderer drops Vega's gradients.
     """
     features = list(dict.fromkeys(cells["feature"]))
     segments = list(dict.fromkeys(cells["segment"]))
-    cell = max(72, min(96, (WIDTH - 260) // max(len(features), 1)))
+    rows, columns = ("segment", "feature") if len(segments) >= len(features) else (
+        "feature", "segment")
+    row_order, column_order = (segments, features) if rows == "segment" else (
+        features, segments)
+    cell = max(72, min(110, (WIDTH - 260) // max(len(column_order), 1)))
     base = alt.Chart(cells).encode(
-        x=alt.X("feature:N", sort=features, title=None,
+        x=alt.X(f"{columns}:N", sort=column_order, title=None,
                 axis=alt.Axis(labelAngle=0, orient="bottom", labelLimit=cell, labelPadding=6,
-                              labelExpr="split(datum.label, ' ')")),
-        y=alt.Y("segment:N", sort=segments, title=None,
-                axis=alt.Axis(labelLimit=220, labelColor=INK, labelFontWeight="bold")),
+                              labelExpr="split(datum.label, ' ')",
+                              labelFontWeight="bold" if columns == "segment" else "normal",
+                              labelColor=INK)),
+        y=alt.Y(f"{rows}:N", sort=row_order, title=None,
+                axis=alt.Axis(labelLimit=220, labelColor=INK,
+                              labelFontWeight="bold" if rows == "segment" else "normal")),
     )
     rect = base.mark_rect(stroke="white", strokeWidth=2).encode(
         color=alt.Color("z:Q", title="z-score", legend=None, scale=alt.Scale(
@@ -145,8 +154,9 @@ def zscore_heatmap(cells: pd.DataFrame) -> alt.TopLevelMixin:
         text=alt.Text("label:N"),
         color=alt.condition("abs(datum.z) > 1.2", alt.value("white"), alt.value(INK)),
     )
-    return themed((rect + text).properties(width=cell * len(features),
-                                           height=34 * len(segments)))
+    return themed((rect + text).properties(width=cell * len(column_order),
+                                           height=(30 if rows == "feature" else 34)
+                                           * len(row_order)))
 
 
 def log_ticks(low: float, high: float, most: int = 3) -> list[float]:
@@ -185,7 +195,7 @@ def distributions(bins: pd.DataFrame, labels: dict[str, str], logged: Sequence[s
                      alt.Tooltip("start:Q", title="From", format=",.4~g"),
                      alt.Tooltip("end:Q", title="To", format=",.4~g"),
                      alt.Tooltip("share:Q", title="Share", format=".1%")],
-        ).properties(width=(WIDTH - 110) // 3, height=90)
+        ).properties(width=(WIDTH - 110) // 3, height=76)
         panels.append(panel)
     return themed(alt.concat(*panels, columns=3, spacing=22))
 
