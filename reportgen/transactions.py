@@ -15,6 +15,7 @@ avg_order_value (monetary / frequency), and r/f/m scores 1-5 by quintile.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -99,7 +100,9 @@ def _parse_with_guessed_format(values: pd.Series, dayfirst: bool) -> pd.Series:
 
     present = values.dropna()
     sample = str(present.iloc[0]).strip() if len(present) else ""
-    guessed = guess_datetime_format(sample, dayfirst=dayfirst) if sample else None
+    year_first = re.match(r"\d{4}[-/.]", sample) is not None  # ISO: never day first
+    guessed = (guess_datetime_format(sample, dayfirst=dayfirst and not year_first)
+               if sample else None)
     if guessed is None:
         return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     return pd.to_datetime(values, format=guessed, errors="coerce")

@@ -120,3 +120,21 @@ def test_rfm_scores_reverse_recency():
     assert scores["r_score"].tolist() == [5, 4, 3, 2, 1]
     assert scores["f_score"].tolist() == [5, 4, 3, 2, 1]
     assert scores["rfm_score"].tolist() == [15, 12, 9, 6, 3]
+
+
+def test_uci_online_retail_dates_month_first_without_padding():
+    from reportgen.transactions import parse_dates
+
+    values = pd.Series(["12/1/2010 8:26", "12/10/2010 14:05", "1/4/2011 10:00", None, ""])
+    parsed = parse_dates(values, "InvoiceDate", dayfirst=False)
+    assert parsed[:3].dt.strftime("%Y-%m-%d %H:%M").tolist() == [
+        "2010-12-01 08:26", "2010-12-10 14:05", "2011-01-04 10:00"]
+    assert parsed[3:].isna().all()
+
+
+def test_mixed_date_styles_fall_back_value_by_value():
+    from reportgen.transactions import parse_dates
+
+    values = pd.Series(["2026-10-01 09:00", "02/10/2026 10:00", "3 Oct 2026"])
+    parsed = parse_dates(values, "d", dayfirst=True)
+    assert parsed.dt.strftime("%Y-%m-%d").tolist() == ["2026-10-01", "2026-10-02", "2026-10-03"]
