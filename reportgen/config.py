@@ -157,7 +157,7 @@ class FeaturesSection(Section):
 
 
 def _check_expression(value: str) -> str:
-    from .derive import ExpressionError, parse
+    from .expressions import ExpressionError, parse
 
     try:
         parse(value)

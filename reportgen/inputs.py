@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .config import Config, FeaturesSection
-from .derive import Context, ExpressionError, Node, derive_columns, parse
+from .derive import Context, derive_columns
 from .errors import DataError
+from .expressions import ExpressionError, Node, parse
 from .rules import load_preset
 from .sources import Table, file_sha256, load_table, read_frame
 from .transactions import (

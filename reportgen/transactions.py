@@ -22,8 +22,9 @@ import numpy as np
 import pandas as pd
 
 from .config import TransactionsSection
-from .derive import Context, ExpressionError, evaluate, parse
+from .derive import Context, evaluate
 from .errors import DataError
+from .expressions import ExpressionError, parse
 
 RFM_COLUMNS = ["recency_days", "frequency", "monetary", "tenure_days", "avg_order_value"]
 SCORE_COLUMNS = ["r_score", "f_score", "m_score", "rfm_score"]
