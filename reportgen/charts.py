@@ -159,6 +159,14 @@ def zscore_heatmap(cells: pd.DataFrame) -> alt.TopLevelMixin:
                                            * len(row_order)))
 
 
+def value_axis(low: float, high: float, logged: bool, log_type: str, zero: bool,
+               ticks: int) -> tuple[alt.Scale, alt.Axis]:
+    """Scale and axis for a value that may be shown on a log scale (with 1-2-5 ticks)."""
+    if logged:
+        return alt.Scale(type=log_type), alt.Axis(format="~s", values=log_ticks(low, high))
+    return alt.Scale(zero=zero), alt.Axis(format="~s", tickCount=ticks)
+
+
 def log_ticks(low: float, high: float, most: int = 3) -> list[float]:
     """1-2-5 ticks between low and high (powers of ten over two decades or more), thinned
     to at most `most`, for log-like axes."""
@@ -178,11 +186,8 @@ def distributions(bins: pd.DataFrame, labels: dict[str, str], logged: Sequence[s
     panels = []
     for feature in dict.fromkeys(bins["feature"]):
         data = bins[bins["feature"] == feature]
-        if feature in logged:
-            scale = alt.Scale(type="symlog")
-            axis = alt.Axis(format="~s", values=log_ticks(data["start"].min(), data["end"].max()))
-        else:
-            scale, axis = alt.Scale(zero=False), alt.Axis(format="~s", tickCount=4)
+        scale, axis = value_axis(data["start"].min(), data["end"].max(), feature in logged,
+                                 log_type="symlog", zero=False, ticks=4)
         panel = alt.Chart(data).mark_bar(opacity=0.75, binSpacing=0).encode(
             x=alt.X("start:Q", title=labels.get(feature, feature), scale=scale, axis=axis),
             x2="end:Q",
@@ -246,11 +251,8 @@ def distribution_boxes(stats: pd.DataFrame, names: Sequence[str], colors: Sequen
     panels = []
     for feature in dict.fromkeys(stats["feature"]):
         data = stats[stats["feature"] == feature]
-        if feature in logged:
-            scale = alt.Scale(type="log")
-            axis = alt.Axis(format="~s", values=log_ticks(data["q05"].min(), data["q95"].max()))
-        else:
-            scale, axis = alt.Scale(zero=True), alt.Axis(format="~s", tickCount=4)
+        scale, axis = value_axis(data["q05"].min(), data["q95"].max(), feature in logged,
+                                 log_type="log", zero=True, ticks=3)
         base = alt.Chart(data).encode(
             y=alt.Y("name:N", sort=list(names), title=None,
                     axis=alt.Axis(labelLimit=170) if not panels else None),
