@@ -135,3 +135,39 @@ def test_marketing_campaign_config_runs_end_to_end(tmp_path):
     assert set(summary["features"]["profile"]) >= {"age", "children", "Education",
                                                    "Marital_Status"}
     assert result.pdf.stat().st_size > 0
+
+
+UCI_LIKE = """InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country
+536365,85123A,CRÈME BRÛLÉE SET,6,12/1/2010 8:26,2.55,17850,United Kingdom
+536366,22633,HAND WARMER,6,12/1/2010 8:28,1.85,17850,United Kingdom
+C536379,D,Discount,-1,12/1/2010 9:41,27.5,14527,United Kingdom
+536380,22961,JAM MAKING SET,24,12/1/2010 9:45,1.45,14527,United Kingdom
+536381,22139,RETROSPOT TEA SET,3,12/2/2010 10:00,4.95,,United Kingdom
+536382,21730,GLASS LANTERN,2,12/3/2010 11:00,4.25,13047,France
+536383,22752,SET 7 BABUSHKA,4,12/9/2011 12:50,7.65,13047,France
+536384,22752,SET 7 BABUSHKA,4,12/9/2011 12:55,0,13047,France
+"""
+
+
+def test_a_latin1_export_with_month_first_dates_runs_with_the_encoding_option(tmp_path):
+    (tmp_path / "online_retail.csv").write_bytes(UCI_LIKE.encode("latin-1"))
+    config = write_config(tmp_path, """
+        report: {name: uci, title: UCI-like}
+        data: {path: online_retail.csv}
+        transactions: {customer: CustomerID, invoice: InvoiceNo, date: InvoiceDate,
+                       amount: Quantity * UnitPrice}
+        features: {numeric: [recency_days, monetary]}
+        segmentation: {k: 2}
+        output: {dir: out, formats: []}
+    """)
+    with pytest.raises(DataError) as caught:
+        run_report(config, period="2011-12")
+    assert "not valid utf-8" in str(caught.value) and "data.read.encoding" in str(caught.value)
+    result = run_report(config, period="2011-12", **{"data.read.encoding": "latin-1"})
+    tx = result.summary["transactions"]
+    assert tx["as_of"] == "2011-12-10" and tx["first_date"] == "2010-12-01"
+    reasons = result.summary["dropped"]["reasons"]
+    assert reasons["lines without a customer id"] == 1
+    assert reasons["lines with a zero amount"] == 1
+    assert reasons["cancellation and return lines (netted against revenue)"] == 1
+    assert result.summary["n_customers"] == 3
