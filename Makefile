@@ -16,6 +16,7 @@ report: $(STAMP)
 	$(BIN)/reportgen run configs/sample.yaml
 
 test: $(STAMP)
+	@bash scripts/system-deps.sh "$(PYTHON)" test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # Makes sure the Debian/Ubuntu packages reportgen needs are installed: Pango and HarfBuzz
-# for WeasyPrint, DejaVu fonts (the report's font), poppler-utils (tests read PDF pages),
-# and python3-venv where the interpreter lacks ensurepip. As root it installs what is
-# missing; otherwise it says, in one line, what to install.
+# for WeasyPrint, DejaVu fonts (the report's font), python3-venv where the interpreter
+# lacks ensurepip; with `test`, also poppler-utils (tests read PDF pages) and chromium
+# (the browser test opens the HTML). As root it installs what is missing; otherwise it
+# says, in one line, what to install (the browser test then skips, saying why).
+#   scripts/system-deps.sh PYTHON [run|test]
 set -euo pipefail
 python="${1:-python3}"
+mode="${2:-run}"
 
-required=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils)
+required=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
 optional=(libharfbuzz-subset0)   # faster PDF writing; not in every release
+if [ "$mode" = test ]; then
+  required+=(poppler-utils)
+  optional+=(chromium)
+fi
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
   echo "note: not a Debian/Ubuntu system; install Pango, HarfBuzz, DejaVu fonts and poppler-utils yourself" >&2
