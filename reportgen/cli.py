@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("config", type=Path, help="the YAML config file")
     run.add_argument("--out", type=Path, help="output folder (overrides output.dir)")
     run.add_argument("--period", help="the report's period, YYYY-MM (default: this month)")
+    run.add_argument("--open", action="store_true",
+                     help="open the HTML report in the default browser afterwards")
     _add_set(run)
 
     check = commands.add_parser("validate", help="check a config and its data; render nothing")
@@ -83,7 +85,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary = result.summary
     print(f"{summary['report']} {summary['period']}: {summary['n_customers']:,} customers in "
           f"{summary['k_selected']} segments -> {result.folder}")
+    if args.open:
+        open_in_browser(result.html)
     return EXIT_OK
+
+
+def open_in_browser(html: Path) -> None:
+    """Show the report where a browser exists; say so (not fail) on a headless server."""
+    import webbrowser
+
+    if not html.is_file():
+        print("note: --open: no report.html was written (output.formats)", file=sys.stderr)
+    elif not webbrowser.open(html.as_uri()):
+        print(f"note: --open: no browser found; open {html} yourself", file=sys.stderr)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

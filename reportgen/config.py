@@ -57,6 +57,9 @@ class ReportSection(Section):
     )
     title: str = Field(min_length=1, description="Title on the report's cover and pages.")
     company: str | None = Field(None, description="Company name shown in the title block.")
+    footer: str | None = Field(
+        None, description="Text at the foot of every PDF page, e.g. Confidential; default: "
+        "the company, else the title.")
     logo: Path | None = Field(None, description="A local PNG, JPEG or SVG logo, embedded.")
     accent_color: str | None = Field(
         None, pattern=r"^#[0-9a-fA-F]{6}$", description="Accent colour as #rrggbb."

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,10 @@ from .profile import SCATTER_POINTS
 from .render import logo_data_url, make_environment, write_html, write_pdf
 from .report import (
     Analysis,
+    ChartSpec,
+    FeatureRow,
+    ScoreRow,
+    SegmentView,
     build_charts,
     config_text,
     feature_rows,
@@ -39,7 +44,7 @@ def publish_report(a: Analysis, target: Path, timer: StageTimer) -> dict[str, An
     with timer("charts"):
         env = make_environment(config.report.templates)
         charts = build_charts(a)
-        context = page_context(a, charts)
+        context = vars(page_context(a, charts))
     with staged_folder(target) as folder:
         outputs = []
         if "html" in config.output.formats:
@@ -60,39 +65,90 @@ def publish_report(a: Analysis, target: Path, timer: StageTimer) -> dict[str, An
     return summary
 
 
-def page_context(a: Analysis, charts: dict[str, Any]) -> dict[str, Any]:
-    """Everything the templates receive (documented in the README's template section)."""
+@dataclass(frozen=True)
+class PageContext:
+    """Everything the templates receive, besides `target` and the chart data the renderer
+    adds. The README's template section documents each field (a test checks it)."""
+
+    title: str
+    company: str | None
+    logo: str | None
+    accent: str
+    footer_text: str
+    period: str
+    period_label: str
+    generated_at: str
+    n_customers: str
+    n_rows_read: str
+    silhouette: str
+    weak_structure: bool
+    segments: list[SegmentView]
+    findings: list[str]
+    selection_reason: str
+    scores: list[ScoreRow]
+    charts: dict[str, ChartSpec]
+    map_note: str
+    source_name: str
+    data_sha256: str
+    dropped: list[tuple[str, str]]
+    sales: dict[str, Any] | None
+    feature_rows: list[FeatureRow]
+    method_notes: list[str]
+    config_text: str
+    versions: dict[str, str]
+    sections: list[dict[str, Any]]
+
+
+def page_context(a: Analysis, charts: dict[str, ChartSpec]) -> PageContext:
+    """The page context built from an analysis, numbers formatted for reading."""
     cfg, seg = a.config, a.segmentation
     views = segment_views(a)
-    return {
-        "title": cfg.report.title,
-        "company": cfg.report.company,
-        "logo": logo_data_url(cfg.report.logo),
-        "accent": cfg.report.accent_color or DEFAULT_ACCENT,
-        "footer_text": cfg.report.company or cfg.report.title,
-        "period": a.period,
-        "period_label": period_label(a.period),
-        "generated_at": a.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
-        "n_customers": f"{len(a.features.frame):,}",
-        "n_rows_read": f"{a.table.n_rows_read:,}",
-        "silhouette": f"{seg.score_for(seg.k).silhouette:.2f}",
-        "weak_structure": seg.weak_structure,
-        "segments": views,
-        "findings": findings(a),
-        "selection_reason": seg.reason,
-        "scores": score_rows(seg),
-        "charts": charts,
-        "map_note": map_note(a),
-        "source_name": a.table.source.name,
-        "data_sha256": a.table.sha256,
-        "dropped": [(reason, f"{n:,}") for reason, n in {**a.table.dropped,
+    return PageContext(
+        title=cfg.report.title,
+        company=cfg.report.company,
+        logo=logo_data_url(cfg.report.logo),
+        accent=cfg.report.accent_color or DEFAULT_ACCENT,
+        footer_text=cfg.report.footer or cfg.report.company or cfg.report.title,
+        period=a.period,
+        period_label=period_label(a.period),
+        generated_at=a.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
+        n_customers=f"{len(a.features.frame):,}",
+        n_rows_read=f"{a.table.n_rows_read:,}",
+        silhouette=f"{seg.score_for(seg.k).silhouette:.2f}",
+        weak_structure=seg.weak_structure,
+        segments=views,
+        findings=findings(a),
+        selection_reason=seg.reason,
+        scores=score_rows(seg),
+        charts=charts,
+        map_note=map_note(a),
+        source_name=a.table.source.name,
+        data_sha256=a.table.sha256,
+        dropped=[(reason, f"{n:,}") for reason, n in {**a.table.dropped,
                                                           **a.features.dropped}.items()],
-        "sales": sales_view(a),
-        "feature_rows": feature_rows(a),
-        "method_notes": method_notes(a),
-        "config_text": config_text(a),
-        "versions": versions(),
-    }
+        sales=sales_view(a),
+        feature_rows=feature_rows(a),
+        method_notes=method_notes(a),
+        config_text=config_text(a),
+        versions=versions(),
+        sections=sections(a, views),
+    )
+
+
+def sections(a: Analysis, views: list[Any]) -> list[dict[str, Any]]:
+    """The report's sections in order, for the HTML navigation and the PDF contents."""
+    entries = [{"id": "summary", "title": "Executive summary", "short": "Summary", "parts": []}]
+    if a.sales is not None:
+        entries.append({"id": "revenue", "title": "Revenue and RFM", "short": "Revenue",
+                        "parts": []})
+    entries += [
+        {"id": "segments", "title": "Segment profiles", "short": "Segments",
+         "parts": [{"id": f"segment-{v.id}", "title": v.name} for v in views]},
+        {"id": "map", "title": "Segment map", "short": "Map", "parts": []},
+        {"id": "method", "title": "How k was chosen", "short": "How k was chosen", "parts": []},
+        {"id": "appendix", "title": "Data appendix", "short": "Appendix", "parts": []},
+    ]
+    return entries
 
 
 def sales_view(a: Analysis) -> dict[str, Any] | None:

@@ -130,3 +130,17 @@ def test_python_dash_m_is_the_same_command(module):
     result = subprocess.run([sys.executable, *module, "--version"], capture_output=True,
                             text=True)
     assert result.returncode == 0 and result.stdout.startswith("reportgen ")
+
+
+def test_open_shows_the_html_in_the_default_browser(monkeypatch, capsys, small_project):
+    opened = []
+    monkeypatch.setattr("webbrowser.open", lambda url: opened.append(url) or True)
+    assert cli.main(["run", str(small_project), "--period", "2026-10", "--open"]) == 0
+    expected = small_project.parent / "out" / "small" / "2026-10" / "report.html"
+    assert opened == [expected.resolve().as_uri()]
+
+
+def test_open_without_a_browser_is_a_note_not_a_failure(monkeypatch, capsys, small_project):
+    monkeypatch.setattr("webbrowser.open", lambda url: False)
+    assert cli.main(["run", str(small_project), "--period", "2026-10", "--open"]) == 0
+    assert "no browser found" in capsys.readouterr().err

@@ -58,3 +58,14 @@ def test_wheel_ships_the_templates_and_renders_from_them(tmp_path):
     assert result.returncode == 0, result.stderr
     where, count = result.stdout.split()
     assert where == str(site / "reportgen" / "templates") and int(count) > 5
+
+
+def test_readme_documents_every_template_variable():
+    from dataclasses import fields
+
+    from reportgen.publish import PageContext
+
+    readme = (ROOT / "README.md").read_text()
+    documented = readme.split("What templates receive:")[1].split("\n\n")[0]
+    names = [f.name for f in fields(PageContext)] + ["target"]
+    assert [name for name in names if f"`{name}`" not in documented] == []

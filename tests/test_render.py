@@ -79,3 +79,23 @@ def test_content_is_escaped(small_project):
     html = result.html.read_text()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; segments" in html
+
+
+def test_the_worked_branded_example_changes_the_cover_and_adds_a_section(tmp_path):
+    from helpers import ROOT
+    from pypdf import PdfReader
+
+    result = run_report(ROOT / "configs" / "branded.yaml", out=tmp_path, period="2026-11")
+    html = result.html.read_text()
+    assert "Prepared for the marketing leadership team" in html
+    assert "Confidential: for internal use only" in html
+    assert '<section id="next-steps"' in html and 'href="#next-steps"' in html
+    assert "--accent: #882255" in html and 'src="data:image/svg+xml;base64,' in html
+    pages = ["".join(p.extract_text().split()) for p in PdfReader(result.pdf).pages]
+    cover = pages[0]
+    assert "Preparedforthemarketingleadershipteam" in cover
+    found = re.search(r"Nextsteps\.+(\d+)", cover)
+    assert found and "Nextsteps" in pages[int(found.group(1)) - 1]
+    assert "ExampleRetail-confidential" in pages[1]
+    for segment in result.summary["segments"]:  # the new section lists every segment
+        assert "".join(segment["name"].split()) in pages[-1]

@@ -149,3 +149,46 @@ def test_rerun_is_deterministic(sample_run, tmp_path):
     second = pd.read_csv(again.folder / "segments.csv")
     assert first.equals(second)
     assert not (again.folder / "report.html").exists()
+
+
+def page_texts(pdf) -> list[str]:
+    from pypdf import PdfReader
+
+    return [squash(page.extract_text()) for page in PdfReader(pdf).pages]
+
+
+def test_pdf_contents_give_the_right_page_numbers(sample_run, summary):
+    pages = page_texts(sample_run.pdf)
+    cover = pages[0]
+    assert "Contents" in cover
+    entries = ["Executive summary", "Segment profiles", "Segment map", "How k was chosen",
+               "Data appendix", *(s["name"] for s in summary["segments"])]
+    for title in entries:
+        found = re.search(re.escape(squash(title)) + r"\.+(\d+)", cover)
+        assert found, title
+        page = int(found.group(1))
+        assert squash(title) in pages[page - 1], f"{title} is not on page {page}"
+
+
+def test_no_chart_is_split_across_pages(sample_run):
+    pages = page_texts(sample_run.pdf)
+    charts = {
+        "elbow": ["Elbow: inertia by k", "Number of segments (k)"],
+        "scores": ["Silhouette (higher is better)", "Calinski-Harabasz (higher is better)",
+                   "Davies-Bouldin (lower is better)"],
+        "sizes": ["Share of customers", "Mainstream shoppers"],
+    }
+    for name, labels in charts.items():
+        holders = [i for i, text in enumerate(pages) if squash(labels[0]) in text]
+        assert len(holders) >= 1, name
+        assert all(squash(label) in pages[holders[0]] for label in labels), name
+
+
+def test_running_header_and_page_x_of_y_on_inner_pages(sample_run):
+    from pypdf import PdfReader
+
+    reader = PdfReader(sample_run.pdf)
+    total = len(reader.pages)
+    second = reader.pages[1].extract_text()
+    assert "Customer segments" in second and "November 2026" in second
+    assert f"Page 2 of {total}" in second
