@@ -130,11 +130,12 @@ def zscore_heatmap(cells: pd.DataFrame) -> alt.TopLevelMixin:
         "feature", "segment")
     row_order, column_order = (segments, features) if rows == "segment" else (
         features, segments)
-    cell = max(72, min(110, (WIDTH - 260) // max(len(column_order), 1)))
+    widest = 88 if columns == "segment" else 72  # bold persona names need more room
+    cell = max(widest, min(110, (WIDTH - 220) // max(len(column_order), 1)))
     base = alt.Chart(cells).encode(
         x=alt.X(f"{columns}:N", sort=column_order, title=None,
-                axis=alt.Axis(labelAngle=0, orient="bottom", labelLimit=cell, labelPadding=6,
-                              labelExpr="split(datum.label, ' ')",
+                axis=alt.Axis(labelAngle=0, orient="bottom", labelLimit=cell + 8, labelPadding=6,
+                              labelExpr="split(replace(datum.label, regexp('-', 'g'), '- '), ' ')",
                               labelFontWeight="bold" if columns == "segment" else "normal",
                               labelColor=INK)),
         y=alt.Y(f"{rows}:N", sort=row_order, title=None,
