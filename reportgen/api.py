@@ -80,6 +80,10 @@ def run_report(
     check_writable(target.parent)
     analysis = analyse(loaded, period, generation_time(), timer)
     summary = publish_report(analysis, target, timer)
+    with timer("archive"):
+        from .archive import rebuild_indexes
+
+        rebuild_indexes(target.parent.parent, config.report.templates)
     return RunResult(target, summary)
 
 

@@ -1,0 +1,115 @@
+"""The archive: index pages over every period of every report in an output folder.
+
+`<out>/<report>/index.html` lists the report's periods, newest first, with headline
+numbers and links to each period's HTML and PDF; `<out>/index.html` lists the reports.
+Links are relative, so the folder can be copied to any static web server or opened from
+disk. Both are rebuilt from the period folders' summary.json files after every run and
+written atomically; a period whose summary cannot be read is still listed, without
+numbers, rather than failing the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .render import make_environment
+from .textutil import format_share
+
+PERIOD_DIR = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+@dataclass(frozen=True)
+class PeriodEntry:
+    period: str
+    html: str | None  # relative link, or None when the period has no HTML
+    pdf: str | None
+    customers: str = ""
+    segments: str = ""
+    largest: str = ""
+    generated_at: str = ""
+
+
+@dataclass
+class ReportEntry:
+    name: str
+    title: str
+    periods: list[PeriodEntry] = field(default_factory=list)
+
+    @property
+    def latest(self) -> PeriodEntry:
+        return self.periods[0]
+
+
+def rebuild_indexes(out_root: Path, templates: Path | None = None) -> list[Path]:
+    """Rewrite every report's index and the output folder's index; return their paths."""
+    env = make_environment(templates)
+    reports = [r for r in (read_report(d) for d in sorted(out_root.iterdir()) if d.is_dir()
+                           and not d.name.startswith(".")) if r is not None]
+    written = []
+    for report in reports:
+        page = env.get_template("archive_report.html.j2").render(report=report)
+        written.append(write_atomically(out_root / report.name / "index.html", page))
+    page = env.get_template("archive_root.html.j2").render(reports=reports)
+    written.append(write_atomically(out_root / "index.html", page))
+    return written
+
+
+def read_report(folder: Path) -> ReportEntry | None:
+    periods = sorted((d for d in folder.iterdir() if d.is_dir() and PERIOD_DIR.match(d.name)),
+                     key=lambda d: d.name, reverse=True)
+    entries = [read_period(d) for d in periods]
+    if not entries:
+        return None
+    title = _title(periods[0]) or folder.name
+    return ReportEntry(folder.name, title, entries)
+
+
+def read_period(folder: Path) -> PeriodEntry:
+    html = f"{folder.name}/report.html" if (folder / "report.html").is_file() else None
+    pdf = f"{folder.name}/report.pdf" if (folder / "report.pdf").is_file() else None
+    summary = _summary(folder)
+    if not summary:
+        return PeriodEntry(folder.name, html, pdf)
+    segments = summary.get("segments") or []
+    largest = max(segments, key=lambda s: s.get("size", 0)) if segments else None
+    return PeriodEntry(
+        period=folder.name, html=html, pdf=pdf,
+        customers=f"{summary.get('n_customers', 0):,}",
+        segments=str(summary.get("k_selected", "")),
+        largest=f"{largest['name']} ({format_share(largest['share'])})" if largest else "",
+        generated_at=str(summary.get("generated_at", "")).replace("T", " ")[:16],
+    )
+
+
+def _summary(folder: Path) -> dict | None:
+    try:
+        return json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _title(folder: Path) -> str | None:
+    summary = _summary(folder)
+    return str(summary["title"]) if summary and "title" in summary else None
+
+
+def write_atomically(path: Path, text: str) -> Path:
+    """Write beside the target and rename, so a reader never sees half a page."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+__all__ = ["rebuild_indexes"]

@@ -1,0 +1,47 @@
+"""The archive index pages: every period, newest first, relative links only."""
+
+from __future__ import annotations
+
+import re
+
+from reportgen import run_report
+from reportgen.archive import rebuild_indexes
+
+
+def links(html: str) -> list[str]:
+    return re.findall(r'href="([^"]+)"', html)
+
+
+def test_three_periods_are_listed_newest_first_with_working_relative_links(small_project):
+    for period in ("2026-08", "2026-09", "2026-10"):
+        result = run_report(small_project, period=period, output={"formats": ["html", "pdf"]})
+    out = result.folder.parent.parent
+    index = (out / "small" / "index.html").read_text()
+    assert [m for m in re.findall(r"<strong>(\d{4}-\d\d)</strong>", index)] == [
+        "2026-10", "2026-09", "2026-08"]
+    for link in links(index):
+        assert not re.match(r"^(/|[a-z]+:)", link), link  # relative only
+        assert (out / "small" / link).is_file(), link
+    assert "180" in index and "Small test report" in index
+    root = (out / "index.html").read_text()
+    for link in links(root):
+        assert not re.match(r"^(/|[a-z]+:)", link) and (out / link).is_file(), link
+    assert "small/2026-10/report.html" in root
+
+
+def test_a_rerun_replaces_its_period_and_the_index_keeps_one_entry(small_project):
+    run_report(small_project, period="2026-10")
+    result = run_report(small_project, period="2026-10", segmentation={"k": 4})
+    index = (result.folder.parent / "index.html").read_text()
+    assert index.count("<strong>2026-10</strong>") == 1
+    assert '<td class="num">4</td>' in index
+
+
+def test_a_period_with_a_broken_summary_is_listed_without_numbers(small_project):
+    result = run_report(small_project, period="2026-10")
+    broken = result.folder.parent / "2026-07"
+    broken.mkdir()
+    (broken / "summary.json").write_text("{not json")
+    rebuild_indexes(result.folder.parent.parent)
+    index = (result.folder.parent / "index.html").read_text()
+    assert "<strong>2026-07</strong>" in index and "<strong>2026-10</strong>" in index
