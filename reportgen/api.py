@@ -78,7 +78,10 @@ def run_report(
         from .outputs import check_writable
         from .pipeline import analyse, publish_report
     check_writable(target.parent)
-    analysis = analyse(loaded, period, generation_time(), timer)
+    from .history import find_previous
+
+    previous = find_previous(target.parent, period)
+    analysis = analyse(loaded, period, generation_time(), timer, previous)
     summary = publish_report(analysis, target, timer)
     with timer("archive"):
         from .archive import rebuild_indexes

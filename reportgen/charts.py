@@ -296,3 +296,52 @@ def rfm_grid(cells: pd.DataFrame) -> alt.TopLevelMixin:
     return themed((rect + text).transform_joinaggregate(
         top="max(customers)").transform_calculate(threshold="datum.top * 0.55").properties(
         width=300, height=250))
+
+
+def share_trend(rows: pd.DataFrame, names: Sequence[str], colors: Sequence[str]
+                ) -> alt.TopLevelMixin:
+    """Each segment's share of customers, period by period. Columns: period, name, share."""
+    periods = sorted(rows["period"].unique())
+    base = alt.Chart(rows).encode(
+        x=alt.X("period:O", title=None, sort=periods, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("share:Q", title="Share of customers", axis=alt.Axis(format="%", tickCount=5),
+                scale=alt.Scale(zero=True)),
+        color=alt.Color("name:N", scale=alt.Scale(domain=list(names), range=list(colors)),
+                        legend=alt.Legend(title=None, orient="right", labelLimit=200)),
+        tooltip=[alt.Tooltip("period:O", title="Period"), alt.Tooltip("name:N", title="Segment"),
+                 alt.Tooltip("share:Q", title="Share", format=".1%")],
+    )
+    return themed((base.mark_line(strokeWidth=2.5) + base.mark_point(filled=True, size=55))
+                  .properties(width=max(200, min(WIDTH - 300, 110 * len(periods))), height=150))
+
+
+def migration_heatmap(cells: pd.DataFrame, sources: Sequence[str], targets: Sequence[str],
+                      source_title: str, target_title: str) -> alt.TopLevelMixin:
+    """Where last period's customers are now: one row per old segment, one column per new.
+
+    Columns of `cells`: source, target, customers, share (of the source row), label (two
+    lines: share and count). Rows read across to 100%.
+    """
+    cell = max(80, min(110, (WIDTH - 230) // max(len(targets), 1)))
+    base = alt.Chart(cells).encode(
+        x=alt.X("target:N", sort=list(targets), title=target_title,
+                axis=alt.Axis(labelAngle=0, orient="bottom", labelLimit=cell + 8, labelPadding=6,
+                              labelExpr="split(replace(datum.label, regexp('-', 'g'), '- '), ' ')",
+                              labelFontWeight="bold", labelColor=INK, titleColor=MUTED)),
+        y=alt.Y("source:N", sort=list(sources), title=source_title,
+                axis=alt.Axis(labelLimit=220, labelColor=INK, labelFontWeight="bold",
+                              titleColor=MUTED)),
+    )
+    rect = base.mark_rect(stroke="white", strokeWidth=2).encode(
+        color=alt.Color("share:Q", legend=None,
+                        scale=alt.Scale(scheme="blues", domain=[0, 1], clamp=True)),
+        tooltip=[alt.Tooltip("source:N", title="Was in"), alt.Tooltip("target:N", title="Now in"),
+                 alt.Tooltip("customers:Q", title="Customers", format=","),
+                 alt.Tooltip("share:Q", title="Share of the old segment", format=".1%")],
+    )
+    text = base.mark_text(fontSize=11, lineBreak="\n", lineHeight=13).encode(
+        text=alt.Text("label:N"),
+        color=alt.condition("datum.share > 0.55", alt.value("white"), alt.value(INK)),
+    )
+    return themed((rect + text).properties(width=cell * len(targets),
+                                           height=36 * len(sources)))

@@ -203,6 +203,33 @@ class TransactionsSection(Section):
         return f"`{self.quantity}` * `{self.price}`"
 
 
+EMAIL_PLACEHOLDERS = ("title", "period", "period_label", "report", "company")
+ADDRESS_RE = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+$")
+
+
+def _one_or_many(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+def _address(value: str) -> str:
+    if not ADDRESS_RE.match(value.strip()):
+        raise ValueError(f"{value!r} is not an email address (name@example.com)")
+    return value.strip()
+
+
+def _check_placeholders(template: str, known: Sequence[str]) -> None:
+    import string
+
+    try:
+        names = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+    except ValueError as exc:
+        raise ValueError(f"{template!r}: {exc}; write {{{{ and }}}} for literal braces") from None
+    for name in names:
+        if name not in known:
+            raise ValueError(f"unknown placeholder {{{name}}} in {template!r}; use "
+                             + ", ".join(f"{{{k}}}" for k in known))
+
+
 def _k_range(value: Any) -> tuple[int, int]:
     """`k: 5` or `k: [2, 10]`, both inclusive, normalised to (low, high)."""
     if isinstance(value, bool):
@@ -239,6 +266,12 @@ class SegmentationSection(Section):
     silhouette_sample: int = Field(
         10_000, ge=1_000, description="Silhouette is computed on at most this many rows."
     )
+    refit: bool = Field(
+        True, description="Fit a new model each period and match its segments to the last "
+        "period's (ids, names, colours kept); false: score new data with the saved model.")
+    match_distance: float = Field(
+        0.5, gt=0, le=1, description="A new segment keeps an old id when its centre lies "
+        "within this fraction of the distance from the old centre to the nearest other one.")
 
 
 Condition = str | int | float | list[str]
@@ -314,6 +347,61 @@ class OutputSection(Section):
     _resolve = field_validator("dir")(_resolve_path)
 
 
+class SmtpSection(Section):
+    host: str = Field("localhost", description="SMTP server.")
+    port: int = Field(587, ge=1, le=65535, description="SMTP port (587 STARTTLS, 465 SSL).")
+    security: Literal["starttls", "ssl", "none"] | None = Field(
+        None, description="starttls, ssl or none (a local relay); by default ssl on port 465, "
+        "otherwise starttls (or as `starttls:` says).")
+    starttls: bool | None = Field(
+        None, description="Shorthand: true is security starttls, false is none.")
+    user_env: str | None = Field(
+        None, description="Environment variable holding the SMTP user name.")
+    password_env: str | None = Field(
+        None, description="Environment variable holding the SMTP password (never the "
+        "password itself).")
+    timeout: float = Field(30, gt=0, description="Seconds to wait for the server.")
+
+    @property
+    def mode(self) -> str:
+        if self.security:
+            return self.security
+        if self.starttls is not None:
+            return "starttls" if self.starttls else "none"
+        return "ssl" if self.port == 465 else "starttls"
+
+
+class EmailSection(Section):
+    to: Annotated[list[str], BeforeValidator(_one_or_many)] = Field(
+        description="Recipients (one address or a list).")
+    cc: Annotated[list[str], BeforeValidator(_one_or_many)] = Field(
+        default_factory=list, description="Copy recipients.")
+    bcc: Annotated[list[str], BeforeValidator(_one_or_many)] = Field(
+        default_factory=list, description="Blind-copy recipients (not in the headers).")
+    sender: str = Field("reportgen@localhost", description="The From address.")
+    subject: str = Field("{title} - {period_label}",
+                         description="Subject template: {title}, {period}, {period_label}.")
+    report_url: str | None = Field(
+        None, description="Link to the hosted HTML, a template: "
+        "https://reports.example.com/{report}/{period}/report.html")
+    send_after_run: bool = Field(
+        False, description="Email the PDF at the end of every successful `reportgen run`.")
+    max_attachment_mb: float = Field(
+        10, gt=0, description="Refuse to send a PDF larger than this (most servers cap 10-25 MB).")
+    smtp: SmtpSection = Field(default_factory=dict, validate_default=True,
+                              description="The mail server.")
+
+    _addresses = field_validator("to", "cc", "bcc")(lambda v: [_address(a) for a in v])
+    _sender = field_validator("sender")(lambda v: _address(v))
+
+    @field_validator("subject", "report_url")
+    @classmethod
+    def _known_placeholders(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_placeholders(value, EMAIL_PLACEHOLDERS)
+        return value
+
+
 class Config(Section):
     report: ReportSection = Field(description="What the report is called and how it looks.")
     data: DataSection = Field(description="Where the customer table comes from.")
@@ -332,6 +420,8 @@ class Config(Section):
         default_factory=dict, validate_default=True, description="Marketing actions per segment.")
     output: OutputSection = Field(
         default_factory=dict, validate_default=True, description="Where and what to write.")
+    email: EmailSection | None = Field(
+        None, description="Email the PDF: `reportgen send`, or after every run.")
 
     @model_validator(mode="after")
     def _transactions_identify_customers(self) -> Config:

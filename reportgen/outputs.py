@@ -19,6 +19,7 @@ import joblib
 import pandas as pd
 
 from .errors import OutputError
+from .history import model_record
 from .report import Analysis
 
 
@@ -72,7 +73,7 @@ def publish(staging: Path, target: Path) -> None:
 def write_segments_csv(a: Analysis, path: Path) -> None:
     frame = pd.DataFrame({
         "id": a.features.ids.to_numpy(),
-        "segment": a.segmentation.labels,
+        "segment": a.segmentation.stable_labels,
         "persona": [a.name_of(int(s)) for s in a.segmentation.labels],
     })
     frame.to_csv(path, index=False, lineterminator="\n")
@@ -84,13 +85,6 @@ def write_summary(summary: dict[str, Any], path: Path) -> None:
 
 def write_model(a: Analysis, path: Path) -> None:
     """What the next period needs to score new data and keep segment ids, names and colours."""
-    joblib.dump({
-        "transformer": a.features.transformer,
-        "kmeans": a.segmentation.model,
-        "order": a.segmentation.order,
-        "names": a.names,
-        "colors": a.colors,
-        "features": {"numeric": a.features.numeric, "categorical": a.features.categorical,
-                     "log": a.features.log},
-        "period": a.period,
-    }, path, compress=3)
+    record = model_record(a.period, a.features, a.segmentation, a.names, a.colors,
+                          a.continuity)
+    joblib.dump(record, path, compress=3)

@@ -24,6 +24,7 @@ class Persona:
     rule: str | None
     fired: list[str] = field(default_factory=list)
     conditions: str = ""
+    rule_name: str | None = None  # the rules' name when an earlier period's name was kept
 
 
 def persona_rules(spec: PersonasSection, features: FeatureSet, preset: Preset | None,

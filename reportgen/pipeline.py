@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import Config, LoadedConfig
 from .features import FeatureSet, build_features
+from .history import Current, Previous, carry_colors, carry_names, carry_over, compare
 from .inputs import load_customers
 from .personas import name_segments, persona_rules
 from .profile import build_profiles
@@ -27,26 +28,40 @@ __all__ = ["analyse", "check_inputs", "publish_report"]
 
 
 def analyse(loaded: LoadedConfig, period: str, generated_at: dt.datetime,
-            timer: StageTimer) -> Analysis:
-    """Every stage up to the report's content; nothing is written."""
-    config = loaded.config
+            timer: StageTimer, previous: Previous | None = None) -> Analysis:
+    """Every stage up to the report's content; nothing is written.
+
+    `previous` is the report's latest earlier period: its segments keep their ids, names
+    and colours, and the report says what changed since.
+    """
+    config, spec = loaded.config, loaded.config.segmentation
     with timer("data"):
         customers = load_customers(config)
     with timer("features"):
         features = build_features(customers.table, customers.features)
         naming, advice, roles = rule_sets(config, features)
     with timer("segmentation"):
-        segmentation = segment(features.matrix, config.segmentation)
+        keep_model = previous is not None and previous.model is not None and not spec.refit
+        fitted = None if keep_model else segment(features.matrix, spec)
+        segmentation, features, continuity = carry_over(fitted, features, previous, spec)
     with timer("profiles"):
         profiles = build_profiles(features, segmentation)
     with timer("personas"):
         personas = name_segments(profiles, naming, features)
+        carry_names(personas, segmentation, continuity)
     with timer("recommendations"):
         recommendations = recommend(profiles, advice, [p.name for p in personas])
+    with timer("changes"):
+        changes = compare(continuity, Current(
+            period=period, ids=segmentation.ids, names=[p.name for p in personas],
+            profiles=profiles, features=features, stable_labels=segmentation.stable_labels,
+            identified=config.data.id is not None or config.transactions is not None))
     return Analysis(loaded=loaded, period=period, generated_at=generated_at,
                     table=customers.table, features=features, segmentation=segmentation,
                     profiles=profiles, personas=personas, recommendations=recommendations,
-                    roles=roles, sales=customers.sales)
+                    roles=roles, sales=customers.sales,
+                    colors=carry_colors(segmentation, continuity), continuity=continuity,
+                    changes=changes)
 
 
 def rule_sets(config: Config, features: FeatureSet) -> tuple[list[Rule], list[Rule],

@@ -7,7 +7,6 @@ every stage including this one.
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,11 +17,13 @@ from .profile import SCATTER_POINTS
 from .render import logo_data_url, make_environment, write_html, write_pdf
 from .report import (
     Analysis,
+    ChangesView,
     ChartSpec,
     FeatureRow,
     ScoreRow,
     SegmentView,
     build_charts,
+    changes_view,
     config_text,
     feature_rows,
     findings,
@@ -32,6 +33,7 @@ from .report import (
     versions,
 )
 from .summary import build_summary
+from .textutil import period_label
 
 if TYPE_CHECKING:
     from .api import StageTimer
@@ -92,6 +94,7 @@ class PageContext:
     data_sha256: str
     dropped: list[tuple[str, str]]
     sales: dict[str, Any] | None
+    changes: ChangesView | None
     feature_rows: list[FeatureRow]
     method_notes: list[str]
     config_text: str
@@ -127,6 +130,7 @@ def page_context(a: Analysis, charts: dict[str, ChartSpec]) -> PageContext:
         dropped=[(reason, f"{n:,}") for reason, n in {**a.table.dropped,
                                                           **a.features.dropped}.items()],
         sales=sales_view(a),
+        changes=changes_view(a),
         feature_rows=feature_rows(a),
         method_notes=method_notes(a),
         config_text=config_text(a),
@@ -138,6 +142,9 @@ def page_context(a: Analysis, charts: dict[str, ChartSpec]) -> PageContext:
 def sections(a: Analysis, views: list[Any]) -> list[dict[str, Any]]:
     """The report's sections in order, for the HTML navigation and the PDF contents."""
     entries = [{"id": "summary", "title": "Executive summary", "short": "Summary", "parts": []}]
+    if a.changes is not None:
+        entries.append({"id": "changes", "title": f"What changed since "
+                        f"{a.changes.previous_label}", "short": "What changed", "parts": []})
     if a.sales is not None:
         entries.append({"id": "revenue", "title": "Revenue and RFM", "short": "Revenue",
                         "parts": []})
@@ -161,10 +168,6 @@ def sales_view(a: Analysis) -> dict[str, Any] | None:
             "last_date": sales.last_date.isoformat(),
             "excluded": f"{len(sales.excluded):,}" if len(sales.excluded) else "",
             "line_counts": [(reason, f"{n:,}") for reason, n in sales.line_counts.items()]}
-
-
-def period_label(period: str) -> str:
-    return dt.date.fromisoformat(f"{period}-01").strftime("%B %Y")
 
 
 def map_note(a: Analysis) -> str:

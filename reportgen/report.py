@@ -20,6 +20,7 @@ import yaml
 from . import charts
 from .config import LoadedConfig
 from .features import CATEGORY_VARIANCE_SHARE, FeatureSet
+from .history import PROFILE_SHIFT, Changes, Continuity, SegmentChange
 from .personas import Persona
 from .profile import (
     Profiles,
@@ -55,6 +56,8 @@ class Analysis:
     roles: dict[str, str]
     sales: SalesSummary | None = None
     colors: list[str] = field(default_factory=list)
+    continuity: Continuity = field(default_factory=Continuity)
+    changes: Changes | None = None
 
     def __post_init__(self) -> None:
         self.colors = self.colors or charts.segment_colors(self.segmentation.k)
@@ -62,6 +65,9 @@ class Analysis:
     @property
     def config(self) -> Any:
         return self.loaded.config
+
+    def stable_id(self, position: int) -> int:
+        return self.segmentation.ids[position - 1]
 
     def name_of(self, segment_id: int) -> str:
         return self.personas[segment_id - 1].name
@@ -147,11 +153,14 @@ def build_charts(a: Analysis) -> dict[str, ChartSpec]:
         raster=True)
     if a.sales is not None:
         out.update(sales_charts(a))
+    if a.changes is not None:
+        out.update(change_charts(a, a.changes))
     bins = histograms(feats, seg.labels, seg.k)
     labels = {c: feats.label(c) for c in feats.numeric}
     for profile in a.profiles.segments if feats.numeric else []:
-        out[f"dist-{profile.id}"] = ChartSpec(
-            f"chart-dist-{profile.id}",
+        sid = a.stable_id(profile.id)
+        out[f"dist-{sid}"] = ChartSpec(
+            f"chart-dist-{sid}",
             charts.distributions(_segment_bins(bins, profile.id), labels, feats.log,
                                  a.colors[profile.id - 1]),
             f"Distributions of {a.name_of(profile.id)} against all customers.")
@@ -181,6 +190,30 @@ def sales_charts(a: Analysis) -> dict[str, ChartSpec]:
             score_grid(frame, labels, a.names)),
             "Customers by recency score and frequency score."),
     }
+
+
+def change_charts(a: Analysis, changes: Changes) -> dict[str, ChartSpec]:
+    """The share trend over kept periods and the migration heatmap of returning customers."""
+    out = {}
+    trend = pd.DataFrame([r for r in changes.trend if r["id"] in a.segmentation.ids])
+    if not trend.empty:
+        names = dict(zip(a.segmentation.ids, a.names, strict=True))
+        trend["name"] = [names[i] for i in trend["id"]]
+        out["trend"] = ChartSpec("chart-trend", charts.share_trend(
+            trend[["period", "name", "share"]], a.names, a.colors),
+            "Each segment's share of customers in every period since segment ids were kept.")
+    if changes.flows:
+        cells = pd.DataFrame([{
+            "source": f.from_name, "target": f.to_name, "customers": f.customers,
+            "share": round(f.share_of_from, 4),
+            "label": f"{format_share(f.share_of_from)}\n{f.customers:,}"} for f in changes.flows])
+        sources = list(dict.fromkeys(f.from_name for f in sorted(changes.flows,
+                                                                  key=lambda f: f.from_id)))
+        out["migration"] = ChartSpec("chart-migration", charts.migration_heatmap(
+            cells, sources, a.names, f"In {changes.previous_label}", "Now"),
+            f"Where the customers of {changes.previous_label} are now, by segment: the share of "
+            "each old segment and the number of customers.")
+    return out
 
 
 def _sizes_frame(a: Analysis) -> pd.DataFrame:
@@ -261,7 +294,7 @@ def _segment_view(a: Analysis, profile: SegmentProfile) -> SegmentView:
     traits = [t.text for t in profile.key_traits] or ["Close to the average on every feature"]
     short = [t.short for t in profile.key_traits] or ["Close to the average"]
     return SegmentView(
-        id=profile.id, name=persona.name, description=persona.description,
+        id=a.stable_id(profile.id), name=persona.name, description=persona.description,
         color=a.colors[profile.id - 1], size=f"{profile.size:,}",
         share=format_share(profile.share), traits=traits,
         revenue_share=_share_or_none(a.revenue_share(profile.id)),
@@ -376,6 +409,100 @@ def _standout_finding(a: Analysis, exclude: set[int]) -> str | None:
 
 
 @dataclass(frozen=True)
+class ChangeRow:
+    name: str
+    color: str
+    status: str
+    before: str
+    now: str
+    change: str
+    new: str
+    lost: str
+
+
+@dataclass(frozen=True)
+class ShiftRow:
+    segment: str
+    feature: str
+    before: str
+    now: str
+    moved: str
+
+
+@dataclass(frozen=True)
+class ChangesView:
+    """The "What changed" section, formatted."""
+
+    previous_label: str
+    intro: str
+    findings: list[str]
+    rows: list[ChangeRow]
+    shifts: list[ShiftRow]
+    returning: str | None
+    migration_note: str | None
+    shift_threshold: str
+
+
+def changes_view(a: Analysis) -> ChangesView | None:
+    changes = a.changes
+    if changes is None:
+        return None
+    colors = dict(zip(a.segmentation.ids, a.colors, strict=True))
+    return ChangesView(
+        previous_label=changes.previous_label, intro=_changes_intro(a, changes),
+        findings=changes.findings,
+        rows=[_change_row(c, colors.get(c.id, "#BBBBBB")) for c in changes.segments],
+        shifts=[ShiftRow(s.name, s.label, format_number(s.before) if s.before is not None
+                         else "n/a", format_number(s.now), signed(s.shift, 2))
+                for s in changes.shifts],
+        returning=(f"{changes.returning:,} customers were here in both periods; "
+                   f"{format_share(changes.stayed / changes.returning)} of them stayed in their "
+                   "segment." if changes.returning else None),
+        migration_note=changes.migration_note,
+        shift_threshold=f"{PROFILE_SHIFT:g}")
+
+
+def _changes_intro(a: Analysis, changes: Changes) -> str:
+    since = changes.previous_label
+    summary = a.continuity.previous.summary if a.continuity.previous else None
+    before = summary.get("n_customers") if summary else None
+    counts = (f"{before:,} customers then, {len(a.features.frame):,} now. "
+              if isinstance(before, int) else "")
+    kept = sum(c.status == "kept" for c in changes.segments)
+    new = sum(c.status == "new" for c in changes.segments)
+    retired = sum(c.status == "retired" for c in changes.segments)
+    if changes.refit:
+        how = (f"This period's segments were fitted afresh and matched to those of {since} "
+               f"by their centres: {kept} kept their number, name and colour")
+        how += f", {new} {'is' if new == 1 else 'are'} new" if new else ""
+        how += f", {retired} retired" if retired else ""
+        how += "."
+    else:
+        how = (f"The model of {since} labelled this period's customers unchanged "
+               "(segmentation.refit: false).")
+    if changes.k_before != changes.k_now:
+        how += f" The number of segments changed from {changes.k_before} to {changes.k_now}."
+    return f"Compared with {since}: {counts}{how}"
+
+
+STATUS_TEXT = {"kept": "", "new": "new", "retired": "retired"}
+
+
+def _change_row(change: SegmentChange, color: str) -> ChangeRow:
+    def size(n: int | None, share: float | None) -> str:
+        return "-" if n is None or share is None else f"{n:,} ({format_share(share)})"
+
+    delta = change.share_change
+    return ChangeRow(
+        name=change.name, color=color, status=STATUS_TEXT[change.status],
+        before=size(change.size_before, change.share_before),
+        now=size(change.size_now, change.share_now),
+        change="-" if delta is None else f"{delta * 100:+.1f} pts",
+        new="-" if change.new_customers is None else f"{change.new_customers:,}",
+        lost="-" if change.lost_customers is None else f"{change.lost_customers:,}")
+
+
+@dataclass(frozen=True)
 class ScoreRow:
     k: int
     inertia: str
@@ -435,12 +562,30 @@ def method_notes(a: Analysis) -> list[str]:
         "Segment levels come from z-scores of the segment mean against all customers: very "
         "low below -1, low below -0.35, high above 0.35, very high above 1"
         + (" (on log(1 + x) for logged columns)." if a.features.log else "."),
-        "Segments are numbered by size, largest first.",
+        numbering_note(a),
     ]
     if a.roles:
         bound = ", ".join(f"{role} = {column}" for role, column in a.roles.items())
         notes.append(f"Preset roles bound to columns: {bound}.")
     return notes
+
+
+def numbering_note(a: Analysis) -> str:
+    continuity = a.continuity
+    if continuity.matching is None:
+        return "Segments are numbered by size, largest first." + (
+            f" {continuity.note}" if continuity.note else "")
+    previous = continuity.matching.previous
+    if not continuity.matching.refit:
+        return (f"Segments keep their numbers, names and colours from {previous.label}: the "
+                "saved model labels this period's customers unchanged (segmentation.refit: "
+                "false).")
+    distance = a.config.segmentation.match_distance
+    return (f"Segments keep their numbers, names and colours from {previous.label}: the new "
+            "segment centres were matched to the previous ones (Hungarian assignment in the "
+            "previous model's feature space); a centre counts as the same segment within "
+            f"{distance:g} of the distance from the old centre to its nearest neighbour. New "
+            "segments take the next unused number.")
 
 
 def versions() -> dict[str, str]:

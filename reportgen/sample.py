@@ -9,6 +9,7 @@ check that the report recovers them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,10 +49,11 @@ GROUPS = (
 )
 
 
-def generate(n: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED) -> tuple[pd.DataFrame, np.ndarray]:
+def generate(n: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED,
+             weights: Sequence[float] | None = None) -> tuple[pd.DataFrame, np.ndarray]:
     """The customer table and each row's true group index (into GROUPS)."""
     rng = np.random.default_rng(seed)
-    weights = np.array([g.weight for g in GROUPS])
+    weights = np.array(weights if weights is not None else [g.weight for g in GROUPS])
     groups = rng.choice(len(GROUPS), size=n, p=weights / weights.sum())
     columns = {name: np.empty(n) for name in
                ("income", "spending", "frequency", "amount", "age", "membership")}
@@ -101,6 +103,76 @@ def write_sample(folder: Path, n: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED) 
     path = folder / SAMPLE_FILE
     frame.to_csv(path, index=False, lineterminator="\n")
     return path
+
+
+# ---- months with drift ---------------------------------------------------------------------
+
+FEATURE_COLUMNS = ["age", "gender", "income", "spending_score", "membership_years",
+                   "purchase_frequency", "last_purchase_amount", "preferred_category"]
+
+
+@dataclass(frozen=True)
+class Month:
+    """One monthly snapshot: the table, each row's true group, and which returning
+    customers changed behaviour (moved to another group) since the month before."""
+
+    frame: pd.DataFrame
+    groups: np.ndarray
+    switched: np.ndarray  # bool per row; False for new and unchanged customers
+
+
+def drifting_months(months: int = 3, n: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED,
+                    leave: float = 0.08, arrive: float = 0.12, switch: float = 0.03,
+                    growing: str = "Young enthusiasts") -> list[Month]:
+    """Consecutive months of the sample customers, as a monthly export would change.
+
+    Each month a share of customers leaves, new ones arrive (three times as likely to be
+    of the `growing` group, so it grows), a few returning customers change behaviour (their
+    values are redrawn from another group), and the others keep their values with the small
+    noise of a month's activity.
+    """
+    frame, groups = generate(n, seed)
+    out = [Month(frame, groups, np.zeros(len(frame), dtype=bool))]
+    next_number = n + 1
+    weights = [g.weight * (3 if g.name == growing else 1) for g in GROUPS]
+    for month in range(1, months):
+        rng = np.random.default_rng([seed, month])
+        stay = rng.random(len(frame)) >= leave
+        frame, groups = frame[stay].reset_index(drop=True), groups[stay]
+        frame = _jitter(frame, rng)
+        switched = rng.random(len(frame)) < switch
+        pool, pool_groups = generate(len(frame), seed + 100 + month)
+        targets = np.flatnonzero(switched)
+        candidates = [np.flatnonzero(pool_groups != groups[t]) for t in targets]
+        chosen = np.array([rng.choice(c) for c in candidates], dtype=int)
+        if len(targets):
+            frame.loc[targets, FEATURE_COLUMNS] = pool.loc[chosen, FEATURE_COLUMNS].to_numpy()
+            groups = groups.copy()
+            groups[targets] = pool_groups[chosen]
+        newcomers, new_groups = generate(round(arrive * n), seed + 200 + month, weights)
+        newcomers["customer_id"] = [f"C{i:05d}" for i in
+                                    range(next_number, next_number + len(newcomers))]
+        next_number += len(newcomers)
+        frame = pd.concat([frame, newcomers], ignore_index=True)
+        groups = np.concatenate([groups, new_groups])
+        switched = np.concatenate([switched, np.zeros(len(newcomers), dtype=bool)])
+        out.append(Month(frame, groups, switched))
+    return out
+
+
+def _jitter(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """A month of ordinary activity: small changes that do not change who a customer is."""
+    frame = frame.copy()
+    n = len(frame)
+    frame["income"] = (frame["income"].astype("Float64") * (1 + rng.normal(0, 0.01, n))
+                       ).round(-2).astype("Int64")
+    frame["spending_score"] = np.clip(frame["spending_score"] + rng.integers(-1, 2, n), 1, 100)
+    frame["purchase_frequency"] = np.clip(frame["purchase_frequency"] + rng.integers(-1, 2, n),
+                                          0, None)
+    frame["last_purchase_amount"] = (frame["last_purchase_amount"]
+                                     * rng.lognormal(0, 0.05, n)).round(2)
+    frame["membership_years"] = (frame["membership_years"] + 0.1).round(1)
+    return frame
 
 
 # ---- sales lines -------------------------------------------------------------------------

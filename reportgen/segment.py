@@ -7,7 +7,7 @@ the same numbering, whatever order K-Means found the centres in.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from sklearn.cluster import KMeans
@@ -42,6 +42,23 @@ class Segmentation:
     knee: int | None
     silhouette_rows: int
     n_rows: int
+    ids: list[int] = field(default_factory=list)  # stable id of each position 1..k
+
+    def __post_init__(self) -> None:
+        self.ids = self.ids or list(range(1, self.k + 1))
+
+    @property
+    def stable_labels(self) -> np.ndarray:
+        """Each row's stable segment id (what segments.csv and summary.json call `segment`)."""
+        return np.asarray(self.ids)[self.labels - 1]
+
+    @property
+    def cluster_ids(self) -> list[int]:
+        """The stable id of each of the model's own cluster indices."""
+        ids = [0] * len(self.order)
+        for position, cluster in enumerate(self.order):
+            ids[int(cluster)] = self.ids[position]
+        return ids
 
     @property
     def best_silhouette(self) -> float:
@@ -74,6 +91,51 @@ def segment(matrix: np.ndarray, spec: SegmentationSection) -> Segmentation:
         method=spec.select if low != high else "fixed", reason=reason, knee=knee,
         silhouette_rows=len(sample) if sample is not None else len(matrix), n_rows=len(matrix),
     )
+
+
+def with_ids(seg: Segmentation, ids: list[int]) -> Segmentation:
+    """The same segmentation with stable ids (one per current position), positions re-sorted
+    by id so that a segment keeps its place in the report from one period to the next."""
+    perm = np.argsort(ids, kind="stable")  # perm[new_position - 1] = old position - 1
+    rank = np.empty_like(perm)
+    rank[perm] = np.arange(len(perm))
+    return replace(seg, labels=rank[seg.labels - 1] + 1, order=seg.order[perm],
+                   ids=[ids[i] for i in perm])
+
+
+def score_saved(matrix: np.ndarray, model: KMeans, cluster_ids: list[int],
+                spec: SegmentationSection, fitted_in: str) -> Segmentation:
+    """Label rows with a model fitted in an earlier period, unchanged (`refit: false`).
+
+    Clusters that get no customers this period are left out; positions follow the ids.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+        clusters = model.predict(matrix)
+    present = sorted((c for c in np.unique(clusters)), key=lambda c: cluster_ids[c])
+    if len(present) < 2:
+        raise SegmentationError(
+            "segmentation.refit: false: the saved model puts every customer into one segment; "
+            "set segmentation.refit: true to fit a new model")
+    position = np.zeros(len(cluster_ids), dtype=int)
+    position[present] = np.arange(1, len(present) + 1)
+    labels = position[clusters]
+    sample = silhouette_sample(len(matrix), spec.silhouette_sample, spec.random_state)
+    rows, sample_labels = (matrix, labels) if sample is None else (matrix[sample], labels[sample])
+    silhouette = (float(silhouette_score(rows, sample_labels))
+                  if len(np.unique(sample_labels)) > 1 else 0.0)
+    inertia = float(((matrix - model.cluster_centers_[clusters]) ** 2).sum())
+    score = KScore(k=len(present), inertia=inertia, silhouette=silhouette,
+                   calinski_harabasz=float(calinski_harabasz_score(matrix, labels)),
+                   davies_bouldin=float(davies_bouldin_score(matrix, labels)))
+    return Segmentation(
+        k=len(present), labels=labels, model=model, order=np.array(present), scores=[score],
+        method="saved", knee=None,
+        reason=(f"k={len(present)}: the segmentation fitted in {fitted_in} is kept unchanged "
+                f"(segmentation.refit: false); silhouette {silhouette:.2f} on this period's "
+                "data."),
+        silhouette_rows=len(sample) if sample is not None else len(matrix),
+        n_rows=len(matrix), ids=[cluster_ids[c] for c in present])
 
 
 def check_enough_rows(matrix: np.ndarray, k_max: int) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .history import Changes
 from .report import Analysis, findings, versions
 
 
@@ -33,12 +34,44 @@ def build_summary(a: Analysis, timings: dict[str, float], outputs: list[str]) ->
         "segments": [_segment(a, p.id) for p in a.profiles.segments],
         "findings": findings(a),
         "roles": a.roles,
+        "previous_period": a.changes.previous_period if a.changes else None,
+        "continuity": _continuity(a),
+        "migration": _migration(a.changes),
+        "changes": _changes(a.changes),
         "outputs": outputs,
         "timings": {stage: round(seconds, 3) for stage, seconds in timings.items()},
         "versions": versions(),
         "config_sha256": a.loaded.sha256,
         "data_sha256": a.table.sha256,
     })
+
+
+def _continuity(a: Analysis) -> dict[str, Any]:
+    """Whether segment ids carry over from an earlier period, and how."""
+    continuity, spec = a.continuity, a.config.segmentation
+    previous = continuity.previous
+    return {"refit": spec.refit, "match_distance": spec.match_distance,
+            "earlier_period": previous.period if previous else None,
+            "carried_over": continuity.matching is not None, "note": continuity.note}
+
+
+def _migration(changes: Changes | None) -> dict[str, Any] | None:
+    if changes is None or changes.returning is None:
+        return None
+    return {"returning": changes.returning, "stayed": changes.stayed,
+            "new_customers": changes.new_customers, "lost_customers": changes.lost_customers,
+            "matrix": [vars(f) for f in changes.flows]}
+
+
+def _changes(changes: Changes | None) -> dict[str, Any] | None:
+    if changes is None:
+        return None
+    return {"previous_period": changes.previous_period, "k_before": changes.k_before,
+            "k_now": changes.k_now, "refit": changes.refit,
+            "segments": [{**vars(c), "share_change": c.share_change} for c in changes.segments],
+            "profile_shifts": [vars(s) for s in changes.shifts],
+            "migration_note": changes.migration_note, "trend": changes.trend,
+            "findings": changes.findings}
 
 
 def _transactions(a: Analysis) -> dict[str, Any] | None:
@@ -57,7 +90,7 @@ def _segment(a: Analysis, segment_id: int) -> dict[str, Any]:
     profile = a.profiles.segments[segment_id - 1]
     persona = a.personas[segment_id - 1]
     return {
-        "id": segment_id,
+        "id": a.stable_id(segment_id),
         "name": persona.name,
         "description": persona.description,
         "size": profile.size,

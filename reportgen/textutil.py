@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import math
 from collections.abc import Iterable
@@ -58,3 +59,8 @@ def humanize(column: str) -> str:
     """A column name as a label: `spending_score` -> `spending score`."""
     text = column.replace("_", " ").strip()
     return text if any(ch.isupper() for ch in text[1:]) else text.lower()
+
+
+def period_label(period: str) -> str:
+    """2026-11 -> November 2026."""
+    return dt.date.fromisoformat(f"{period}-01").strftime("%B %Y")
