@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["run_report", "validate"]
+__all__ = ["run_report", "send_report", "validate"]
 
 
 def __getattr__(name: str) -> Any:

@@ -87,7 +87,46 @@ def run_report(
         from .archive import rebuild_indexes
 
         rebuild_indexes(target.parent.parent, config.report.templates)
+    if config.email is not None and config.email.send_after_run:
+        from .deliver import build_message, send
+
+        retry = retry_command(loaded.source, period, out)
+        send(build_message(config, target, retry), config.email, retry)
     return RunResult(target, summary)
+
+
+def send_report(config_path: str | Path, *, out: str | Path | None = None,
+                period: str | None = None, dry_run: bool = False,
+                **overrides: Any) -> Path:
+    """Email a period's PDF (default: the latest period written); return the period folder,
+    or with `dry_run` the .eml file written instead of sending."""
+    loaded = load_config(config_path, flatten(overrides))
+    config = loaded.config
+    from .deliver import build_message, email_section, send, write_eml
+
+    spec = email_section(config)
+    report_dir = Path(out or config.output.dir) / config.report.name
+    period = resolve_period(period) if period else latest_period(report_dir)
+    folder = report_dir / period
+    retry = retry_command(loaded.source, period, out)
+    outgoing = build_message(config, folder, retry)
+    if dry_run:
+        return write_eml(outgoing, folder)
+    send(outgoing, spec, retry)
+    return folder
+
+
+def latest_period(report_dir: Path) -> str:
+    periods = sorted(d.name for d in report_dir.glob("*") if d.is_dir()
+                     and PERIOD_RE.match(d.name)) if report_dir.is_dir() else []
+    if not periods:
+        raise ConfigError(f"no report periods in {report_dir}; run `reportgen run` first, or "
+                          "pass --out where the reports are")
+    return periods[-1]
+
+
+def retry_command(config: Path, period: str, out: str | Path | None) -> str:
+    return f"reportgen send {config} --period {period}" + (f" --out {out}" if out else "")
 
 
 def validate(config_path: str | Path, **overrides: Any) -> dict[str, Any]:

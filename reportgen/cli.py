@@ -26,12 +26,16 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="render the report a config describes")
-    run.add_argument("config", type=Path, help="the YAML config file")
-    run.add_argument("--out", type=Path, help="output folder (overrides output.dir)")
-    run.add_argument("--period", help="the report's period, YYYY-MM (default: this month)")
+    _add_period_target(run, "the report's period, YYYY-MM (default: this month)")
     run.add_argument("--open", action="store_true",
                      help="open the HTML report in the default browser afterwards")
     _add_set(run)
+
+    mail = commands.add_parser("send", help="email a period's PDF report (config's email:)")
+    _add_period_target(mail, "the period to send, YYYY-MM (default: the latest)")
+    mail.add_argument("--dry-run", action="store_true",
+                      help="write the message to email.eml in the period folder; send nothing")
+    _add_set(mail)
 
     check = commands.add_parser("validate", help="check a config and its data; render nothing")
     check.add_argument("config", type=Path, help="the YAML config file")
@@ -43,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="folder to write customers.csv and transactions.csv.gz into "
                         "(default: sample_data)")
     return parser
+
+
+def _add_period_target(command: argparse.ArgumentParser, period_help: str) -> None:
+    command.add_argument("config", type=Path, help="the YAML config file")
+    command.add_argument("--out", type=Path, help="output folder (overrides output.dir)")
+    command.add_argument("--period", help=period_help)
 
 
 def _add_set(command: argparse.ArgumentParser) -> None:
@@ -100,6 +110,18 @@ def open_in_browser(html: Path) -> None:
         print(f"note: --open: no browser found; open {html} yourself", file=sys.stderr)
 
 
+def cmd_send(args: argparse.Namespace) -> int:
+    from .api import send_report
+
+    result = send_report(args.config, out=args.out, period=args.period, dry_run=args.dry_run,
+                         **_settings(args.settings))
+    if args.dry_run:
+        print(f"dry run: the message is in {result}; nothing was sent")
+    else:
+        print(f"sent {result / 'report.pdf'}")
+    return EXIT_OK
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from .api import validate
 
@@ -137,7 +159,8 @@ def _version() -> str:
         return "unknown"
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "sample-data": cmd_sample_data}
+COMMANDS = {"run": cmd_run, "send": cmd_send, "validate": cmd_validate,
+            "sample-data": cmd_sample_data}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -361,6 +361,17 @@ class SmtpSection(Section):
         None, description="Environment variable holding the SMTP password (never the "
         "password itself).")
     timeout: float = Field(30, gt=0, description="Seconds to wait for the server.")
+    ca_file: Path | None = Field(
+        None, description="A CA certificate (PEM) to trust, for a server with an internal "
+        "certificate.")
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_exists(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        path = _resolve_path(value, info)
+        if path is not None and not path.is_file():
+            raise ValueError(f"CA file not found: {path}")
+        return path
 
     @property
     def mode(self) -> str:

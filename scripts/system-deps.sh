@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Makes sure the Debian/Ubuntu packages reportgen needs are installed: Pango and HarfBuzz
 # for WeasyPrint, DejaVu fonts (the report's font), python3-venv where the interpreter
-# lacks ensurepip; with `test`, also poppler-utils (tests read PDF pages) and chromium
-# (the browser test opens the HTML). As root it installs what is missing; otherwise it
-# says, in one line, what to install (the browser test then skips, saying why).
+# lacks ensurepip; with `test`, also poppler-utils (tests read PDF pages), chromium (the
+# browser test opens the HTML) and openssl (a certificate for the STARTTLS email test). As
+# root it installs what is missing; otherwise it says, in one line, what to install (tests
+# needing an optional one then skip, saying why).
 #   scripts/system-deps.sh PYTHON [run|test]
 set -euo pipefail
 python="${1:-python3}"
@@ -13,7 +14,7 @@ required=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
 optional=(libharfbuzz-subset0)   # faster PDF writing; not in every release
 if [ "$mode" = test ]; then
   required+=(poppler-utils)
-  optional+=(chromium)
+  optional+=(chromium openssl)
 fi
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
