@@ -273,8 +273,13 @@ def match_ids(new_centres: dict[int, np.ndarray], model: SavedModel,
     return [int(i) for i in ids if i is not None]
 
 
-def carry_names(personas: list[Persona], seg: Segmentation, continuity: Continuity) -> None:
-    """Matched segments keep last period's name; the name the rules give now is remembered."""
+def carry_names(personas: list[Persona], seg: Segmentation, continuity: Continuity,
+                profiles: Profiles) -> None:
+    """Matched segments keep last period's name; the name the rules give now is remembered.
+
+    A new segment whose name is taken (typically half of a segment that split) is told
+    apart by its strongest trait.
+    """
     matching = continuity.matching
     if matching is None or matching.previous.model is None:
         return
@@ -287,7 +292,10 @@ def carry_names(personas: list[Persona], seg: Segmentation, continuity: Continui
     taken = set(kept.values())
     for persona in personas:
         if persona.segment_id not in kept and persona.name in taken:
-            persona.name = f"{persona.name} (new, segment {seg.ids[persona.segment_id - 1]})"
+            traits = profiles.segments[persona.segment_id - 1].traits
+            qualified = f"{persona.name} ({traits[0].phrase})" if traits else ""
+            persona.name = qualified if qualified and qualified not in taken else (
+                f"{persona.name} (segment {seg.ids[persona.segment_id - 1]})")
         taken.add(persona.name)
 
 
@@ -375,6 +383,7 @@ class Current:
     period: str
     ids: list[int]
     names: list[str]
+    rule_names: list[str | None]  # what the rules call a segment that kept an older name
     profiles: Profiles
     features: FeatureSet
     stable_labels: np.ndarray
@@ -513,6 +522,10 @@ def change_findings(changes: Changes, now: Current) -> list[str]:
         elif change.status == "retired":
             out.append(f"{change.name} ({format_share(change.share_before or 0)} in {since}) "
                        "has no counterpart this period.")
+    for name, rule_name in zip(now.names, now.rule_names, strict=True):
+        if rule_name:
+            out.append(f"{name} keeps its name from {since}, but its profile now fits "
+                       f"\u201c{rule_name}\u201d (see its profile shifts).")
     moved = sorted((c for c in changes.segments if c.share_change is not None
                     and abs(c.share_change) >= SIZE_CHANGE), key=lambda c: -abs(c.share_change))
     for change in moved[:2]:

@@ -48,12 +48,13 @@ def analyse(loaded: LoadedConfig, period: str, generated_at: dt.datetime,
         profiles = build_profiles(features, segmentation)
     with timer("personas"):
         personas = name_segments(profiles, naming, features)
-        carry_names(personas, segmentation, continuity)
+        carry_names(personas, segmentation, continuity, profiles)
     with timer("recommendations"):
         recommendations = recommend(profiles, advice, [p.name for p in personas])
     with timer("changes"):
         changes = compare(continuity, Current(
             period=period, ids=segmentation.ids, names=[p.name for p in personas],
+            rule_names=[p.rule_name for p in personas],
             profiles=profiles, features=features, stable_labels=segmentation.stable_labels,
             identified=config.data.id is not None or config.transactions is not None))
     return Analysis(loaded=loaded, period=period, generated_at=generated_at,
