@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
-from helpers import MALL_CSV, ROOT, SMALL_CONFIG, blobs_frame, write_config
+from helpers import MALL_CSV, PERIODS, ROOT, SMALL_CONFIG, blobs_frame, write_config
 
 os.environ.setdefault("SOURCE_DATE_EPOCH", "1795000000")  # reproducible generated_at
 
@@ -44,3 +45,29 @@ def transactions_run(tmp_path_factory: pytest.TempPathFactory):
 
     out = tmp_path_factory.mktemp("transactions-reports")
     return run_report(ROOT / "configs" / "transactions.yaml", out=out, period="2026-11")
+
+
+@pytest.fixture(scope="session")
+def drift_runs(tmp_path_factory: pytest.TempPathFactory):
+    """The sample config over three months of drifting data (the last with a PDF)."""
+    folder = tmp_path_factory.mktemp("drift")
+    config = (ROOT / "configs" / "sample.yaml").read_text().replace(
+        "../sample_data/customers.csv", "customers.csv").replace("../reports", "out")
+    write_config(folder, config)
+    from reportgen import run_report
+    from reportgen.sample import drifting_months
+
+    months = drifting_months(len(PERIODS))
+    runs = []
+    for period, month in zip(PERIODS, months, strict=True):
+        month.frame.to_csv(folder / "customers.csv", index=False)
+        formats = ["html", "pdf"] if period == PERIODS[-1] else ["html"]
+        runs.append(run_report(folder / "config.yaml", period=period,
+                               output={"formats": formats}))
+    return SimpleNamespace(runs=runs, months=months, out=folder / "out" / "sample")
+
+
+@pytest.fixture(scope="session")
+def drift_run(drift_runs):
+    """The third month of the drifting sample: a report with a "What changed" section."""
+    return drift_runs.runs[-1]

@@ -11,6 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 MALL_CSV = SHARED_DATA / "Mall_Customers.csv"
+PERIODS = ("2026-09", "2026-10", "2026-11")  # the drifting-sample months
 
 
 def needs_mall() -> pytest.MarkDecorator:

@@ -65,7 +65,7 @@ class OpenedReport:
         self.context.close()
 
 
-@pytest.mark.parametrize("run", ["sample_run", "transactions_run", "mall_run"])
+@pytest.mark.parametrize("run", ["sample_run", "transactions_run", "mall_run", "drift_run"])
 def test_every_chart_renders_offline_without_errors(request, browser, run):
     result = request.getfixturevalue(run)
     report = OpenedReport(browser, result.html, DESKTOP)
@@ -75,7 +75,8 @@ def test_every_chart_renders_offline_without_errors(request, browser, run):
         assert report.errors == []
         leaving = [u for u in report.requests if not u.startswith(("file:", "data:", "blob:"))]
         assert leaving == []
-        assert report.screenshot(f"{result.summary['report']}-desktop").stat().st_size > 0
+        name = f"{result.summary['report']}-{result.summary['period']}-desktop"
+        assert report.screenshot(name).stat().st_size > 0
     finally:
         report.close()
 

@@ -10,32 +10,12 @@ from types import SimpleNamespace
 import joblib
 import numpy as np
 import pandas as pd
-import pytest
-from helpers import ROOT, SMALL_CONFIG, blobs_frame, write_config
+from helpers import PERIODS, SMALL_CONFIG, blobs_frame, write_config
 
 from reportgen import run_report
 from reportgen.cli import main
 from reportgen.history import match_ids
-from reportgen.sample import GROUPS, drifting_months
-
-PERIODS = ("2026-09", "2026-10", "2026-11")
-
-
-@pytest.fixture(scope="session")
-def drift_runs(tmp_path_factory: pytest.TempPathFactory):
-    """The sample config over three months of drifting data (the last with a PDF)."""
-    folder = tmp_path_factory.mktemp("drift")
-    config = (ROOT / "configs" / "sample.yaml").read_text().replace(
-        "../sample_data/customers.csv", "customers.csv").replace("../reports", "out")
-    write_config(folder, config)
-    months = drifting_months(len(PERIODS))
-    runs = []
-    for period, month in zip(PERIODS, months, strict=True):
-        month.frame.to_csv(folder / "customers.csv", index=False)
-        formats = ["html", "pdf"] if period == PERIODS[-1] else ["html"]
-        runs.append(run_report(folder / "config.yaml", period=period,
-                               output={"formats": formats}))
-    return SimpleNamespace(runs=runs, months=months, out=folder / "out" / "sample")
+from reportgen.sample import GROUPS
 
 
 def segments_csv(run) -> pd.DataFrame:
