@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -57,3 +58,15 @@ output:
   dir: out
   formats: [html]
 """
+
+
+def squash(text: str) -> str:
+    """Text without whitespace: a PDF breaks lines anywhere, the words stay in order."""
+    return re.sub(r"\s+", "", text)
+
+
+def page_texts(pdf: Path) -> list[str]:
+    """Each PDF page's text, squashed."""
+    from pypdf import PdfReader
+
+    return [squash(page.extract_text()) for page in PdfReader(pdf).pages]

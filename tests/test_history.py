@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import joblib
 import numpy as np
 import pandas as pd
-from helpers import PERIODS, SMALL_CONFIG, blobs_frame, write_config
+from helpers import PERIODS, SMALL_CONFIG, blobs_frame, page_texts, squash, write_config
 
 from reportgen import run_report
 from reportgen.cli import main
@@ -86,6 +86,11 @@ def test_the_pdf_and_html_show_what_changed(drift_runs):
     assert "What changed since October 2026" in text
     assert "Where last period's customers went" in text
     assert "returning customers stayed in their segment" in text
+    pages = page_texts(last.pdf)
+    found = re.search(re.escape(squash("What changed since October 2026")) + r"\.+(\d+)",
+                      pages[0])
+    assert found, "the contents list the section"
+    assert squash("What changed since October 2026") in pages[int(found.group(1)) - 1]
     html = last.html.read_text()
     assert 'id="chart-migration"' in html and 'id="chart-trend"' in html
     first = drift_runs.runs[0].html.read_text()

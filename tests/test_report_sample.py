@@ -10,15 +10,10 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import ROOT
+from helpers import ROOT, page_texts, squash
 from sklearn.metrics import adjusted_rand_score
 
 from reportgen.sample import GROUPS, generate
-
-
-def squash(text: str) -> str:
-    """Text without whitespace: a PDF breaks lines anywhere, the words stay in order."""
-    return re.sub(r"\s+", "", text)
 
 
 @pytest.fixture(scope="module")
@@ -149,12 +144,6 @@ def test_rerun_is_deterministic(sample_run, tmp_path):
     second = pd.read_csv(again.folder / "segments.csv")
     assert first.equals(second)
     assert not (again.folder / "report.html").exists()
-
-
-def page_texts(pdf) -> list[str]:
-    from pypdf import PdfReader
-
-    return [squash(page.extract_text()) for page in PdfReader(pdf).pages]
 
 
 def test_pdf_contents_give_the_right_page_numbers(sample_run, summary):
