@@ -143,8 +143,10 @@ def drifting_months(months: int = 3, n: int = DEFAULT_ROWS, seed: int = DEFAULT_
         switched = rng.random(len(frame)) < switch
         pool, pool_groups = generate(len(frame), seed + 100 + month)
         targets = np.flatnonzero(switched)
-        candidates = [np.flatnonzero(pool_groups != groups[t]) for t in targets]
-        chosen = np.array([rng.choice(c) for c in candidates], dtype=int)
+        chosen = np.empty(len(targets), dtype=int)
+        for group in np.unique(groups[targets]):  # a row of any other group
+            these = groups[targets] == group
+            chosen[these] = rng.choice(np.flatnonzero(pool_groups != group), these.sum())
         if len(targets):
             frame.loc[targets, FEATURE_COLUMNS] = pool.loc[chosen, FEATURE_COLUMNS].to_numpy()
             groups = groups.copy()
