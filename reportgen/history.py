@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -240,8 +240,7 @@ def carry_over(seg: Segmentation | None, features: FeatureSet, previous: Previou
 
 
 def reuse_model(features: FeatureSet, model: SavedModel, matrix: np.ndarray) -> FeatureSet:
-    from dataclasses import replace
-
+    """The features as the saved model sees them: its transformer, its matrix."""
     return replace(features, matrix=matrix, transformer=model.transformer,
                    column_names=list(model.transformer.get_feature_names_out()))
 
