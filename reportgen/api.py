@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -21,8 +20,7 @@ from typing import Any
 
 from .config import load_config
 from .errors import ConfigError
-
-PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+from .textutil import PERIOD_RE
 
 
 @dataclass(frozen=True)

@@ -10,17 +10,14 @@ numbers, rather than failing the run.
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .history import read_summary
 from .render import make_environment
-from .textutil import format_share
-
-PERIOD_DIR = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+from .textutil import PERIOD_RE, format_share
 
 
 @dataclass(frozen=True)
@@ -60,7 +57,7 @@ def rebuild_indexes(out_root: Path, templates: Path | None = None) -> list[Path]
 
 
 def read_report(folder: Path) -> ReportEntry | None:
-    periods = sorted((d for d in folder.iterdir() if d.is_dir() and PERIOD_DIR.match(d.name)),
+    periods = sorted((d for d in folder.iterdir() if d.is_dir() and PERIOD_RE.match(d.name)),
                      key=lambda d: d.name, reverse=True)
     entries = [read_period(d) for d in periods]
     if not entries:
@@ -72,7 +69,7 @@ def read_report(folder: Path) -> ReportEntry | None:
 def read_period(folder: Path) -> PeriodEntry:
     html = f"{folder.name}/report.html" if (folder / "report.html").is_file() else None
     pdf = f"{folder.name}/report.pdf" if (folder / "report.pdf").is_file() else None
-    summary = _summary(folder)
+    summary = read_summary(folder)
     if not summary:
         return PeriodEntry(folder.name, html, pdf)
     segments = summary.get("segments") or []
@@ -86,15 +83,8 @@ def read_period(folder: Path) -> PeriodEntry:
     )
 
 
-def _summary(folder: Path) -> dict | None:
-    try:
-        return json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
 def _title(folder: Path) -> str | None:
-    summary = _summary(folder)
+    summary = read_summary(folder)
     return str(summary["title"]) if summary and "title" in summary else None
 
 

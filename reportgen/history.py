@@ -20,7 +20,6 @@ report finds the most recent earlier period in the output folder and either
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -37,10 +36,9 @@ from .features import FeatureSet
 from .personas import Persona
 from .profile import Profiles
 from .segment import Segmentation, score_saved, with_ids
-from .textutil import format_number, format_share, period_label
+from .textutil import PERIOD_RE, format_number, format_share, period_label
 
 MODEL_FORMAT = 2
-PERIOD_DIR = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 PROFILE_SHIFT = 0.25  # a segment mean that moved by more than this many (scaled) units
 TREND_PERIODS = 12
 FLOW_SHARE = 0.05  # a movement is worth a sentence from 5% of the segment ...
@@ -140,7 +138,7 @@ def find_previous(report_dir: Path, period: str) -> Previous | None:
     if not report_dir.is_dir():
         return None
     earlier = sorted((d for d in report_dir.iterdir()
-                      if d.is_dir() and PERIOD_DIR.match(d.name) and d.name < period),
+                      if d.is_dir() and PERIOD_RE.match(d.name) and d.name < period),
                      key=lambda d: d.name)
     if not earlier:
         return None
@@ -223,12 +221,13 @@ def carry_over(seg: Segmentation | None, features: FeatureSet, previous: Previou
     if not spec.refit:
         features = reuse_model(features, model, old_space)
         seg = score_saved(old_space, model.kmeans, model.cluster_ids, spec, model.fitted_in)
-        ids = list(seg.ids)
+        now = centres(old_space, seg)
     else:
         assert seg is not None
-        ids = match_ids(centres(old_space, seg), model, spec.match_distance)
+        by_position = centres(old_space, seg)
+        ids = match_ids(by_position, model, spec.match_distance)
+        now = dict(zip(ids, by_position.values(), strict=True))
         seg = with_ids(seg, ids)
-    now = centres(old_space, seg)
     matched = {sid: float(np.linalg.norm(now[sid] - model.centroids[sid]))
                for sid in seg.ids if sid in model.centroids}
     matching = Matching(
@@ -455,9 +454,8 @@ def _migration(previous: Previous, now: Current, changes: Changes) -> dict[str, 
     from_sizes = returning.groupby("segment").size()
     names_now = dict(zip(now.ids, now.names, strict=True))
     changes.flows = [
-        Flow(int(f), _old_name(previous, int(f)) if int(f) not in names_now
-             else names_now[int(f)], int(t), names_now[int(t)], int(n),
-             float(n) / float(from_sizes[f]))
+        Flow(int(f), names_now.get(int(f)) or _old_name(previous, int(f)), int(t),
+             names_now[int(t)], int(n), float(n) / float(from_sizes[f]))
         for (f, t), n in counts.items()]
     changes.returning = len(returning)
     changes.stayed = int((returning["segment"] == returning["now"]).sum())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import math
+import re
 from collections.abc import Iterable
 
 
@@ -59,6 +60,8 @@ def humanize(column: str) -> str:
     """A column name as a label: `spending_score` -> `spending score`."""
     text = column.replace("_", " ").strip()
     return text if any(ch.isupper() for ch in text[1:]) else text.lower()
+
+PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")  # YYYY-MM: a period and its folder's name
 
 
 def period_label(period: str) -> str:
