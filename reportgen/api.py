@@ -127,12 +127,16 @@ def retry_command(config: Path, period: str, out: str | Path | None) -> str:
     return f"reportgen send {config} --period {period}" + (f" --out {out}" if out else "")
 
 
-def validate(config_path: str | Path, **overrides: Any) -> dict[str, Any]:
-    """Check the config, the data's columns and types and the rules; render nothing."""
+def validate(config_path: str | Path, period: str | None = None,
+             **overrides: Any) -> dict[str, Any]:
+    """Check the config, the data's columns and types and the rules; render nothing.
+
+    `period` matters only to a SQL query's {period_start}, {period_end} and {as_of}.
+    """
     loaded = load_config(config_path, flatten(overrides))
     from .pipeline import check_inputs
 
-    return check_inputs(loaded)
+    return check_inputs(loaded, resolve_period(period))
 
 
 def flatten(overrides: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

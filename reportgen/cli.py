@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("validate", help="check a config and its data; render nothing")
     check.add_argument("config", type=Path, help="the YAML config file")
+    check.add_argument("--period", help="the period a SQL query's dates come from, YYYY-MM "
+                       "(default: this month)")
     _add_set(check)
 
     sample = commands.add_parser("sample-data",
@@ -125,7 +127,7 @@ def cmd_send(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from .api import validate
 
-    found = validate(args.config, **_settings(args.settings))
+    found = validate(args.config, period=args.period, **_settings(args.settings))
     low, high = found["k"]
     k_text = str(low) if low == high else f"{low}..{high}"
     print(f"ok: {args.config} - {found['customers']:,} customers ({found['rows']:,} rows read), "

@@ -98,8 +98,65 @@ class ReadOptions(Section):
     thousands: str | None = Field(None, max_length=1, description="Thousands separator.")
 
 
+SQL_PLACEHOLDERS = ("period_start", "period_end", "as_of")
+URL_RE = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<rest>.*)$")
+FILE_DATABASES = ("sqlite", "duckdb")
+
+
+class SqlSource(Section):
+    url: str = Field(
+        description="Database URL: postgresql://user@host:5432/db, sqlite:///file.db or "
+        "duckdb:///file.duckdb (relative files next to the config); no password in it.")
+    query: str = Field(
+        min_length=1, description="The SELECT that returns one row a customer (or a sales "
+        "line with `transactions:`); {period_start}, {period_end} and {as_of} are bound as "
+        "date parameters.")
+    password_env: str | None = Field(
+        None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="Environment variable holding the database password.")
+    chunk_rows: int = Field(50_000, ge=1000, description="Rows fetched at a time.")
+    connect_timeout: int = Field(10, ge=1, le=300,
+                                 description="Seconds to wait for the server to answer.")
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_usable(cls, value: str, info: ValidationInfo) -> str:
+        match = URL_RE.match(value.strip())
+        if not match:
+            raise ValueError(f"{value!r} is not a database URL such as "
+                             "postgresql://user@host:5432/db or sqlite:///file.db")
+        scheme, rest = match["scheme"].lower(), match["rest"]
+        if scheme.split("+")[0] in FILE_DATABASES:
+            return _database_file_url(scheme, rest, info)
+        credentials = rest.split("/", 1)[0].rpartition("@")[0]
+        if ":" in credentials:
+            raise ValueError("the url holds a password; remove it and name an environment "
+                             "variable that holds it in data.sql.password_env")
+        return value.strip()
+
+    @field_validator("query")
+    @classmethod
+    def _known_placeholders(cls, value: str) -> str:
+        _check_placeholders(value, SQL_PLACEHOLDERS)
+        return value
+
+
+def _database_file_url(scheme: str, rest: str, info: ValidationInfo) -> str:
+    """sqlite:///shop.db means shop.db next to the config; the file must exist (SQLite
+    would otherwise create an empty database and the query would fail obscurely)."""
+    if not rest.startswith("/") or rest in ("/", "/:memory:"):
+        raise ValueError(f"use {scheme}:///path/to/file (three slashes, then the file)")
+    path = _resolve_path(Path(rest[1:]), info)
+    assert path is not None
+    if not path.is_file():
+        raise ValueError(f"database file not found: {path}")
+    return f"{scheme}:///{path}"
+
+
 class DataSection(Section):
-    path: Path = Field(description="The data file: .csv .tsv .txt .csv.gz .parquet .xlsx.")
+    path: Path | None = Field(
+        None, description="The data file: .csv .tsv .txt .csv.gz .parquet .xlsx; or `sql:`.")
+    sql: SqlSource | None = Field(None, description="Read the data with a SQL query instead.")
     id: str | None = Field(None, description="Customer id column; row numbers when absent.")
     as_of: dt.date | None = Field(
         None, description="Reference date for days_since() in derive (default: the "
@@ -108,6 +165,21 @@ class DataSection(Section):
                               description="Reading options.")
 
     _resolve = field_validator("path")(_resolve_path)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DataSection:
+        if (self.path is None) == (self.sql is None):
+            raise ValueError("set either path (a data file) or sql (a database query), "
+                             + ("not both" if self.path else "one of them"))
+        return self
+
+    @property
+    def source_name(self) -> str:
+        """How the report names where the data came from (never with a password)."""
+        if self.sql is not None:
+            return f"SQL query on {self.sql.url}"
+        assert self.path is not None
+        return self.path.name
 
 
 class FeaturesSection(Section):
@@ -211,6 +283,9 @@ def _one_or_many(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
+OneOrMany = BeforeValidator(_one_or_many, json_schema_input_type=str | list[str])
+
+
 def _address(value: str) -> str:
     if not ADDRESS_RE.match(value.strip()):
         raise ValueError(f"{value!r} is not an email address (name@example.com)")
@@ -252,7 +327,8 @@ def _k_range(value: Any) -> tuple[int, int]:
 
 
 class SegmentationSection(Section):
-    k: Annotated[tuple[int, int], BeforeValidator(_k_range)] = Field(
+    k: Annotated[tuple[int, int], BeforeValidator(
+        _k_range, json_schema_input_type=int | tuple[int, int])] = Field(
         (2, 10), description="Number of segments: an integer, or an inclusive range [min, max]."
     )
     select: Literal["silhouette", "elbow", "calinski_harabasz"] = Field(
@@ -383,11 +459,11 @@ class SmtpSection(Section):
 
 
 class EmailSection(Section):
-    to: Annotated[list[str], BeforeValidator(_one_or_many)] = Field(
+    to: Annotated[list[str], OneOrMany] = Field(
         description="Recipients (one address or a list).")
-    cc: Annotated[list[str], BeforeValidator(_one_or_many)] = Field(
+    cc: Annotated[list[str], OneOrMany] = Field(
         default_factory=list, description="Copy recipients.")
-    bcc: Annotated[list[str], BeforeValidator(_one_or_many)] = Field(
+    bcc: Annotated[list[str], OneOrMany] = Field(
         default_factory=list, description="Blind-copy recipients (not in the headers).")
     sender: str = Field("reportgen@localhost", description="The From address.")
     subject: str = Field("{title} - {period_label}",

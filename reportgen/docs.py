@@ -1,11 +1,15 @@
-"""The README's config reference, generated from the config models (one source of truth).
+"""The README's config reference and the config's JSON Schema, both generated from the
+config models (one source of truth).
 
-`python -m reportgen.docs` prints the table; a test fails when the README lacks a key.
+`python -m reportgen.docs` rewrites both; a test fails when either is out of date.
 """
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -55,5 +59,46 @@ def _default_text(field: Any) -> str:
     return f"`{value}`"
 
 
+SCHEMA_PATH = Path(__file__).with_name("config.schema.json")
+TABLE_START = "| key | default | meaning |"
+
+
+def config_schema() -> dict[str, Any]:
+    """JSON Schema (draft 2020-12) of the config as written in YAML, for editors."""
+    schema = Config.model_json_schema(mode="validation")
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "title": "reportgen config",
+            "description": "A reportgen report config; see the README's Config reference.",
+            **schema}
+
+
+def schema_text() -> str:
+    return json.dumps(config_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def readme_with_table(readme: str) -> str:
+    """The README with its config table replaced by the generated one."""
+    start = readme.index(TABLE_START)
+    end = readme.find("\n\n", start)
+    end = len(readme) if end < 0 else end
+    return readme[:start] + reference_table() + readme[end:]
+
+
+def write_docs(readme: Path) -> list[Path]:
+    """Rewrite what is out of date; return the files changed."""
+    changed = []
+    text = readme.read_text(encoding="utf-8")
+    if readme_with_table(text) != text:
+        readme.write_text(readme_with_table(text), encoding="utf-8")
+        changed.append(readme)
+    if not SCHEMA_PATH.is_file() or SCHEMA_PATH.read_text(encoding="utf-8") != schema_text():
+        SCHEMA_PATH.write_text(schema_text(), encoding="utf-8")
+        changed.append(SCHEMA_PATH)
+    return changed
+
+
 if __name__ == "__main__":
-    print(reference_table())
+    root = Path(__file__).resolve().parent.parent
+    for path in write_docs(root / "README.md"):
+        print(f"updated {path}")
+    sys.exit(0)

@@ -18,7 +18,8 @@ from .derive import Context, derive_columns
 from .errors import DataError
 from .expressions import ExpressionError, Node, parse
 from .rules import load_preset
-from .sources import Table, file_sha256, load_table, read_frame
+from .sources import Table, load_table, read_source
+from .sql import query_parameters
 from .transactions import (
     OUTPUT_COLUMNS,
     RFM_COLUMNS,
@@ -38,14 +39,16 @@ class Customers:
     sales: SalesSummary | None
 
 
-def load_customers(config: Config) -> Customers:
+def load_customers(config: Config, period: str) -> Customers:
+    """The period's customers; `period` (YYYY-MM) only matters to a SQL query's dates."""
     features = effective_features(config)
     needed = required_columns(config, features)
+    parameters = query_parameters(config, period)
     if config.transactions is None:
-        table = load_table(config.data, needed)
+        table = load_table(config.data, needed, parameters)
         sales = None
     else:
-        table, sales = _from_sales_lines(config, needed, features)
+        table, sales = _from_sales_lines(config, needed, parameters)
     as_of = config.data.as_of or (sales.as_of if sales else dt.date.today())
     table = _with_derived(table, config, as_of, features)
     return Customers(table, features, sales)
@@ -103,18 +106,17 @@ def _transaction_columns(config: Config) -> dict[str, str]:
 
 
 def _from_sales_lines(config: Config, needed: dict[str, str],
-                      features: FeaturesSection) -> tuple[Table, SalesSummary]:
+                      parameters: dict[str, dt.date]) -> tuple[Table, SalesSummary]:
     spec = config.transactions
     assert spec is not None
-    lines = read_frame(config.data, needed)
+    lines, sha256 = read_source(config.data, needed, parameters)
     own = set(_transaction_columns(config))
     extra = [c for c in needed if c not in own]  # per-customer profile columns from the lines
     customers, sales = aggregate(lines, spec, config.data.read.dayfirst, extra)
     frame = customers.reset_index()
     ids = customer_ids(frame.pop("id")).rename("id")
-    table = Table(frame=frame, ids=ids, source=config.data.path,
-                  sha256=file_sha256(config.data.path), n_rows_read=sales.lines_read,
-                  dropped={})
+    table = Table(frame=frame, ids=ids, source=config.data.source_name, sha256=sha256,
+                  n_rows_read=sales.lines_read, dropped={})
     return table, sales
 
 

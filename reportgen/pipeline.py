@@ -36,7 +36,7 @@ def analyse(loaded: LoadedConfig, period: str, generated_at: dt.datetime,
     """
     config, spec = loaded.config, loaded.config.segmentation
     with timer("data"):
-        customers = load_customers(config)
+        customers = load_customers(config, period)
     with timer("features"):
         features = build_features(customers.table, customers.features)
         naming, advice, roles = rule_sets(config, features)
@@ -86,10 +86,10 @@ def resolve_preset(name: str | None, config: Config,
     return preset, bind_roles(preset, features.all_numeric, config.personas.roles)
 
 
-def check_inputs(loaded: LoadedConfig) -> dict[str, Any]:
+def check_inputs(loaded: LoadedConfig, period: str) -> dict[str, Any]:
     """What `reportgen validate` checks: columns, types and rules, without clustering."""
     config = loaded.config
-    customers = load_customers(config)
+    customers = load_customers(config, period)
     features = build_features(customers.table, customers.features)
     _, _, roles = rule_sets(config, features)
     return {"rows": customers.table.n_rows_read, "customers": len(features.frame),

@@ -125,7 +125,7 @@ def page_context(a: Analysis, charts: dict[str, ChartSpec]) -> PageContext:
         scores=score_rows(seg),
         charts=charts,
         map_note=map_note(a),
-        source_name=a.table.source.name,
+        source_name=a.table.source,
         data_sha256=a.table.sha256,
         dropped=[(reason, f"{n:,}") for reason, n in {**a.table.dropped,
                                                           **a.features.dropped}.items()],

@@ -8,6 +8,7 @@ with the fix in the message; nothing here knows about clustering.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import gzip
 import hashlib
 import io
@@ -31,28 +32,41 @@ class Table:
 
     frame: pd.DataFrame
     ids: pd.Series
-    source: Path
+    source: str  # a file's name or "SQL query on <url>"
     sha256: str
     n_rows_read: int
     dropped: dict[str, int]
 
 
-def load_table(data: DataSection, needed: dict[str, str]) -> Table:
-    """Read the needed columns (and the id) from the configured file: one row a customer.
+def load_table(data: DataSection, needed: dict[str, str],
+               parameters: dict[str, dt.date] | None = None) -> Table:
+    """Read the needed columns (and the id) from the configured source: one row a customer.
 
-    `needed` maps each column to the config key that asked for it, for error messages.
+    `needed` maps each column to the config key that asked for it, for error messages;
+    `parameters` are the dates a SQL query may use.
     """
     wanted = {**needed, data.id: "data.id"} if data.id and data.id not in needed else needed
-    frame = read_frame(data, wanted)
+    frame, sha256 = read_source(data, wanted, parameters)
     ids, frame, dropped = split_ids(frame, data.id)
-    return Table(frame=frame[list(needed)], ids=ids, source=data.path,
-                 sha256=file_sha256(data.path), n_rows_read=len(frame) + sum(dropped.values()),
-                 dropped=dropped)
+    return Table(frame=frame[list(needed)], ids=ids, source=data.source_name, sha256=sha256,
+                 n_rows_read=len(frame) + sum(dropped.values()), dropped=dropped)
+
+
+def read_source(data: DataSection, needed: dict[str, str],
+                parameters: dict[str, dt.date] | None = None) -> tuple[pd.DataFrame, str]:
+    """The rows of the file or query, only the needed columns in that order, and a sha256."""
+    if data.sql is not None:
+        from .sql import read_query
+
+        return read_query(data.sql, needed, parameters or {})
+    assert data.path is not None
+    return read_frame(data, needed), file_sha256(data.path)
 
 
 def read_frame(data: DataSection, needed: dict[str, str]) -> pd.DataFrame:
     """The file's rows, only the needed columns, in that order."""
     path = data.path
+    assert path is not None
     if not path.is_file():
         raise DataError(
             f"data.path: file not found: {path} (relative paths are resolved against the "

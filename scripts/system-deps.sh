@@ -2,7 +2,8 @@
 # Makes sure the Debian/Ubuntu packages reportgen needs are installed: Pango and HarfBuzz
 # for WeasyPrint, DejaVu fonts (the report's font), python3-venv where the interpreter
 # lacks ensurepip; with `test`, also poppler-utils (tests read PDF pages), chromium (the
-# browser test opens the HTML) and openssl (a certificate for the STARTTLS email test). As
+# browser test opens the HTML), openssl (a certificate for the STARTTLS email test) and
+# postgresql (the SQL-source tests start a throwaway server from its binaries). As
 # root it installs what is missing; otherwise it says, in one line, what to install (tests
 # needing an optional one then skip, saying why).
 #   scripts/system-deps.sh PYTHON [run|test]
@@ -14,7 +15,7 @@ required=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
 optional=(libharfbuzz-subset0)   # faster PDF writing; not in every release
 if [ "$mode" = test ]; then
   required+=(poppler-utils)
-  optional+=(chromium openssl)
+  optional+=(chromium openssl postgresql)
 fi
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

@@ -9,7 +9,7 @@ import zipfile
 import pytest
 from helpers import ROOT
 
-from reportgen.docs import config_keys
+from reportgen.docs import SCHEMA_PATH, config_keys, readme_with_table, schema_text
 from reportgen.sample import generate
 
 
@@ -17,6 +17,33 @@ def test_readme_documents_every_config_key():
     readme = (ROOT / "README.md").read_text()
     missing = [key for key, _ in config_keys() if f"`{key}`" not in readme]
     assert missing == []
+
+
+def test_readme_table_and_json_schema_are_current():
+    """Both come from the config models; `python -m reportgen.docs` rewrites them."""
+    readme = (ROOT / "README.md").read_text()
+    assert readme_with_table(readme) == readme, "run: python -m reportgen.docs"
+    assert SCHEMA_PATH.read_text() == schema_text(), "run: python -m reportgen.docs"
+
+
+def test_every_example_config_passes_the_json_schema():
+    """What an editor checks with the schema must agree with what reportgen accepts."""
+    import json
+
+    import jsonschema
+    import yaml
+
+    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
+    configs = sorted((ROOT / "configs").glob("*.yaml"))
+    assert len(configs) >= 5
+    for path in configs:
+        raw = json.loads(json.dumps(yaml.safe_load(path.read_text()), default=str))
+        errors = [e.message for e in validator.iter_errors(raw)]
+        assert errors == [], path.name
+    wrong = {"report": {"name": "x", "title": "x"}, "data": {"path": "a.csv"},
+             "features": {"numeric": ["a"]}, "segmentation": {"k": "five"}}
+    assert not validator.is_valid(wrong)
+    assert not validator.is_valid({**wrong, "segmentation": {}, "extra": 1})
 
 
 def test_readme_starts_with_the_two_setup_commands():
@@ -47,7 +74,7 @@ def test_wheel_ships_the_templates_and_renders_from_them(tmp_path):
     for template in ("reportgen/templates/report.html.j2", "reportgen/templates/base.html.j2",
                      "reportgen/templates/css/print.css",
                      "reportgen/templates/partials/_summary.html.j2",
-                     "reportgen/presets/retail.yaml"):
+                     "reportgen/presets/retail.yaml", "reportgen/config.schema.json"):
         assert template in names
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
