@@ -43,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default: this month)")
     _add_set(check)
 
+    init = commands.add_parser("init", help="write a commented starter config for a data file")
+    init.add_argument("data", type=Path, help="a .csv .tsv .txt .csv.gz .parquet or .xlsx file")
+    init.add_argument("-o", "--output", type=Path,
+                      help="the config to write (default: <data file name>.yaml here)")
+    init.add_argument("--force", action="store_true", help="replace an existing config")
+
     sample = commands.add_parser("sample-data",
                                  help="write the seeded sample customers and sales lines")
     sample.add_argument("dir", type=Path, nargs="?", default=Path("sample_data"),
@@ -136,6 +142,21 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    from .starter import write_starter
+
+    path, starter = write_starter(args.data, args.output, args.force)
+    if starter.sales is not None:
+        what = (f"sales lines (customer {starter.sales['customer']}, invoice "
+                f"{starter.sales['invoice']}, date {starter.sales['date']}), RFM features")
+    else:
+        what = (f"one row a customer (id {starter.id or 'none: row numbers'}), "
+                f"{len(starter.clustered)} clustering features, {len(starter.profile)} "
+                "profile columns")
+    print(f"wrote {path}: {what}; read the comments, then: reportgen run {path}")
+    return EXIT_OK
+
+
 def cmd_sample_data(args: argparse.Namespace) -> int:
     from .sample import DEFAULT_ROWS, SALES_CUSTOMERS, write_sales_sample, write_sample
 
@@ -161,7 +182,7 @@ def _version() -> str:
         return "unknown"
 
 
-COMMANDS = {"run": cmd_run, "send": cmd_send, "validate": cmd_validate,
+COMMANDS = {"run": cmd_run, "send": cmd_send, "validate": cmd_validate, "init": cmd_init,
             "sample-data": cmd_sample_data}
 
 if __name__ == "__main__":

@@ -124,7 +124,7 @@ def _text_sample(path: Path, encoding: str) -> str:
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError as exc:
-        if exc.start >= len(raw) - 4:  # a multi-byte character cut by the sample's end
+        if exc.reason == "unexpected end of data":  # a character cut by the sample's end
             return raw[: exc.start].decode(encoding)
         raise _encoding_error(path, encoding, exc) from None
     except LookupError:

@@ -1,0 +1,604 @@
+"""`reportgen init`: a commented starter config from a look at a data file.
+
+It reads a sample (the first rows), works out how the file is written (encoding,
+delimiter, day-first dates), what each column is (an id, a date, a measure, a category,
+free text) and whether rows are customers or sales lines, and writes a config that runs
+as it is. Every choice is explained in a comment beside it, because the user will edit it:
+the point is a good first report and a config that teaches its own keys.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError, OutputError
+from .sources import SNIFF_BYTES, file_kind, sniff_separator
+
+SAMPLE_ROWS = 50_000
+MAX_CLUSTERED = 8          # more numeric features make segments hard to tell apart
+MAX_MISSING = 0.30         # above this share missing, a column describes but does not cluster
+MAX_CATEGORIES = 20        # more distinct text values are too many to profile
+REDUNDANT_R = 0.90         # |correlation| above which a second column adds nothing
+ENCODINGS = ("utf-8", "cp1252", "latin-1")
+MONEY_RE = re.compile(r"income|salary|wage|earning|spend|amount|revenue|sales|price|value|"
+                      r"monetary|mnt|cost|balance|profit|k\$|\$|€|£", re.IGNORECASE)
+NOT_MONEY_RE = re.compile(r"score|rating|rank|index|percent|pct|share|ratio|rate",
+                         re.IGNORECASE)
+CODE_RE = re.compile(r"(^|[^a-z])(id|code|zip|postcode|postal|phone|number|no)([^a-z]|$)",
+                     re.IGNORECASE)
+BIRTH_RE = re.compile(r"birth|born|yob", re.IGNORECASE)
+SALES_ROLES = {
+    "customer": re.compile(r"customer|client|member|user|account|buyer", re.IGNORECASE),
+    "invoice": re.compile(r"invoice|order|receipt|transaction|basket|ticket|bill",
+                          re.IGNORECASE),
+    "quantity": re.compile(r"qty|quantity|units|pieces", re.IGNORECASE),
+    "price": re.compile(r"price", re.IGNORECASE),
+    "amount": re.compile(r"amount|revenue|sales|line.?total|total|value", re.IGNORECASE),
+}
+IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+COMMENT_COLUMN = 32
+
+
+@dataclass
+class Sample:
+    """The first rows of the file and how it is written."""
+
+    path: Path
+    frame: pd.DataFrame
+    kind: str
+    encoding: str = "utf-8"
+    sep: str | None = None
+
+
+@dataclass
+class Column:
+    name: str
+    role: str      # id, date, numeric, category, excluded
+    reason: str
+    log: bool = False
+    dayfirst: bool = False
+
+
+@dataclass
+class Starter:
+    """Everything the written config says, with the reasons."""
+
+    sample: Sample
+    columns: list[Column]
+    id: str | None
+    sales: dict[str, str] | None = None
+    dayfirst: bool = False
+    clustered: list[Column] = field(default_factory=list)
+    profile: list[Column] = field(default_factory=list)
+    derive: list[tuple[str, str, str]] = field(default_factory=list)  # name, expression, why
+    labels: dict[str, str] = field(default_factory=dict)  # readable names of derived columns
+
+
+def write_starter(data_file: Path, config_file: Path | None = None,
+                  force: bool = False) -> tuple[Path, Starter]:
+    """Inspect the file and write the config next to where the user asked; return both."""
+    data_file = data_file.expanduser().resolve()
+    target = (config_file or Path(f"{_slug(data_file.name.split('.')[0]) or 'report'}.yaml"))
+    target = target.expanduser().resolve()
+    if target.exists() and not force:
+        raise OutputError(f"{target} already exists; choose another name with -o or add "
+                          "--force to replace it")
+    starter = inspect(data_file)
+    text = render_config(starter, target)
+    temporary = target.with_name(f".{target.name}.tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, target)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
+    return target, starter
+
+
+def inspect(path: Path) -> Starter:
+    sample = read_sample(path)
+    columns = [classify(sample.frame[name], name) for name in sample.frame.columns]
+    sales = sales_columns(sample.frame, columns)
+    if sales is not None:
+        return _sales_starter(sample, columns, sales)
+    return _customer_starter(sample, columns)
+
+
+# --- reading a sample ----------------------------------------------------------------------
+
+
+def read_sample(path: Path) -> Sample:
+    if not path.is_file():
+        raise DataError(f"data file not found: {path}")
+    kind = file_kind(path)
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        batch = next(pq.ParquetFile(path).iter_batches(batch_size=SAMPLE_ROWS), None)
+        frame = batch.to_pandas() if batch is not None else pd.DataFrame()
+        sample = Sample(path, frame, kind)
+    elif kind == "xlsx":
+        frame = pd.read_excel(path, nrows=SAMPLE_ROWS)
+        frame.columns = [str(c).strip() for c in frame.columns]
+        sample = Sample(path, frame, kind)
+    else:
+        sample = _text_sample(path)
+    if sample.frame.empty or len(sample.frame.columns) < 2:
+        raise DataError(f"{path.name}: found {len(sample.frame)} rows and "
+                        f"{len(sample.frame.columns)} column(s); a starter config needs a "
+                        "header row and at least two columns of data")
+    return sample
+
+
+def _text_sample(path: Path) -> Sample:
+    import gzip
+
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        raw = handle.read(SNIFF_BYTES)
+    if not raw.strip():
+        raise DataError(f"data file {path.name} is empty")
+    encoding = detect_encoding(raw)
+    text = raw.decode(encoding, errors="ignore")
+    sep = sniff_separator(text, path)
+    frame = pd.read_csv(path, sep=sep, encoding=encoding, nrows=SAMPLE_ROWS,
+                        low_memory=False, skipinitialspace=True)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return Sample(path, frame, "text", encoding="utf-8" if encoding == "utf-8-sig"
+                  else encoding, sep=sep)
+
+
+def detect_encoding(raw: bytes) -> str:
+    """UTF-8 when the bytes are (a character cut by the sample's end is forgiven), else the
+    Windows code page most exports use, else latin-1, which reads any byte."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    for encoding in ENCODINGS:
+        try:
+            raw.decode(encoding)
+            return encoding
+        except UnicodeDecodeError as exc:
+            if encoding == "utf-8" and exc.reason == "unexpected end of data":
+                return encoding
+    return "latin-1"
+
+
+# --- what each column is -------------------------------------------------------------------
+
+
+def classify(values: pd.Series, name: str) -> Column:
+    present = values.dropna()
+    if present.empty:
+        return Column(name, "excluded", "empty in the rows read")
+    distinct = present.nunique()
+    if distinct == 1:
+        return Column(name, "excluded", f"the same value ({_short(present.iloc[0])}) in "
+                      "every row")
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return Column(name, "date", "a date")
+    if pd.api.types.is_bool_dtype(values):
+        return Column(name, "category", "a yes/no flag")
+    if pd.api.types.is_numeric_dtype(values):
+        return _classify_number(values, name, distinct)
+    return _classify_text(values.astype("str").where(values.notna()), name, distinct)
+
+
+def _classify_number(values: pd.Series, name: str, distinct: int) -> Column:
+    present = values.dropna()
+    unique = distinct == len(present) and len(present) > 20
+    integral = bool(np.all(np.mod(present, 1) == 0))
+    if CODE_RE.search(_words(name)) and integral and (unique or not MONEY_RE.search(name)):
+        return Column(name, "id" if unique else "excluded",
+                      "unique in every row: an id" if unique
+                      else "a code or number, not a measure")
+    if distinct <= 3 and integral:
+        shown = ", ".join(_short(v) for v in sorted(present.unique()))
+        return Column(name, "category", f"only {distinct} values ({shown}): too coarse to "
+                      "cluster on; described per segment")
+    missing = values.isna().mean()
+    if missing > MAX_MISSING:
+        return Column(name, "category" if distinct <= MAX_CATEGORIES else "profile",
+                      f"{missing:.0%} missing: describes segments but does not cluster")
+    money = bool(MONEY_RE.search(name)) and not NOT_MONEY_RE.search(name)
+    skew = float(present.skew()) if len(present) > 2 else 0.0
+    positive = bool(present.min() >= 0)
+    if positive and (skew > 2 or (money and skew > 0.5)):
+        kind = "money" if money else "a measure"
+        return Column(name, "numeric", f"{kind}, skewed (skew {skew:.1f}): logged so a few "
+                      "big values do not dominate", log=True)
+    if money:
+        return Column(name, "numeric", f"money, but not skewed (skew {skew:.1f}): not logged")
+    return Column(name, "numeric", "a measure")
+
+
+def _classify_text(values: pd.Series, name: str, distinct: int) -> Column:
+    present = values.dropna()
+    dates = _as_dates(present)
+    if dates is not None:
+        return Column(name, "date", "dates" + (", written day first" if dates else ""),
+                      dayfirst=dates)
+    if distinct == len(present) and len(present) > 20:
+        return Column(name, "id", "unique in every row: an id")
+    if distinct <= MAX_CATEGORIES:
+        return Column(name, "category", f"{distinct} categories; to cluster on it, move it "
+                      "to categorical")
+    return Column(name, "excluded", f"text with {distinct:,} distinct values in the "
+                  f"first {len(values):,} rows: too many to describe")
+
+
+def _as_dates(values: pd.Series) -> bool | None:
+    """None when the text is not dates; else whether it is written day first."""
+    head = values.head(2000).astype("str").str.strip()
+    if not head.str.contains(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}", regex=True).mean() > 0.9:
+        return None
+    parts = head.str.extract(r"^(\d{1,4})[-/.](\d{1,2})[-/.](\d{1,4})").astype("float")
+    dayfirst = bool((parts[0] > 12).any() and (parts[0] <= 31).all())
+    parsed = pd.to_datetime(head, dayfirst=dayfirst, errors="coerce", format="mixed")
+    return dayfirst if parsed.notna().mean() > 0.9 else None
+
+
+# --- sales lines ---------------------------------------------------------------------------
+
+
+def sales_columns(frame: pd.DataFrame, columns: list[Column]) -> dict[str, str] | None:
+    """The transactions: block's columns when rows look like sales lines, else None."""
+    kinds = {c.name: c.role for c in columns}
+    dates = [c.name for c in columns if c.role == "date"]
+    found: dict[str, str] = {}
+    for role, pattern in SALES_ROLES.items():
+        numeric = role in ("quantity", "price", "amount")
+        for name in frame.columns:
+            if name in found.values() or not pattern.search(name):
+                continue
+            if numeric and not pd.api.types.is_numeric_dtype(frame[name]):
+                continue
+            if not numeric and kinds.get(name) == "date":
+                continue
+            found[role] = name
+            break
+    if not dates or "customer" not in found or "invoice" not in found:
+        return None
+    if not ({"quantity", "price"} <= found.keys() or "amount" in found):
+        return None
+    customers = frame[found["customer"]].dropna()
+    if customers.nunique() > 0.9 * len(customers):  # one row a customer: not sales lines
+        return None
+    found["date"] = next((d for d in dates if re.search("date|time", d, re.I)), dates[0])
+    return found
+
+
+def _sales_starter(sample: Sample, columns: list[Column], sales: dict[str, str]) -> Starter:
+    used = set(sales.values())
+    date = next(c for c in columns if c.name == sales["date"])
+    profile = [c for c in columns if c.role == "category" and c.name not in used
+               and sample.frame[c.name].dtype.kind not in "iufb"]
+    return Starter(sample=sample, columns=columns, id=None, sales=sales,
+                   dayfirst=date.dayfirst, profile=profile)
+
+
+# --- customer tables -----------------------------------------------------------------------
+
+
+def _customer_starter(sample: Sample, columns: list[Column]) -> Starter:
+    ids = [c for c in columns if c.role == "id"]
+    chosen_id = next((c for c in ids if re.search("id|customer|client", c.name, re.I)),
+                     ids[0] if ids else None)
+    for column in ids:
+        if column is not chosen_id:
+            column.role, column.reason = "excluded", "unique in every row: an id or free text"
+    starter = Starter(sample=sample, columns=columns,
+                      id=chosen_id.name if chosen_id else None,
+                      dayfirst=any(c.dayfirst for c in columns if c.role == "date"))
+    _add_derived(starter)
+    numeric = [c for c in columns if c.role == "numeric"]
+    starter.clustered, spare = choose_clustered(sample.frame, numeric)
+    starter.profile = spare + [c for c in columns if c.role in ("category", "profile")]
+    return starter
+
+
+def _add_derived(starter: Starter) -> None:
+    """Ages from birth years and days since each date: readable profile columns."""
+    this_year = dt.date.today().year
+    for column in list(starter.columns):
+        values = starter.sample.frame[column.name]
+        if column.role == "numeric" and BIRTH_RE.search(column.name) and \
+                values.dropna().between(1900, this_year).mean() > 0.95:
+            name = _free_name("age", starter)
+            starter.derive.append((name, f"{this_year} - {_ref(column.name)}",
+                                   f"age from {column.name}"))
+            column.role, column.reason = "excluded", f"a birth year: used for {name}"
+            _insert_after(starter.columns, column, Column(name, "numeric",
+                                                          f"from {column.name}"))
+        elif column.role == "date":
+            name = _free_name(f"days_since_{_slug(column.name, '_')}", starter)
+            starter.derive.append((name, f"days_since({_ref(column.name)})",
+                                   f"days from {column.name} to the report date"))
+            column.reason += f"; used for {name}"
+            starter.labels[name] = f"days since {column.name}"
+            starter.columns.append(Column(name, "profile", f"from {column.name}"))
+    for prefix, parts in money_families(starter.columns).items():
+        name = _free_name(f"total_{_slug(prefix, '_')}", starter)
+        starter.derive.append((name, " + ".join(_ref(p.name) for p in parts),
+                               f"the {len(parts)} {prefix}* columns added up"))
+        starter.labels[name] = f"total {prefix} ({len(parts)} columns)"
+        for part in parts:
+            part.role, part.reason = "profile", f"part of {name}, which is clustered on"
+        _insert_after(starter.columns, parts[-1], Column(
+            name, "numeric", f"money, the sum of {len(parts)} parts: logged", log=True))
+
+
+def _insert_after(columns: list[Column], anchor: Column, new: Column) -> None:
+    """Derived columns take their source's place, so file order still ranks features."""
+    columns.insert(columns.index(anchor) + 1, new)
+
+
+def money_families(columns: list[Column]) -> dict[str, list[Column]]:
+    """Three or more money columns named alike (MntWines, MntFruits, MntMeat...) are parts
+    of one total: clustering on each part would make the product mix the segments."""
+    families: dict[str, list[Column]] = {}
+    for column in columns:
+        if column.role != "numeric" or not MONEY_RE.search(column.name):
+            continue
+        prefix = re.match(r"[A-Za-z][a-z]*|[^A-Za-z]*", _words(column.name).split()[0])
+        if prefix and len(prefix.group(0)) >= 3:
+            families.setdefault(prefix.group(0), []).append(column)
+    return {p: parts for p, parts in families.items() if len(parts) >= 3}
+
+
+def choose_clustered(frame: pd.DataFrame, numeric: list[Column]) -> tuple[list[Column],
+                                                                          list[Column]]:
+    """Measures to cluster on: in file order, leaving out near-copies of one already
+    chosen, up to MAX_CLUSTERED. The rest describe the segments."""
+    chosen: list[Column] = []
+    spare: list[Column] = []
+    for column in numeric:
+        values = _comparable(frame, column)
+        twin = None
+        for earlier in chosen:
+            if values is None:
+                break
+            other = _comparable(frame, earlier)
+            r = values.corr(other) if other is not None else np.nan
+            if pd.notna(r) and abs(r) >= REDUNDANT_R:
+                twin = (earlier.name, r)
+                break
+        if twin is not None:
+            spare.append(Column(column.name, "profile", f"moves with {twin[0]} "
+                                f"(r = {twin[1]:.2f}): clustering on both counts it twice"))
+        elif len(chosen) >= MAX_CLUSTERED:
+            spare.append(Column(column.name, "profile", f"beyond {MAX_CLUSTERED} clustering "
+                                "features; swap it in if it matters more"))
+        else:
+            chosen.append(column)
+    return chosen, spare
+
+
+def _comparable(frame: pd.DataFrame, column: Column) -> pd.Series | None:
+    if column.name not in frame or frame[column.name].isna().all():
+        return None
+    values = pd.to_numeric(frame[column.name], errors="coerce").astype("float64")
+    return np.log1p(values.clip(lower=0)) if column.log else values
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def render_config(starter: Starter, target: Path) -> str:
+    lines = _header_lines(starter, target)
+    lines += _data_lines(starter, target.parent)
+    if starter.sales is not None:
+        lines += _sales_lines(starter)
+    else:
+        lines += _derive_lines(starter) + _features_lines(starter)
+    preset = "rfm" if starter.sales is not None else "retail"
+    lines += [
+        "segmentation:",
+        _commented("  k: [2, 8]", "the range of segment counts tried; one number fixes it"),
+        _commented("  select: silhouette", "or elbow, or calinski_harabasz"),
+        f"personas: {{preset: {preset}}}",
+        f"recommendations: {{preset: {preset}}}",
+        "output:",
+        _commented("  dir: reports", "next to this file; one folder a report and a month"),
+        "",
+    ]
+    unused = unused_columns(starter)
+    if unused:
+        lines.append("# Not used:")
+        width = max(len(c.name) for c in unused)
+        lines += [f"#   {c.name:<{width}}  {c.reason}" for c in unused]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def unused_columns(starter: Starter) -> list[Column]:
+    """The file's columns the config does not name, with why."""
+    named = {starter.id, *(starter.sales or {}).values(),
+             *(c.name for c in starter.clustered + starter.profile)}
+    unused = []
+    for name in starter.sample.frame.columns:
+        column = _column(starter, name)
+        if name in named:
+            continue
+        if starter.sales is not None and column.role == "numeric":
+            column = Column(name, "excluded", "a value per sales line, not aggregated; add "
+                            "it in SQL or a per-customer file if it matters")
+        unused.append(column)
+    return unused
+
+
+def _header_lines(starter: Starter, target: Path) -> list[str]:
+    from .docs import SCHEMA_PATH
+
+    sample = starter.sample
+    what = ("sales lines (one row a purchase); aggregated to one row a customer"
+            if starter.sales else "one row a customer")
+    stem = sample.path.name.split(".")[0]
+    return [
+        f"# yaml-language-server: $schema={SCHEMA_PATH}",
+        f"# Starter config written by `reportgen init` from {sample.path.name} on "
+        f"{dt.date.today():%Y-%m-%d},",
+        f"# after reading its first {len(sample.frame):,} rows: {what}.",
+        "# Every choice below is a guess with its reason; change what you know better,",
+        f"# then: reportgen validate {target.name} && reportgen run {target.name}",
+        "report:",
+        f"  name: {_slug(stem) or 'report'}",
+        f"  title: {_scalar(_title(stem))}",
+    ]
+
+
+def _data_lines(starter: Starter, config_dir: Path) -> list[str]:
+    sample = starter.sample
+    lines = ["data:", f"  path: {_scalar(_relative(sample.path, config_dir))}"]
+    if starter.id:
+        lines.append(_commented(f"  id: {_scalar(starter.id)}", "unique in every row"))
+    read = []
+    if sample.kind == "text" and sample.sep not in (None, ","):
+        read.append(f"sep: {json.dumps(sample.sep)}")
+    if sample.encoding != "utf-8":
+        read.append(f"encoding: {sample.encoding}")
+    if starter.dayfirst:
+        read.append("dayfirst: true")
+    if read:
+        lines.append(_commented(f"  read: {{{', '.join(read)}}}", "as detected in the file"))
+    return lines
+
+
+def _sales_lines(starter: Starter) -> list[str]:
+    sales = starter.sales
+    assert sales is not None
+    lines = [_commented("transactions:", "rows are sales lines, summed up per customer"),
+             f"  customer: {_scalar(sales['customer'])}",
+             f"  invoice: {_scalar(sales['invoice'])}",
+             f"  date: {_scalar(sales['date'])}"]
+    if "quantity" in sales and "price" in sales:
+        lines += [f"  quantity: {_scalar(sales['quantity'])}",
+                  _commented(f"  price: {_scalar(sales['price'])}",
+                             "amount = quantity * price")]
+    else:
+        lines.append(f"  amount: {_scalar(_ref(sales['amount']))}")
+    lines += [_commented("  as_of: auto", "recency counted to the day after the last sale"),
+              "features:",
+              _commented("  numeric: [recency_days, frequency, monetary, avg_order_value]",
+                         "computed per customer"),
+              "  profile:"]
+    lines += [_commented("    - tenure_days", "days since the first purchase")]
+    lines += [_commented(f"    - {_scalar(c.name)}", c.reason) for c in starter.profile]
+    lines += ["  labels:", "    recency_days: days since last purchase",
+              "    avg_order_value: average order value",
+              "    tenure_days: days since first purchase"]
+    return lines
+
+
+def _derive_lines(starter: Starter) -> list[str]:
+    if not starter.derive:
+        return []
+    lines = ["derive:"]
+    lines += [_commented(f"  {_scalar(name)}: {_scalar(expression)}", why)
+              for name, expression, why in starter.derive]
+    return lines
+
+
+def _features_lines(starter: Starter) -> list[str]:
+    lines = ["features:"]
+    if starter.clustered:
+        lines.append(_commented("  numeric:", "clustered on"))
+        lines += [_commented(f"    - {_scalar(c.name)}", c.reason) for c in starter.clustered]
+    else:
+        lines.append(_commented("  categorical:", "no measures found: clustered on categories"))
+        lines += [f"    - {_scalar(c.name)}" for c in starter.profile if c.role == "category"]
+    logged = [c.name for c in starter.clustered if c.log]
+    lines.append(_commented(f"  log: [{', '.join(_flow(n) for n in logged)}]",
+                            "" if logged else "nothing skewed enough to log"))
+    profile = [c for c in starter.profile
+               if starter.clustered or c.role != "category"]
+    if profile:
+        lines.append(_commented("  profile:", "described per segment, not clustered on"))
+        lines += [_commented(f"    - {_scalar(c.name)}", c.reason) for c in profile]
+    if starter.labels:
+        lines.append(_commented("  labels:", "how the report names derived columns"))
+        lines += [f"    {_scalar(k)}: {_scalar(v)}" for k, v in starter.labels.items()]
+    return lines
+
+
+# --- small helpers -------------------------------------------------------------------------
+
+
+def _column(starter: Starter, name: str) -> Column:
+    return next(c for c in starter.columns if c.name == name)
+
+
+def _free_name(name: str, starter: Starter) -> str:
+    taken = set(starter.sample.frame.columns) | {n for n, _, _ in starter.derive}
+    candidate, number = name, 2
+    while candidate in taken:
+        candidate, number = f"{name}_{number}", number + 1
+    return candidate
+
+
+def _ref(column: str) -> str:
+    """A column as an expression names it: backticks around anything but an identifier."""
+    return column if IDENTIFIER_RE.match(column) else f"`{column}`"
+
+
+def _scalar(value: str) -> str:
+    """A YAML scalar: bare when that reads back as the same string, else double-quoted."""
+    import yaml
+
+    try:
+        if yaml.safe_load(value) == value and not value.startswith(("`", "#")) \
+                and ": " not in value and " #" not in value:
+            return value
+    except yaml.YAMLError:
+        pass
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _flow(value: str) -> str:
+    """An item of a [flow, list]: quoted unless a plain identifier."""
+    return value if IDENTIFIER_RE.match(value) else json.dumps(value, ensure_ascii=False)
+
+
+def _commented(line: str, comment: str) -> str:
+    if not comment:
+        return line
+    return f"{line:<{COMMENT_COLUMN}}# {comment}" if len(line) < COMMENT_COLUMN \
+        else f"{line}  # {comment}"
+
+
+def _title(stem: str) -> str:
+    words = re.sub(r"[_\-.]+", " ", stem).strip()
+    if not words:
+        return "Customer segments"
+    what = "segments" if "customer" in words.lower() else "customer segments"
+    return f"{words[:1].upper()}{words[1:]}: {what}"
+
+
+def _slug(text: str, joiner: str = "-") -> str:
+    return re.sub(r"[^a-z0-9]+", joiner, text.lower()).strip(joiner)
+
+
+def _words(name: str) -> str:
+    """CustomerID -> Customer ID, so that CODE_RE sees the id in CamelCase names."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name)
+
+
+def _short(value: object) -> str:
+    text = f"{value:g}" if isinstance(value, float | np.floating) else str(value)
+    return text if len(text) <= 20 else text[:17] + "..."
+
+
+def _relative(path: Path, folder: Path) -> str:
+    """Relative to the config when the data lives close by (the pair can move together)."""
+    try:
+        relative = os.path.relpath(path, folder)
+    except ValueError:  # another drive on Windows
+        return str(path)
+    return str(path) if relative.startswith(f"..{os.sep}..{os.sep}") else relative

@@ -1,0 +1,178 @@
+"""`reportgen init`: a starter config from a data file, which runs as written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pandas as pd
+import pytest
+import yaml
+from helpers import MALL_CSV, ROOT
+
+from reportgen import run_report, validate
+from reportgen.docs import SCHEMA_PATH
+from reportgen.starter import detect_encoding, write_starter
+
+CUSTOMERS = ROOT / "sample_data" / "customers.csv"
+SALES = ROOT / "sample_data" / "transactions.csv.gz"
+CAMPAIGN = ROOT.parent / "shared" / "data" / "marketing_campaign.csv"
+
+
+def init(tmp_path: Path, data: Path, name: str = "starter.yaml") -> dict:
+    config, _ = write_starter(data, tmp_path / name)
+    text = config.read_text()
+    assert text.startswith(f"# yaml-language-server: $schema={SCHEMA_PATH}\n")
+    raw = yaml.safe_load(text)
+    jsonschema.validate(json.loads(json.dumps(raw, default=str)),
+                        json.loads(SCHEMA_PATH.read_text()))
+    return raw
+
+
+def run_html(tmp_path: Path, name: str = "starter.yaml") -> dict:
+    result = run_report(tmp_path / name, period="2026-11", output={"formats": ["html"]})
+    return json.loads((result.folder / "summary.json").read_text())
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "reportgen", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=300)
+
+
+def test_sample_customers_config_runs_as_written_with_pdf(tmp_path):
+    """The whole promise through the CLI: init, validate, run (HTML and PDF), no edits."""
+    data = tmp_path / "data" / "customers.csv"
+    data.parent.mkdir()
+    data.write_bytes(CUSTOMERS.read_bytes())
+    done = cli("init", "data/customers.csv", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"wrote {tmp_path / 'customers.yaml'}: one row a customer "
+                                  "(id customer_id), 6 clustering features")
+    raw = yaml.safe_load((tmp_path / "customers.yaml").read_text())
+    assert raw["data"] == {"path": "data/customers.csv", "id": "customer_id"}
+    assert raw["features"]["numeric"] == ["age", "income", "spending_score", "membership_years",
+                                          "purchase_frequency", "last_purchase_amount"]
+    assert raw["features"]["log"] == ["last_purchase_amount"]
+    assert raw["features"]["profile"] == ["gender", "preferred_category"]
+    assert raw["personas"] == {"preset": "retail"}
+    assert cli("validate", "customers.yaml", cwd=tmp_path).returncode == 0
+    done = cli("run", "customers.yaml", "--period", "2026-11", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    folder = tmp_path / "reports" / "customers" / "2026-11"
+    summary = json.loads((folder / "summary.json").read_text())
+    assert 2 <= summary["k_selected"] <= 8
+    assert summary["n_customers"] == 2000
+    assert (folder / "report.pdf").stat().st_size > 50_000
+
+
+def test_sales_lines_get_a_transactions_block_and_rfm(tmp_path):
+    raw = init(tmp_path, SALES)
+    assert raw["transactions"] == {"customer": "CustomerID", "invoice": "InvoiceNo",
+                                   "date": "InvoiceDate", "quantity": "Quantity",
+                                   "price": "UnitPrice", "as_of": "auto"}
+    assert raw["data"]["read"] == {"dayfirst": True}
+    assert raw["features"]["numeric"] == ["recency_days", "frequency", "monetary",
+                                          "avg_order_value"]
+    assert raw["features"]["profile"] == ["tenure_days", "Country"]
+    assert raw["personas"] == {"preset": "rfm"}
+    summary = run_html(tmp_path)
+    assert summary["n_rows"] == 89_969
+    names = {s["name"] for s in summary["segments"]}
+    assert "Champions" in names
+
+
+def test_semicolons_and_windows_encoding_are_detected(tmp_path):
+    frame = pd.read_csv(CUSTOMERS)
+    frame["preferred_category"] = frame["preferred_category"].str.replace("Home", "Café")
+    frame.to_csv(tmp_path / "export.csv", sep=";", index=False, encoding="cp1252")
+    raw = init(tmp_path, tmp_path / "export.csv")
+    assert raw["data"]["read"] == {"sep": ";", "encoding": "cp1252"}
+    found = validate(tmp_path / "starter.yaml")
+    assert found["customers"] == 2000 and found["numeric"] == 6
+
+
+def test_parquet_and_excel_files(tmp_path):
+    frame = pd.read_csv(CUSTOMERS).head(400)
+    frame.to_parquet(tmp_path / "c.parquet")
+    frame.to_excel(tmp_path / "c.xlsx", index=False)
+    for name in ("c.parquet", "c.xlsx"):
+        raw = init(tmp_path, tmp_path / name, f"{name}.yaml")
+        assert raw["data"]["id"] == "customer_id"
+        assert validate(tmp_path / f"{name}.yaml")["customers"] == 400
+
+
+def test_ids_dates_constants_and_free_text_are_left_out_with_reasons(tmp_path):
+    frame = pd.read_csv(CUSTOMERS).head(300)
+    frame["signup"] = pd.date_range("2020-01-13", periods=300, freq="D").strftime("%d/%m/%Y")
+    frame["country"] = "UK"
+    frame["note"] = [f"called on {i}" for i in range(300)]
+    frame["row_no"] = range(300)
+    frame.to_csv(tmp_path / "c.csv", index=False)
+    init(tmp_path, tmp_path / "c.csv")
+    text = (tmp_path / "starter.yaml").read_text()
+    assert "days_since_signup: days_since(signup)" in text
+    assert "read: {dayfirst: true}" in text
+    assert "#   country  the same value (UK) in every row" in text
+    assert "#   note     unique in every row: an id or free text" in text
+    assert "#   row_no   unique in every row: an id or free text" in text
+    assert "#   signup   dates, written day first; used for days_since_signup" in text
+    assert validate(tmp_path / "starter.yaml")["profile"] == 3
+
+
+def test_an_existing_config_is_not_replaced_without_force(tmp_path):
+    (tmp_path / "customers.yaml").write_text("keep me\n")
+    done = cli("init", str(CUSTOMERS), cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip() == (f"error: {tmp_path / 'customers.yaml'} already exists; "
+                                   "choose another name with -o or add --force to replace it")
+    assert (tmp_path / "customers.yaml").read_text() == "keep me\n"
+    assert cli("init", str(CUSTOMERS), "--force", cwd=tmp_path).returncode == 0
+
+
+def test_a_missing_or_one_column_file_is_a_clean_error(tmp_path):
+    done = cli("init", "nope.csv", cwd=tmp_path)
+    assert done.returncode == 2 and "data file not found" in done.stderr
+    (tmp_path / "one.csv").write_text("a\n1\n2\n")
+    done = cli("init", "one.csv", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "at least two columns" in done.stderr
+    assert not list(tmp_path.glob("*.yaml"))
+
+
+def test_encoding_detection():
+    assert detect_encoding("naïve".encode()) == "utf-8"
+    assert detect_encoding("naïve".encode()[:3]) == "utf-8"  # cut mid-character
+    assert detect_encoding(b"\xef\xbb\xbfid,x\n") == "utf-8-sig"
+    assert detect_encoding("café €5".encode("cp1252")) == "cp1252"
+
+
+@pytest.mark.skipif(not MALL_CSV.is_file(), reason=f"shared dataset not present: {MALL_CSV}")
+def test_mall_customers(tmp_path):
+    raw = init(tmp_path, MALL_CSV)
+    assert raw["data"]["id"] == "CustomerID"
+    assert raw["features"]["numeric"] == ["Age", "Annual Income (k$)",
+                                          "Spending Score (1-100)"]
+    assert raw["features"]["profile"] == ["Gender"]
+    summary = run_html(tmp_path)
+    assert summary["n_customers"] == 200 and summary["k_selected"] >= 4
+    assert "Affluent high spenders" in {s["name"] for s in summary["segments"]}
+
+
+@pytest.mark.skipif(not CAMPAIGN.is_file(), reason=f"shared dataset not present: {CAMPAIGN}")
+def test_marketing_campaign(tmp_path):
+    raw = init(tmp_path, CAMPAIGN)
+    assert raw["data"]["read"] == {"sep": "\t", "dayfirst": True}
+    assert raw["derive"]["age"].endswith("- Year_Birth")
+    assert raw["derive"]["total_mnt"].startswith("MntWines + MntFruits")
+    numeric = raw["features"]["numeric"]
+    assert {"age", "Income", "total_mnt"} <= set(numeric) and len(numeric) == 8
+    assert "MntWines" in raw["features"]["profile"]
+    assert "Response" in raw["features"]["profile"]
+    text = (tmp_path / "starter.yaml").read_text()
+    assert "Z_CostContact  the same value (3) in every row" in text
+    summary = run_html(tmp_path)
+    assert summary["n_customers"] == 2240
+    assert len(summary["segments"]) == summary["k_selected"] >= 2
