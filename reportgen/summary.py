@@ -16,6 +16,7 @@ def build_summary(a: Analysis, timings: dict[str, float], outputs: list[str]) ->
         "title": cfg.report.title,
         "period": a.period,
         "generated_at": a.generated_at.isoformat(timespec="seconds"),
+        "source": a.table.source,
         "n_rows": a.table.n_rows_read,
         "n_customers": len(feats.frame),
         "dropped": a.dropped(),

@@ -155,6 +155,7 @@ def test_customers_query_on_postgresql_matches_the_file(pg, file_runs, tmp_path,
     assert sizes(found) == sizes(expected)
     html = (tmp_path / "out" / "sql-test" / "2026-10" / "report.html").read_text()
     assert f"SQL query on postgresql://analyst@127.0.0.1:{pg.port}/shop" in html
+    assert found["source"] == f"SQL query on postgresql://analyst@127.0.0.1:{pg.port}/shop"
     assert PASSWORD not in html
     assert PASSWORD not in (tmp_path / "out" / "sql-test" / "2026-10" / "summary.json").read_text()
 
