@@ -63,12 +63,16 @@ def load(server: postgres.Server, csv: Path) -> float:
 def configs(folder: Path, server: postgres.Server, csv: Path) -> dict[str, Path]:
     head = "report: {name: bench, title: Benchmark}\n"
     url = server.url()
+
+
+    def lines(chunk_rows: int) -> str:
+        return (f"data: {{sql: {{url: {url}, password_env: PGBENCH, chunk_rows: {chunk_rows},"
+                f" query: 'select * from sales'}}}}\n{SALES}")
+
     variants = {
         "file (csv, transactions:)": f"data: {{path: {csv}, read: {{dayfirst: true}}}}\n" + SALES,
-        "sql lines, chunk_rows 50,000": "data: {sql: {url: %s, password_env: PGBENCH, "
-        "query: 'select * from sales'}}\n%s" % (url, SALES),
-        "sql lines, chunk_rows 500,000": "data: {sql: {url: %s, password_env: PGBENCH, "
-        "chunk_rows: 500000, query: 'select * from sales'}}\n%s" % (url, SALES),
+        "sql lines, chunk_rows 50,000": lines(50_000),
+        "sql lines, chunk_rows 500,000": lines(500_000),
     }
     paths = {}
     for name, body in variants.items():
