@@ -64,7 +64,6 @@ def configs(folder: Path, server: postgres.Server, csv: Path) -> dict[str, Path]
     head = "report: {name: bench, title: Benchmark}\n"
     url = server.url()
 
-
     def lines(chunk_rows: int) -> str:
         return (f"data: {{sql: {{url: {url}, password_env: PGBENCH, chunk_rows: {chunk_rows},"
                 f" query: 'select * from sales'}}}}\n{SALES}")
