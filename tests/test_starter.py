@@ -11,7 +11,7 @@ import jsonschema
 import pandas as pd
 import pytest
 import yaml
-from helpers import MALL_CSV, ROOT
+from helpers import MALL_CSV, ROOT, SHARED_DATA, needs_mall
 
 from reportgen import run_report, validate
 from reportgen.docs import SCHEMA_PATH
@@ -19,7 +19,7 @@ from reportgen.starter import detect_encoding, write_starter
 
 CUSTOMERS = ROOT / "sample_data" / "customers.csv"
 SALES = ROOT / "sample_data" / "transactions.csv.gz"
-CAMPAIGN = ROOT.parent / "shared" / "data" / "marketing_campaign.csv"
+CAMPAIGN = SHARED_DATA / "marketing_campaign.csv"
 
 
 def init(tmp_path: Path, data: Path, name: str = "starter.yaml") -> dict:
@@ -149,7 +149,7 @@ def test_encoding_detection():
     assert detect_encoding("café €5".encode("cp1252")) == "cp1252"
 
 
-@pytest.mark.skipif(not MALL_CSV.is_file(), reason=f"shared dataset not present: {MALL_CSV}")
+@needs_mall()
 def test_mall_customers(tmp_path):
     raw = init(tmp_path, MALL_CSV)
     assert raw["data"]["id"] == "CustomerID"
