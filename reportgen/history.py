@@ -31,6 +31,7 @@ from scipy.optimize import linear_sum_assignment
 
 from .charts import PALETTE
 from .config import SegmentationSection
+from .csvsafe import restore_formulas
 from .errors import ConfigError
 from .features import FeatureSet
 from .personas import Persona
@@ -443,6 +444,7 @@ def _migration(previous: Previous, now: Current, changes: Changes) -> dict[str, 
     try:
         old = pd.read_csv(previous.folder / "segments.csv", usecols=["id", "segment"],
                           dtype={"id": "string"}, keep_default_na=False)
+        old["id"] = restore_formulas(old["id"])
     except (OSError, ValueError) as exc:
         changes.migration_note = f"The segments.csv of {previous.label} could not be read ({exc})."
         return None

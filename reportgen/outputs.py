@@ -18,6 +18,7 @@ from typing import Any
 import joblib
 import pandas as pd
 
+from .csvsafe import neutralise_formulas
 from .errors import OutputError
 from .history import model_record
 from .report import Analysis
@@ -72,9 +73,10 @@ def publish(staging: Path, target: Path) -> None:
 
 def write_segments_csv(a: Analysis, path: Path) -> None:
     frame = pd.DataFrame({
-        "id": a.features.ids.to_numpy(),
+        "id": neutralise_formulas(a.features.ids.reset_index(drop=True)),
         "segment": a.segmentation.stable_labels,
-        "persona": [a.name_of(int(s)) for s in a.segmentation.labels],
+        "persona": neutralise_formulas(pd.Series(
+            [a.name_of(int(s)) for s in a.segmentation.labels])),
     })
     frame.to_csv(path, index=False, lineterminator="\n")
 
