@@ -50,6 +50,18 @@ def _resolve_path(value: Path | None, info: ValidationInfo) -> Path | None:
     return path if path.is_absolute() or base is None else (Path(base) / path).resolve()
 
 
+IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
+
+
+def _looks_like_an_image(path: Path) -> bool:
+    """By content, not name: a renamed /etc/passwd must not be embedded in a report."""
+    with open(path, "rb") as handle:
+        head = handle.read(4096)
+    if head.startswith(IMAGE_SIGNATURES):
+        return True
+    return path.suffix.lower() == ".svg" and b"<svg" in head.lower()
+
+
 class ReportSection(Section):
     name: str = Field(
         pattern=r"^[a-z0-9][a-z0-9-]*$",
@@ -77,6 +89,9 @@ class ReportSection(Section):
             raise ValueError(f"logo file not found: {value}")
         if value is not None and value.suffix.lower() not in LOGO_SUFFIXES:
             raise ValueError(f"the logo must be a {', '.join(LOGO_SUFFIXES)} file")
+        if value is not None and not _looks_like_an_image(value):
+            raise ValueError(f"{value} is not a PNG, JPEG, GIF or SVG image (its content is "
+                             "not); the report embeds the logo, so it must be one")
         return value
 
     @field_validator("templates")

@@ -55,7 +55,8 @@ def publish_report(a: Analysis, target: Path, timer: StageTimer) -> dict[str, An
             outputs.append("report.html")
         if "pdf" in config.output.formats:
             with timer("pdf"):
-                write_pdf(env, context, charts, folder / "report.pdf")
+                roots = [a.loaded.source.parent, *filter(None, [config.report.templates])]
+                write_pdf(env, context, charts, folder / "report.pdf", roots)
             outputs.append("report.pdf")
         started = time.perf_counter()
         write_segments_csv(a, folder / "segments.csv")

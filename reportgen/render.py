@@ -14,10 +14,13 @@ import logging
 import mimetypes
 import os
 import re
+from collections.abc import Sequence
 from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import jinja2
 from markupsafe import Markup
@@ -135,22 +138,64 @@ def write_html(env: jinja2.Environment, context: dict[str, Any], charts: dict[st
                path: Path) -> None:
     page = render_page(env, {**context, "target": "html", "images": {},
                              "chart_specs": chart_specs(charts), "vega_bundle": vega_bundle()})
+    check_self_contained(page)
     path.write_text(page, encoding="utf-8")
 
 
 def write_pdf(env: jinja2.Environment, context: dict[str, Any], charts: dict[str, ChartSpec],
-              path: Path) -> None:
+              path: Path, roots: Sequence[Path] = ()) -> None:
+    """`roots`: the only folders whose files a template may pull into the PDF (the
+    config's and the templates' folders); nothing from the network, ever."""
     import weasyprint
+    from weasyprint.urls import FatalURLFetchingError
 
     page = render_page(env, {**context, "target": "pdf", "images": chart_images(charts),
                              "chart_specs": {}, "vega_bundle": ""})
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    weasyprint.HTML(string=page, base_url=str(path.parent),
-                    url_fetcher=offline_fetcher()).write_pdf(path)
+    allowed = [builtin_templates().resolve(), *(Path(r).resolve() for r in roots)]
+    try:
+        weasyprint.HTML(string=page, base_url=str(allowed[-1]),
+                        url_fetcher=confined_fetcher(allowed)).write_pdf(path)
+    except FatalURLFetchingError as exc:
+        raise OutputError(
+            f"the report's templates ask for {exc.args[0]}, which reportgen does not fetch: "
+            "no network, and only files inside " + ", ".join(map(str, allowed))
+            + "; embed the file as a data: URL or move it into the templates folder"
+        ) from None
 
 
-def offline_fetcher() -> Any:
-    """WeasyPrint may read only `data:` URLs: no network, no local files, ever."""
+def confined_fetcher(allowed: Sequence[Path]) -> Any:
+    """WeasyPrint may read `data:` URLs and files inside `allowed`; anything else stops
+    the PDF (a FatalURLFetchingError is the one error WeasyPrint does not swallow)."""
     import weasyprint
+    from weasyprint.urls import FatalURLFetchingError
 
-    return weasyprint.URLFetcher(allowed_protocols={"data"})
+    class ConfinedFetcher(weasyprint.URLFetcher):
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            scheme = url.split(":", 1)[0].lower()
+            if scheme == "file":
+                local = Path(url2pathname(urlsplit(url).path)).resolve()
+                if any(local.is_relative_to(root) for root in allowed):
+                    return super().fetch(url, headers)
+            elif scheme == "data":
+                return super().fetch(url, headers)
+            raise FatalURLFetchingError(url)
+
+    return ConfinedFetcher(allowed_protocols={"data", "file"}, timeout=5)
+
+
+RESOURCE_RE = re.compile(
+    r"""<(?:img|script|link|iframe|source|video|audio|embed|object|track)\b[^>]*?"""
+    r"""\b(?:src|href|data|poster|srcset)\s*=\s*["']?\s*((?:https?:|ftp:|file:|//)[^"'\s>]*)"""
+    r"""|(?:url\(|@import\s+)\s*["']?\s*((?:https?:|ftp:|file:|//)[^"')\s;]*)""",
+    re.IGNORECASE)
+
+
+def check_self_contained(page: str) -> None:
+    """The HTML page must load nothing from elsewhere (links to click are fine)."""
+    found = RESOURCE_RE.search(page)
+    if found:
+        url = found.group(1) or found.group(2)
+        raise OutputError(f"the report's templates load {url}; the HTML report must not load "
+                          "anything from the network or local files: embed it as a data: "
+                          "URL (report.logo does this for a logo)")

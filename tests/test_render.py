@@ -11,7 +11,7 @@ import pytest
 
 from reportgen import run_report
 from reportgen.errors import OutputError
-from reportgen.render import make_environment, offline_fetcher, render_page
+from reportgen.render import confined_fetcher, make_environment, render_page
 
 PNG_1PX = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhf"
                            "DwAChwGA60e6kgAAAABJRU5ErkJggg==")
@@ -65,12 +65,17 @@ def test_missing_template_folder_is_a_config_error(small_project):
         load_config(small_project, ["report.templates=nope"])
 
 
-def test_the_pdf_fetcher_refuses_everything_but_data_urls():
-    fetcher = offline_fetcher()
-    for url in ("http://example.com/x.png", "https://example.com/f.woff", "file:///etc/passwd"):
-        with pytest.raises(ValueError, match="disallowed protocol"):
+def test_the_pdf_fetcher_serves_data_urls_and_files_inside_its_folders_only(tmp_path):
+    from weasyprint.urls import FatalURLFetchingError
+
+    (tmp_path / "inside.css").write_text("p {}")
+    fetcher = confined_fetcher([tmp_path])
+    for url in ("http://example.com/x.png", "https://example.com/f.woff", "file:///etc/passwd",
+                "ftp://example.com/x", f"file://{tmp_path}/../outside.css"):
+        with pytest.raises(FatalURLFetchingError):
             fetcher.fetch(url)
     assert fetcher.fetch("data:text/plain;base64,aGk=").read() == b"hi"
+    assert fetcher.fetch(f"file://{tmp_path}/inside.css").read() == b"p {}"
 
 
 def test_content_is_escaped(small_project):

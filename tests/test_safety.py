@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 from helpers import blobs_frame, write_config
 
 from reportgen import run_report
@@ -29,16 +30,16 @@ def test_segments_csv_is_safe_and_months_still_match(tmp_path):
     frame = blobs_frame().drop(columns="group")
     frame["customer_id"] = [f"={i}+1" if i % 2 else f"-{i}" for i in range(len(frame))]
     frame.to_csv(tmp_path / "customers.csv", index=False)
-    config = write_config(tmp_path, f"""
-report: {{name: small, title: Small}}
-data: {{path: customers.csv, id: customer_id}}
-features: {{numeric: [income, score], profile: [age]}}
-segmentation: {{k: 3}}
+    config = write_config(tmp_path, """
+report: {name: small, title: Small}
+data: {path: customers.csv, id: customer_id}
+features: {numeric: [income, score], profile: [age]}
+segmentation: {k: 3}
 personas:
   rules:
-    - when: {{income: high}}
+    - when: {income: high}
       name: '=HYPERLINK("http://evil.example","click")'
-output: {{dir: out, formats: [html]}}
+output: {dir: out, formats: [html]}
 """)
     first = run_report(config, period="2026-10")
     cells = pd.read_csv(first.folder / "segments.csv", dtype=str, keep_default_na=False)
@@ -49,3 +50,129 @@ output: {{dir: out, formats: [html]}}
     migration = json.loads((second.folder / "summary.json").read_text())["migration"]
     assert migration["returning"] == len(frame)
     assert migration["new_customers"] == 0 and migration["lost_customers"] == 0
+
+
+# --- what the PDF and the HTML may load ---------------------------------------------------
+
+def png_bytes() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4), "#882255").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+PNG = png_bytes()
+
+
+def project_with_template(tmp_path, markup: str, formats: str = "[pdf]"):
+    """The small project whose report template adds `markup` at the end."""
+    blobs_frame().drop(columns="group").to_csv(tmp_path / "customers.csv", index=False)
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "report.html.j2").write_text(
+        '{% extends "default:report.html.j2" %}\n'
+        "{% block content %}{{ super() }}" + markup + "{% endblock %}\n")
+    return write_config(tmp_path, f"""
+report: {{name: small, title: Small, templates: templates}}
+data: {{path: customers.csv, id: customer_id}}
+features: {{numeric: [income, score]}}
+segmentation: {{k: 3}}
+output: {{dir: out, formats: {formats}}}
+""")
+
+
+class Listener:
+    """A loopback HTTP server that records whether anyone asked it for anything."""
+
+    def __enter__(self):
+        import http.server
+        import threading
+
+        asked = self.asked = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                asked.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.end_headers()
+                self.wfile.write(PNG)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/pixel.png"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def run_cli(config) -> tuple[int, str]:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "reportgen", "run", str(config), "--period",
+                           "2026-11"], capture_output=True, text=True, timeout=300)
+    return done.returncode, done.stderr
+
+
+def test_pdf_never_fetches_from_the_network(tmp_path):
+    with Listener() as listener:
+        config = project_with_template(tmp_path, f'<img src="{listener.url}">')
+        code, err = run_cli(config)
+    assert code == 2
+    assert err.startswith(f"error: the report's templates ask for {listener.url}, which "
+                          "reportgen does not fetch")
+    assert listener.asked == []
+    assert not (tmp_path / "out" / "small" / "2026-11").exists()
+
+
+@pytest.mark.parametrize(("markup", "refused"), [
+    ('<img src="file:///etc/passwd">', "file:///etc/passwd"),
+    ('<link rel="stylesheet" href="../../../../../../etc/hosts">', "file:///etc/hosts"),
+])
+def test_pdf_never_reads_files_outside_the_project(tmp_path, markup, refused):
+    config = project_with_template(tmp_path, markup)
+    code, err = run_cli(config)
+    assert code == 2
+    assert f"ask for {refused}, which reportgen does not fetch" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_pdf_may_embed_an_image_from_the_templates_folder(tmp_path):
+    config = project_with_template(tmp_path, '<img src="pixel.png" alt="pixel">')
+    (tmp_path / "templates" / "pixel.png").write_bytes(PNG)
+    result = run_report(config, period="2026-11")
+    assert (result.folder / "report.pdf").stat().st_size > 10_000
+
+
+def test_html_must_not_load_anything_from_elsewhere(tmp_path):
+    with Listener() as listener:
+        config = project_with_template(
+            tmp_path, f'<div style="background: url({listener.url})"></div>', "[html]")
+        code, err = run_cli(config)
+    assert code == 2
+    assert err.startswith(f"error: the report's templates load {listener.url}; the HTML "
+                          "report must not load anything")
+    assert listener.asked == []
+
+
+def test_a_renamed_text_file_is_not_a_logo(tmp_path):
+    from reportgen.errors import ConfigError
+
+    (tmp_path / "passwd.png").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    (tmp_path / "customers.csv").write_text("a,b\n1,2\n")
+    config = write_config(tmp_path, """
+report: {name: small, title: Small, logo: passwd.png}
+data: {path: customers.csv}
+features: {numeric: [a, b]}
+""")
+    with pytest.raises(ConfigError, match="is not a PNG, JPEG, GIF or SVG image"):
+        run_report(config)
