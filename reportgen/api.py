@@ -75,7 +75,10 @@ def run_report(
     with timer("imports"):  # the heavy stages load only once the config is valid
         from .outputs import check_writable
         from .pipeline import analyse, publish_report
+        from .staging import remove_stale
     check_writable(target.parent)
+    for folder in (target.parent, target.parent.parent):
+        remove_stale(folder)
     from .history import find_previous
 
     previous = find_previous(target.parent, period)
@@ -169,6 +172,8 @@ def generation_time() -> dt.datetime:
 
 def terminal_progress() -> Callable[[str], None] | None:
     """Progress lines on stderr when a person is watching; silence under cron and in CI."""
-    if not sys.stderr.isatty():
-        return None
-    return lambda message: print(f"reportgen: {message}", file=sys.stderr, flush=True)
+    return stderr_progress if sys.stderr.isatty() else None
+
+
+def stderr_progress(message: str) -> None:
+    print(f"reportgen: {message}", file=sys.stderr, flush=True)

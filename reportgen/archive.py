@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .history import read_summary
 from .render import make_environment
+from .staging import temporary_prefix
 from .textutil import PERIOD_RE, format_share
 
 
@@ -90,7 +91,7 @@ def _title(folder: Path) -> str | None:
 
 def write_atomically(path: Path, text: str) -> Path:
     """Write beside the target and rename, so a reader never sees half a page."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    handle, temporary = tempfile.mkstemp(prefix=temporary_prefix(path.name), dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)

@@ -8,6 +8,7 @@ imported inside the commands so that `reportgen --help` answers at once.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -29,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_period_target(run, "the report's period, YYYY-MM (default: this month)")
     run.add_argument("--open", action="store_true",
                      help="open the HTML report in the default browser afterwards")
+    run.add_argument("--progress", action="store_true",
+                     help="print each stage on stderr as it starts, also when not on a "
+                     "terminal (for logs)")
     _add_set(run)
 
     mail = commands.add_parser("send", help="email a period's PDF report (config's email:)")
@@ -69,13 +73,30 @@ def _add_set(command: argparse.ArgumentParser) -> None:
                          help="override a config key, e.g. --set segmentation.k=5 (repeatable)")
 
 
+class Stopped(BaseException):
+    """SIGTERM (systemd, a cron timeout, kill): unwind like Ctrl-C so temporary files go."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise Stopped(signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop)
     try:
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         print("error: interrupted; no report was changed", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Stopped as stop:
+        print(f"error: stopped by {signal.Signals(stop.signum).name}; no report was changed",
+              file=sys.stderr)
+        return 128 + stop.signum
     except Exception as exc:
         return _report_failure(exc, args.debug)
 
@@ -96,10 +117,11 @@ def _report_failure(exc: Exception, debug: bool) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .api import run_report, terminal_progress
+    from .api import run_report, stderr_progress, terminal_progress
 
-    result = run_report(args.config, out=args.out, period=args.period,
-                        progress=terminal_progress(), **_settings(args.settings))
+    progress = stderr_progress if args.progress else terminal_progress()
+    result = run_report(args.config, out=args.out, period=args.period, progress=progress,
+                        **_settings(args.settings))
     summary = result.summary
     print(f"{summary['report']} {summary['period']}: {summary['n_customers']:,} customers in "
           f"{summary['k_selected']} segments -> {result.folder}")

@@ -22,13 +22,14 @@ from .csvsafe import neutralise_formulas
 from .errors import OutputError
 from .history import model_record
 from .report import Analysis
+from .staging import temporary_prefix
 
 
 def check_writable(folder: Path) -> None:
     """Fail before the slow stages when the output folder cannot be written."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=temporary_prefix("write-test")):
             pass
     except OSError as exc:
         raise OutputError(
@@ -41,7 +42,7 @@ def check_writable(folder: Path) -> None:
 def staged_folder(target: Path) -> Iterator[Path]:
     """Yield an empty temporary folder; on success it replaces `target` as a whole."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    staging = Path(tempfile.mkdtemp(prefix=temporary_prefix(target.name), dir=target.parent))
     staging.chmod(0o777 & ~current_umask())  # mkdtemp makes 0700; reports are to be shared
     try:
         yield staging

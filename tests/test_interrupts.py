@@ -1,0 +1,101 @@
+"""Runs killed part-way (Ctrl-C, SIGTERM, kill -9) never damage an earlier good report.
+
+A good report of the period exists first; a second run of the same period is stopped
+as a given stage starts (seen on its --progress lines); every file of the earlier report
+and of the archive indexes must be byte-identical afterwards, and the next run must
+finish and clear whatever the killed run left behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import ROOT, write_config
+
+PERIOD = "2026-11"
+
+
+def visible_files(out: Path) -> dict[str, str]:
+    """Every file a reader can see (not hidden temporaries), with its sha256."""
+    return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(out.rglob("*"))
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(out).parts)}
+
+
+def hidden_entries(out: Path) -> list[str]:
+    return sorted(str(p.relative_to(out)) for p in out.rglob(".*"))
+
+
+def start(config: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "reportgen", "run", str(config), "--period",
+                             PERIOD, "--progress"], stderr=subprocess.PIPE, text=True)
+
+
+def stop_at(child: subprocess.Popen, stage: str, signum: int) -> tuple[int, str]:
+    """Signal the run as `stage` starts; return its exit status and what it printed."""
+    assert child.stderr is not None
+    seen = []
+    for line in child.stderr:
+        seen.append(line)
+        if line.strip() == f"reportgen: {stage} ...":
+            child.send_signal(signum)
+            break
+    rest = child.stderr.read()
+    return child.wait(timeout=120), "".join(seen) + rest
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, str]]:
+    """The sample report (HTML and PDF), written once: the good report to protect."""
+    folder = tmp_path_factory.mktemp("interrupts")
+    text = (ROOT / "configs" / "sample.yaml").read_text().replace(
+        "../sample_data/customers.csv", str(ROOT / "sample_data" / "customers.csv")).replace(
+        "../reports", "out")
+    config = write_config(folder, text)
+    done = subprocess.run([sys.executable, "-m", "reportgen", "run", str(config), "--period",
+                           PERIOD], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    out = folder / "out"
+    return config, out, visible_files(out)
+
+
+@pytest.mark.parametrize(("stage", "signum", "status", "message"), [
+    ("features", signal.SIGINT, 130, "error: interrupted; no report was changed"),
+    ("segmentation", signal.SIGTERM, 143, "error: stopped by SIGTERM; no report was changed"),
+    ("html", signal.SIGTERM, 143, "error: stopped by SIGTERM; no report was changed"),
+    ("pdf", signal.SIGKILL, -9, None),
+    ("archive", signal.SIGKILL, -9, None),
+], ids=["ctrl-c after loading", "sigterm in the k sweep", "sigterm writing html",
+        "kill -9 in the pdf", "kill -9 renaming into place"])
+def test_a_stopped_run_leaves_the_earlier_report_untouched(project, stage, signum, status,
+                                                           message):
+    config, out, before = project
+    status_seen, printed = stop_at(start(config), stage, signum)
+    assert status_seen == status, printed
+    if message:
+        assert printed.strip().splitlines()[-1] == message
+        assert "Traceback" not in printed
+        assert hidden_entries(out) == []  # unwound: its temporary folder is gone
+    after = visible_files(out)
+    if stage == "archive":  # killed after the rename: the new report is whole
+        assert after.keys() == before.keys()
+    else:
+        assert after == before
+
+
+def test_the_next_run_clears_what_a_killed_run_left(project):
+    config, out, before = project
+    status, _ = stop_at(start(config), "pdf", signal.SIGKILL)
+    assert status == -9
+    left = hidden_entries(out)
+    assert any(".tmp-" in name for name in left)
+    done = subprocess.run([sys.executable, "-m", "reportgen", "run", str(config), "--period",
+                           PERIOD], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert hidden_entries(out) == []
+    assert visible_files(out).keys() == before.keys()
