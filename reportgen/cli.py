@@ -125,6 +125,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary = result.summary
     print(f"{summary['report']} {summary['period']}: {summary['n_customers']:,} customers in "
           f"{summary['k_selected']} segments -> {result.folder}")
+    for warning in summary.get("warnings", []):
+        print(f"warning: {warning}", file=sys.stderr)
     if args.open:
         open_in_browser(result.html)
     return EXIT_OK

@@ -103,13 +103,24 @@ def coerce_numeric(frame: pd.DataFrame, columns: list[str], key: str) -> pd.Data
     return frame
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
+def _plain(value: object) -> str:
+    """5 rather than np.int64(5); text quoted, so a blank stays visible."""
+    if isinstance(value, str):
+        return repr(value)
+    return format(value.item() if isinstance(value, np.generic) else value)
+
+
 def _text_in_numeric(column: str, values: pd.Series, bad: pd.Series, key: str) -> str:
     rows = np.flatnonzero(bad.to_numpy())[:MAX_BAD_VALUES_SHOWN]
     shown = ", ".join(f"{values.iloc[r]!r} (row {r + 1})" for r in rows)
     return (
         f"{key}: column {column!r} holds text that is not a number: {shown}"
-        f"{' ...' if bad.sum() > len(rows) else ''} ({int(bad.sum())} values); fix the data, "
-        "or list the column under features.categorical or features.profile"
+        f"{' ...' if bad.sum() > len(rows) else ''} ({_count(int(bad.sum()), 'value')} in "
+        "all); fix the data, or list the column under features.categorical or features.profile"
     )
 
 
@@ -123,7 +134,7 @@ def check_informative(frame: pd.DataFrame, spec: FeaturesSection) -> None:
             )
         if values.nunique() == 1:
             raise DataError(
-                f"features: column {column!r} holds the same value ({values.iloc[0]!r}) in "
+                f"features: column {column!r} holds the same value ({_plain(values.iloc[0])}) in "
                 "every row, so it cannot separate segments; remove it or move it to "
                 "features.profile"
             )

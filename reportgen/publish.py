@@ -25,6 +25,7 @@ from .report import (
     build_charts,
     changes_view,
     config_text,
+    data_warnings,
     feature_rows,
     findings,
     method_notes,
@@ -85,6 +86,7 @@ class PageContext:
     n_rows_read: str
     silhouette: str
     weak_structure: bool
+    warnings: list[str]
     segments: list[SegmentView]
     findings: list[str]
     selection_reason: str
@@ -120,6 +122,7 @@ def page_context(a: Analysis, charts: dict[str, ChartSpec]) -> PageContext:
         n_rows_read=f"{a.table.n_rows_read:,}",
         silhouette=f"{seg.score_for(seg.k).silhouette:.2f}",
         weak_structure=seg.weak_structure,
+        warnings=[w for w in data_warnings(a) if not w.startswith("No strong")],
         segments=views,
         findings=findings(a),
         selection_reason=seg.reason,

@@ -331,6 +331,36 @@ def _mix_rows(a: Analysis, profile: SegmentProfile) -> list[MixRow]:
     return rows
 
 
+MISSING_WARNING = 0.30   # a clustering feature missing for more customers than this
+SMALL_SEGMENT = 0.01     # a segment holding fewer customers than this share
+
+
+def data_warnings(a: Analysis) -> list[str]:
+    """What the reader should know before trusting the segments; the run still goes on."""
+    out = []
+    rows = len(a.table.frame)
+    for column in a.features.numeric + a.features.categorical:
+        missing = int(a.table.frame[column].isna().sum()) if column in a.table.frame else 0
+        if rows and missing / rows > MISSING_WARNING:
+            treated = ("those customers were left out" if a.config.features.missing == "drop"
+                       else "they were given the median (or most common value), which pulls "
+                       "them toward the middle")
+            out.append(f"{a.features.label(column)} is missing for {format_share(missing / rows)}"
+                       f" of customers ({missing:,} of {rows:,}); {treated}. Fill it in or "
+                       "move it to features.profile.")
+    total = sum(p.size for p in a.profiles.segments)
+    for p in a.profiles.segments:
+        if total and p.size / total < SMALL_SEGMENT:
+            out.append(f"Segment {a.name_of(p.id)} holds only {format_share(p.size / total)} "
+                       f"of customers ({p.size:,}): too small to act on alone; a smaller "
+                       "segmentation.k may fold it into a neighbour.")
+    if a.segmentation.weak_structure:
+        out.append(f"No strong cluster structure: the best silhouette is "
+                   f"{a.segmentation.best_silhouette:.2f} (below {WEAK_SILHOUETTE}); the "
+                   "segments are a useful partition, not natural groups.")
+    return out
+
+
 def findings(a: Analysis) -> list[str]:
     """Three to five plain sentences a stakeholder can repeat in a meeting."""
     segments = a.profiles.segments

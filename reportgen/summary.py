@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from .history import Changes
-from .report import Analysis, findings, versions
+from .report import Analysis, data_warnings, findings, versions
 
 
 def build_summary(a: Analysis, timings: dict[str, float], outputs: list[str]) -> dict[str, Any]:
@@ -34,6 +34,7 @@ def build_summary(a: Analysis, timings: dict[str, float], outputs: list[str]) ->
         "k_scores": [vars(s) for s in seg.scores],
         "segments": [_segment(a, p.id) for p in a.profiles.segments],
         "findings": findings(a),
+        "warnings": data_warnings(a),
         "roles": a.roles,
         "previous_period": a.changes.previous_period if a.changes else None,
         "continuity": _continuity(a),

@@ -176,3 +176,57 @@ features: {numeric: [a, b]}
 """)
     with pytest.raises(ConfigError, match="is not a PNG, JPEG, GIF or SVG image"):
         run_report(config)
+
+
+# --- warnings: the run goes on, the report says it ----------------------------------------
+
+
+def test_warnings_for_missing_features_tiny_segments_and_weak_structure(tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"customer_id": [f"K{i}" for i in range(400)],
+                          "income": rng.uniform(0, 100, 400),
+                          "score": rng.uniform(0, 100, 400)})
+    frame.loc[:139, "score"] = np.nan                       # 35% missing
+    frame.loc[399, ["income", "score"]] = [5_000, 5_000]    # one far-away customer
+    frame.to_csv(tmp_path / "customers.csv", index=False)
+    config = write_config(tmp_path, """
+report: {name: small, title: Small}
+data: {path: customers.csv, id: customer_id}
+features: {numeric: [income, score]}
+segmentation: {k: 3}
+output: {dir: out, formats: [html]}
+""")
+    code, err = run_cli(config)
+    assert code == 0, err
+    warnings = [line for line in err.splitlines() if line.startswith("warning: ")]
+    assert warnings[0] == ("warning: score is missing for 35% of customers (140 of 400); they "
+                           "were given the median (or most common value), which pulls them "
+                           "toward the middle. Fill it in or move it to features.profile.")
+    assert any("holds only 0.2% of customers (1): too small" in w for w in warnings)
+    folder = tmp_path / "out" / "small" / "2026-11"
+    summary = json.loads((folder / "summary.json").read_text())
+    assert [f"warning: {w}" for w in summary["warnings"]] == warnings
+    html = (folder / "report.html").read_text()
+    assert "Check before you use these segments." in html
+    assert "score is missing for 35% of customers" in html
+
+
+def test_uniform_noise_is_flagged_as_weak_structure(tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(4)
+    columns = list("abcdef")
+    pd.DataFrame(rng.uniform(size=(600, 6)), columns=columns).to_csv(
+        tmp_path / "customers.csv", index=False)
+    config = write_config(tmp_path, """
+report: {name: small, title: Small}
+data: {path: customers.csv}
+features: {numeric: [a, b, c, d, e, f]}
+segmentation: {k: 6}
+output: {dir: out, formats: [html]}
+""")
+    code, err = run_cli(config)
+    assert code == 0, err
+    assert "warning: No strong cluster structure: the best silhouette is 0.1" in err
