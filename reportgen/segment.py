@@ -75,7 +75,7 @@ class Segmentation:
 def segment(matrix: np.ndarray, spec: SegmentationSection) -> Segmentation:
     """Sweep k, choose one by the configured criterion, and label every row with it."""
     low, high = spec.k
-    check_enough_rows(matrix, high)
+    check_enough_rows(matrix, high, fixed=low == high)
     sample = silhouette_sample(len(matrix), spec.silhouette_sample, spec.random_state)
     models: dict[int, KMeans] = {}
     scores: list[KScore] = []
@@ -138,12 +138,15 @@ def score_saved(matrix: np.ndarray, model: KMeans, cluster_ids: list[int],
         n_rows=len(matrix), ids=[cluster_ids[c] for c in present])
 
 
-def check_enough_rows(matrix: np.ndarray, k_max: int) -> None:
+def check_enough_rows(matrix: np.ndarray, k_max: int, fixed: bool = False) -> None:
+    """K-Means needs more distinct rows than segments (and one more for a silhouette)."""
     distinct = len(np.unique(matrix, axis=0)) if len(matrix) <= 200_000 else len(matrix)
     if distinct < k_max + 1:
+        fix = (f"set segmentation.k below {distinct}" if fixed
+               else f"lower the top of segmentation.k below {distinct}")
         raise SegmentationError(
             f"segmentation.k: the data have {distinct} distinct customers (rows), too few for "
-            f"up to {k_max} segments; lower the top of segmentation.k below {distinct}"
+            f"{'' if fixed else 'up to '}{k_max} segments; {fix}"
         )
 
 

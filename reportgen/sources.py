@@ -161,9 +161,9 @@ def _separator_hint(header: list[str], sep: str, configured: str | None) -> str:
     for candidate in CANDIDATE_SEPARATORS:
         if candidate != sep and candidate in header[0]:
             shown = "\\t" if candidate == "\t" else candidate
-            return (f" (only one column was found with separator {sep!r}: the file looks "
-                    f"{shown!r}-separated; set data.read.sep: \"{shown}\")")
-    return "" if configured else " (only one column was found; set data.read.sep)"
+            return (f"; only one column was found with separator {sep!r}: the file looks "
+                    f"{shown!r}-separated; set data.read.sep: \"{shown}\"")
+    return "" if configured else "; only one column was found; set data.read.sep"
 
 
 def _read_parquet(path: Path, wanted: dict[str, str]) -> pd.DataFrame:
@@ -200,7 +200,7 @@ def check_columns(wanted: dict[str, str], present: list[str], path: Path,
         name = missing[0]
         raise DataError(
             f"{wanted[name]}: column {name!r} is not in {path.name}"
-            f"{did_you_mean(name, present)}{hint}"
+            f"{hint or did_you_mean(name, present)}"
         )
 
 
@@ -219,7 +219,8 @@ def split_ids(frame: pd.DataFrame, id_column: str | None) -> tuple[pd.Series, pd
         count = int((ids == first).sum())
         raise DataError(
             f"data.id: customer id {first!r} appears {count} times in column {id_column!r} "
-            f"({repeated.nunique()} ids repeat); the data must hold one row a customer"
+            f"({repeated.nunique()} {'id repeats' if repeated.nunique() == 1 else 'ids repeat'}"
+            "); the data must hold one row a customer"
         )
     dropped = {"missing customer id": int(missing.sum())} if missing.any() else {}
     return ids, frame, dropped

@@ -1,0 +1,144 @@
+"""The error catalogue (docs/errors.md), entry by entry.
+
+Each bad input goes through the real command line: exit code 2, exactly one `error:` line
+that names the problem (the fragment below, which docs/errors.md quotes), no traceback,
+and no report written: the period folder does not exist and no temporary file is left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from helpers import ROOT, blobs_frame
+
+from reportgen.cli import main
+
+CATALOGUE = ROOT / "docs" / "errors.md"
+BASE = """report: {name: small, title: Small}
+data: {path: customers.csv, id: customer_id}
+features: {numeric: [income, score], profile: [age]}
+segmentation: {k: [2, 5]}
+output: {dir: out, formats: [html]}
+"""
+
+
+def write_customers(folder: Path, edit: Callable | None = None, name: str = "customers.csv",
+                    **csv_options) -> None:
+    frame = blobs_frame().drop(columns="group")
+    if edit:
+        frame = edit(frame)
+    frame.to_csv(folder / name, index=False, **csv_options)
+
+
+def setter(row: int, column: str, value):
+    def edit(frame):
+        frame[column] = frame[column].astype(object)
+        frame.loc[row, column] = value
+        return frame
+    return edit
+
+
+def column_of(value):
+    def edit(frame):
+        frame["income"] = value
+        return frame
+    return edit
+
+
+# id: (files, config text, fragment of the one error line)
+CASES: dict[str, tuple[Callable[[Path], None], str, str]] = {
+    "yaml-syntax": (write_customers, "report: {name: small\n  title: x\n",
+                    "config.yaml line 2, column 8: YAML syntax error"),
+    "not-a-mapping": (write_customers, "- report\n- data\n",
+                      "config.yaml: the top level must be a mapping of sections"),
+    "unknown-key": (write_customers, BASE.replace("segmentation:", "segmentaton:"),
+                    "unknown key 'segmentaton'; did you mean 'segmentation'"),
+    "wrong-type": (write_customers, BASE.replace("k: [2, 5]", 'k: "five"'),
+                   "config key 'segmentation.k': expected an integer or a range [min, max] of "
+                   "integers, found 'five' (text)"),
+    "k-reversed": (write_customers, BASE.replace("k: [2, 5]", "k: [5, 2]"),
+                   "the range [5, 2] is reversed; write [2, 5]"),
+    "k-below-2": (write_customers, BASE.replace("k: [2, 5]", "k: 1"),
+                  "k must be at least 2 (a single segment is no segmentation)"),
+    "k-above-rows": (lambda d: write_customers(d, lambda f: f.head(4)), BASE,
+                     "the data have 4 distinct customers (rows), too few for up to 5 segments"),
+    "fewer-than-k": (lambda d: write_customers(d, lambda f: f.head(3)),
+                     BASE.replace("k: [2, 5]", "k: 4"),
+                     "the data have 3 distinct customers (rows), too few for 4 segments"),
+    "missing-file": (lambda d: None, BASE, "data.path: file not found:"),
+    "empty-file": (lambda d: (d / "customers.csv").write_text(""), BASE,
+                   "data file customers.csv is empty"),
+    "header-only": (lambda d: (d / "customers.csv").write_text("customer_id,income,score,age\n"),
+                    BASE, "data file customers.csv has a header but no data rows"),
+    "wrong-delimiter": (lambda d: write_customers(d, sep=";"),
+                        BASE.replace("id: customer_id}", 'id: customer_id, read: {sep: ","}}'),
+                        "the file looks ';'-separated; set data.read.sep: \";\""),
+    "not-utf-8": (lambda d: write_customers(d, lambda f: f.assign(customer_id="Zoë"),
+                                            encoding="latin-1"),
+                  BASE.replace("id: customer_id", "id: income"),
+                  "is not valid utf-8 text (byte 0xeb at offset"),
+    "column-missing": (write_customers, BASE.replace("[income, score]", "[income, scores]"),
+                       "features.numeric: column 'scores' is not in customers.csv; did you "
+                       "mean 'score' or 'income'?"),
+    "text-in-numeric": (lambda d: write_customers(d, setter(4, "income", "n.a.")), BASE,
+                        "column 'income' holds text that is not a number: 'n.a.' (row 5)"),
+    "all-missing": (lambda d: write_customers(d, column_of(None)), BASE,
+                    "column 'income' has no values at all"),
+    "constant": (lambda d: write_customers(d, column_of(5)), BASE,
+                 "column 'income' holds the same value (5) in every row"),
+    "duplicate-ids": (lambda d: write_customers(d, setter(1, "customer_id", "K0000")), BASE,
+                      "data.id: customer id 'K0000' appears 2 times"),
+    "bad-date": (lambda d: write_customers(d, lambda f: f.assign(
+        joined=["2024-01-05"] * 9 + ["soon"] + ["2024-02-01"] * (len(f) - 10))),
+        BASE + "derive: {tenure: days_since(joined)}\n",
+        "derive.tenure: column 'joined' holds a date that cannot be read: 'soon' (row 10)"),
+    "transactions-columns": (write_customers, BASE.replace(
+        ", id: customer_id}", "}\ntransactions: {customer: CustomerID, invoice: "
+        "InvoiceNo, date: InvoiceDate, quantity: Quantity, price: UnitPrice}"),
+        "transactions.customer: column 'CustomerID' is not in customers.csv"),
+    "expression-column": (write_customers, BASE + "derive: {income2: incomes * 2}\n",
+                          "derive.income2: column 'incomes' is not in customers.csv; did you "
+                          "mean 'income' or 'score'?"),
+    "expression-forbidden": (write_customers,
+                             BASE + "derive: {x: __import__('os').system('id')}\n",
+                             "config key 'derive.x': unknown function '__import__'"),
+    "output-not-writable": (lambda d: (write_customers(d), (d / "out").write_text("a file")),
+                            BASE, "output.dir: cannot write to"),
+    "logo-missing": (write_customers, BASE.replace("title: Small}", "title: Small, logo: l.png}"),
+                     "config key 'report.logo': logo file not found"),
+    "template-syntax": (lambda d: (write_customers(d), (d / "t").mkdir(),
+                                   (d / "t" / "report.html.j2").write_text(
+                                       '{% extends "default:report.html.j2" %}\n'
+                                       "{% block content %}{% if %}{% endblock %}\n")),
+                        BASE.replace("title: Small}", "title: Small, templates: t}"),
+                        "t/report.html.j2 line 2: Expected an expression"),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_input_is_one_clear_line_and_writes_nothing(case, tmp_path, monkeypatch, capsys):
+    make_files, config_text, fragment = CASES[case]
+    make_files(tmp_path)
+    (tmp_path / "config.yaml").write_text(config_text)
+    monkeypatch.chdir(tmp_path)
+    code = main(["run", "config.yaml", "--period", "2026-11"])
+    out, err = capsys.readouterr()
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert fragment in lines[0]
+    assert "Traceback" not in err and out == ""
+    report = tmp_path / "out" / "small"
+    assert not (report / "2026-11").exists()
+    leftovers = [p.name for p in tmp_path.rglob(".*") if ".tmp-" in p.name]
+    assert leftovers == []
+
+
+def test_every_case_is_in_the_catalogue():
+    """docs/errors.md quotes each message; a change of wording must update the docs."""
+    text = CATALOGUE.read_text()
+    missing = [case for case, (_, _, fragment) in CASES.items()
+               if f"`{case}`" not in text or fragment not in text]
+    assert missing == []
