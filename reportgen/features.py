@@ -100,7 +100,24 @@ def coerce_numeric(frame: pd.DataFrame, columns: list[str], key: str) -> pd.Data
             if bad.any():
                 raise DataError(_text_in_numeric(column, values, bad, key))
             frame[column] = converted.astype(float)
+        check_finite(frame[column], column, key)
     return frame
+
+
+def check_finite(values: pd.Series, column: str, key: str) -> None:
+    """inf, or a number so large that scaling it overflows, cannot be clustered; say where."""
+    numbers = pd.to_numeric(values, errors="coerce").astype("float64").to_numpy()
+    bad = np.isinf(numbers) | (np.abs(numbers) > MAX_MAGNITUDE)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"{key}: column {column!r} holds {_plain(values.iloc[row])} (row {row + 1}"
+            f"{', and ' + _count(int(bad.sum()) - 1, 'more') if bad.sum() > 1 else ''}): "
+            "infinite or too large to scale; fix the data, or clear those cells so they count "
+            "as missing")
+
+
+MAX_MAGNITUDE = 1e150  # beyond this, squaring for a variance overflows float64
 
 
 def _count(n: int, noun: str) -> str:

@@ -105,3 +105,72 @@ def test_phone_width_fits_without_sideways_scrolling(browser, sample_run):
         report.screenshot("sample-phone")
     finally:
         report.close()
+
+
+SCRIPT = "<script>alert(1)</script>"
+IMG = '"><img src=x onerror=alert(2)>'
+
+
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory: pytest.TempPathFactory):
+    """Customer data and a config whose text tries to run script in the page."""
+    from helpers import blobs_frame, write_config
+
+    from reportgen import run_report
+
+    folder = tmp_path_factory.mktemp("hostile")
+    frame = blobs_frame().drop(columns="group")
+    frame["channel"] = [SCRIPT if i % 3 == 0 else IMG if i % 3 == 1 else "web"
+                        for i in range(len(frame))]
+    frame.to_csv(folder / "customers.csv", index=False)
+    config = write_config(folder, f"""
+report: {{name: hostile, title: {IMG!r}, company: {SCRIPT!r}}}
+data: {{path: customers.csv, id: customer_id}}
+features: {{numeric: [income, score], categorical: [channel]}}
+segmentation: {{k: 3}}
+personas:
+  rules:
+    - when: {{income: high}}
+      name: {SCRIPT!r}
+      description: {IMG!r}
+output: {{dir: out}}
+""")
+    return run_report(config, period="2026-11")
+
+
+def test_hostile_text_shows_as_text_and_runs_nothing(browser, hostile_run):
+    """Category values, a title, a company and a persona from the data and the config are
+    shown literally in the HTML (checked in Chromium: no dialog, no stray element) and
+    in the PDF."""
+    from helpers import page_texts, squash
+
+    report = OpenedReport(browser, hostile_run.html, DESKTOP)
+    dialogs: list[str] = []
+    report.page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    try:
+        report.page.wait_for_timeout(500)
+        assert dialogs == []
+        injected = report.page.evaluate(
+            "() => document.querySelectorAll('img[src=x], img[onerror]').length")
+        assert injected == 0
+        body = report.page.inner_text("body")
+        assert SCRIPT in body and IMG in body
+        tooltips = []
+        for mark in report.page.query_selector_all(".vega svg .role-mark > path")[:40]:
+            box = mark.bounding_box()
+            if not box or box["width"] < 2 or box["height"] < 2:
+                continue
+            mark.scroll_into_view_if_needed()
+            box = mark.bounding_box()
+            report.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            tooltips.append(report.page.evaluate(
+                "() => (document.getElementById('vg-tooltip-element') || {}).innerText || ''"))
+        assert any(SCRIPT in t for t in tooltips), tooltips[:5]  # a tooltip shows the name
+        assert report.page.evaluate(
+            "() => document.querySelectorAll('img[src=x], img[onerror]').length") == 0
+        assert dialogs == []
+        assert report.errors == []
+    finally:
+        report.close()
+    pdf = squash(" ".join(page_texts(hostile_run.folder / "report.pdf")))
+    assert squash(SCRIPT) in pdf and squash(IMG) in pdf
