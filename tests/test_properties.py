@@ -84,7 +84,7 @@ def test_a_report_or_a_clean_error(data, tmp_path_factory, capsys):
     frame.to_csv(folder / "data.csv", index=False)
     (folder / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
     code = main(["run", str(folder / "config.yaml"), "--period", "2026-11"])
-    out, err = capsys.readouterr()
+    _, err = capsys.readouterr()
     event(f"exit {code}" + (f": {err.split(':')[1].strip()}" if code == 2 else ""))
     assert code in (0, 2), err
     assert "Traceback" not in err and "internal error" not in err
