@@ -19,6 +19,7 @@ import pandas as pd
 
 from .config import DataSection
 from .errors import DataError
+from .memory import check_fits
 from .textutil import did_you_mean
 
 TEXT_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": None}
@@ -106,6 +107,7 @@ def _read_text(path: Path, data: DataSection, wanted: dict[str, str]) -> pd.Data
     sep = opts.sep or sniff_separator(sample, path)
     header = _header(sample, sep)
     check_columns(wanted, header, path, hint=_separator_hint(header, sep, opts.sep))
+    check_fits(path, "text", len(wanted) / max(len(header), 1))
     try:
         return pd.read_csv(
             path, sep=sep, usecols=list(wanted), encoding=opts.encoding, decimal=opts.decimal,
@@ -175,6 +177,7 @@ def _read_parquet(path: Path, wanted: dict[str, str]) -> pd.DataFrame:
         raise DataError(f"data file {path.name} is not a readable parquet file: "
                         f"{_first_line(exc)}") from None
     check_columns(wanted, names, path)
+    check_fits(path, "parquet", len(wanted) / max(len(names), 1))
     return pd.read_parquet(path, columns=list(wanted))
 
 

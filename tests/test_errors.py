@@ -142,3 +142,34 @@ def test_every_case_is_in_the_catalogue():
     missing = [case for case, (_, _, fragment) in CASES.items()
                if f"`{case}`" not in text or fragment not in text]
     assert missing == []
+
+
+def test_a_file_larger_than_memory_is_refused_before_reading(tmp_path, monkeypatch, capsys):
+    """A (sparse) 200 GB customers.csv: refused at once with the limit and the options,
+    instead of the machine swapping."""
+    write_customers(tmp_path)
+    with open(tmp_path / "customers.csv", "r+b") as handle:
+        handle.truncate(200 * 10**9)
+    (tmp_path / "config.yaml").write_text(BASE)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("REPORTGEN_MEMORY_LIMIT", raising=False)
+    try:
+        assert main(["validate", "config.yaml"]) == 2
+    finally:
+        (tmp_path / "customers.csv").unlink()
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: data file customers.csv (200.0 GB) needs about ")
+    assert "of memory to read, more than the " in err
+    assert "aggregate it in a database (data.sql), convert it to parquet" in err
+
+
+def test_memory_limit_of_ones_own(tmp_path, monkeypatch, capsys):
+    write_customers(tmp_path)
+    (tmp_path / "config.yaml").write_text(BASE)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("REPORTGEN_MEMORY_LIMIT", "20kB")
+    assert main(["validate", "config.yaml"]) == 2
+    assert "(REPORTGEN_MEMORY_LIMIT: 20.0 kB, less a fifth" in capsys.readouterr().err
+    monkeypatch.setenv("REPORTGEN_MEMORY_LIMIT", "lots")
+    assert main(["validate", "config.yaml"]) == 2
+    assert "expected a size such as 8GB" in capsys.readouterr().err
