@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import load_config
-from .errors import ConfigError
+from .errors import ConfigError, OutputError
 from .textutil import PERIOD_RE
 
 
@@ -87,7 +87,12 @@ def run_report(
     with timer("archive"):
         from .archive import rebuild_indexes
 
-        rebuild_indexes(target.parent.parent, config.report.templates)
+        try:
+            rebuild_indexes(target.parent.parent, config.report.templates)
+        except OSError as exc:
+            raise OutputError(f"the report was written to {target}, but the archive index "
+                              f"could not be updated ({exc.strerror or exc}); the next run "
+                              "rewrites it") from None
     if config.email is not None and config.email.send_after_run:
         from .deliver import build_message, send
 

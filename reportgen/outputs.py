@@ -47,6 +47,12 @@ def staged_folder(target: Path) -> Iterator[Path]:
     try:
         yield staging
         publish(staging, target)
+    except OSError as exc:  # disk full, file too large, permissions changed mid-run
+        shutil.rmtree(staging, ignore_errors=True)
+        raise OutputError(
+            f"writing the report to {target} failed ({exc.strerror or exc}); free some space "
+            "or fix the folder and run again; the earlier report of this period, if any, is "
+            "untouched") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

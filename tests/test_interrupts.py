@@ -50,7 +50,7 @@ def stop_at(child: subprocess.Popen, stage: str, signum: int) -> tuple[int, str]
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, str]]:
+def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """The sample report (HTML and PDF), written once: the good report to protect."""
     folder = tmp_path_factory.mktemp("interrupts")
     text = (ROOT / "configs" / "sample.yaml").read_text().replace(
@@ -60,8 +60,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[
     done = subprocess.run([sys.executable, "-m", "reportgen", "run", str(config), "--period",
                            PERIOD], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    out = folder / "out"
-    return config, out, visible_files(out)
+    return config, folder / "out"
 
 
 @pytest.mark.parametrize(("stage", "signum", "status", "message"), [
@@ -74,7 +73,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[
         "kill -9 in the pdf", "kill -9 renaming into place"])
 def test_a_stopped_run_leaves_the_earlier_report_untouched(project, stage, signum, status,
                                                            message):
-    config, out, before = project
+    config, out = project
+    before = visible_files(out)  # as the earlier tests of this module left it
     status_seen, printed = stop_at(start(config), stage, signum)
     assert status_seen == status, printed
     if message:
@@ -89,7 +89,8 @@ def test_a_stopped_run_leaves_the_earlier_report_untouched(project, stage, signu
 
 
 def test_the_next_run_clears_what_a_killed_run_left(project):
-    config, out, before = project
+    config, out = project
+    before = visible_files(out)
     status, _ = stop_at(start(config), "pdf", signal.SIGKILL)
     assert status == -9
     left = hidden_entries(out)
@@ -99,3 +100,26 @@ def test_the_next_run_clears_what_a_killed_run_left(project):
     assert done.returncode == 0, done.stderr
     assert hidden_entries(out) == []
     assert visible_files(out).keys() == before.keys()
+
+
+def test_a_full_disk_is_one_clear_line_and_damages_nothing(project):
+    """The run may not write files over 300 kB (RLIMIT_FSIZE, the way a full disk looks
+    to a writer: the write fails); report.html is larger, so writing it fails."""
+    import resource
+
+    config, out = project
+    before = visible_files(out)
+
+    def small_files() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write (EFBIG), not die
+        resource.setrlimit(resource.RLIMIT_FSIZE, (300_000, 300_000))
+
+    done = subprocess.run([sys.executable, "-m", "reportgen", "run", str(config), "--period",
+                           PERIOD], capture_output=True, text=True, timeout=300,
+                          preexec_fn=small_files)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: writing the report to ")
+    assert "(File too large)" in lines[0] and "is untouched" in lines[0]
+    assert visible_files(out) == before
+    assert hidden_entries(out) == []
