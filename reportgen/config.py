@@ -357,6 +357,9 @@ class SegmentationSection(Section):
     silhouette_sample: int = Field(
         10_000, ge=1_000, description="Silhouette is computed on at most this many rows."
     )
+    sweep_sample: int = Field(
+        100_000, ge=1_000, description="The k sweep is fitted on at most this many rows (a "
+        "seeded random sample); the chosen k is then fitted on all rows.")
     refit: bool = Field(
         True, description="Fit a new model each period and match its segments to the last "
         "period's (ids, names, colours kept); false: score new data with the saved model.")

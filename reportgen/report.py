@@ -587,17 +587,26 @@ def method_notes(a: Analysis) -> list[str]:
         f"K-Means (scikit-learn) with {spec.n_init} initialisations for every k from {low} to "
         f"{high}, random seed {spec.random_state}; every customer is labelled by the final "
         f"model for k={seg.k}.",
-        f"Silhouette computed {sampled}; Calinski-Harabasz and Davies-Bouldin on all "
-        "customers. The elbow is found with the Kneedle method (kneed).",
+        f"Silhouette computed {sampled}; Calinski-Harabasz and Davies-Bouldin on "
+        f"{'the same rows as the sweep' if _sampled_sweep(seg) else 'all customers'}. The "
+        "elbow is found with the Kneedle method (kneed).",
         "Segment levels come from z-scores of the segment mean against all customers: very "
         "low below -1, low below -0.35, high above 0.35, very high above 1"
         + (" (on log(1 + x) for logged columns)." if a.features.log else "."),
         numbering_note(a),
     ]
+    if _sampled_sweep(seg):
+        notes.insert(1, f"k chosen on a {seg.sweep_rows:,}-row random sample "
+                     f"(segmentation.sweep_sample); all {seg.n_rows:,} customers labelled by "
+                     f"the final model, fitted on all of them from the sample's centres.")
     if a.roles:
         bound = ", ".join(f"{role} = {column}" for role, column in a.roles.items())
         notes.append(f"Preset roles bound to columns: {bound}.")
     return notes
+
+
+def _sampled_sweep(seg: Segmentation) -> bool:
+    return 0 < seg.sweep_rows < seg.n_rows
 
 
 def numbering_note(a: Analysis) -> str:

@@ -107,3 +107,42 @@ def test_reason_mentions_where_the_elbow_is_when_it_disagrees():
     scores = [KScore(k, 100 / k, sil, 1.0, 1.0) for k, sil in [(2, 0.3), (3, 0.5), (4, 0.4)]]
     k, reason = choose_k(scores, "silhouette", knee=4, fixed=False)
     assert k == 3 and reason == "k=3: highest silhouette (0.50); the elbow is at 4."
+
+
+def test_k_chosen_on_a_sample_matches_the_full_sweep():
+    """Above sweep_sample rows the sweep sees a random sample; the chosen k and the final
+    labels agree with a sweep over every row, and every row is labelled."""
+    matrix, truth = blobs(sizes=(2400, 1800, 1200, 600), spread=0.9, seed=7)
+    full = segment(matrix, SegmentationSection(k=[2, 7], sweep_sample=100_000))
+    sampled = segment(matrix, SegmentationSection(k=[2, 7], sweep_sample=1_500))
+    assert sampled.sweep_rows == 1_500 and full.sweep_rows == len(matrix) == sampled.n_rows
+    assert sampled.k == full.k == 4
+    assert len(sampled.labels) == len(matrix)
+    assert adjusted_rand_score(full.labels, sampled.labels) >= 0.98
+    assert adjusted_rand_score(truth, sampled.labels) >= 0.95
+
+
+def test_the_report_says_k_was_chosen_on_a_sample(tmp_path):
+    import json
+
+    from helpers import blobs_frame, write_config
+
+    from reportgen import run_report
+
+    blobs_frame(n_per_group=500).drop(columns="group").to_csv(tmp_path / "customers.csv",
+                                                              index=False)
+    config = write_config(tmp_path, """
+report: {name: small, title: Small}
+data: {path: customers.csv, id: customer_id}
+features: {numeric: [income, score]}
+segmentation: {k: [2, 5], sweep_sample: 1000}
+output: {dir: out, formats: [html]}
+""")
+    result = run_report(config, period="2026-11")
+    summary = json.loads((result.folder / "summary.json").read_text())
+    assert summary["selection"]["sweep_rows"] == 1000
+    assert summary["k_selected"] == 3
+    assert sum(s["size"] for s in summary["segments"]) == 1500
+    html = result.html.read_text()
+    assert ("k chosen on a 1,000-row random sample (segmentation.sweep_sample); all 1,500 "
+            "customers labelled by the final model") in html
