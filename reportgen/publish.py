@@ -122,7 +122,7 @@ def page_context(a: Analysis, charts: dict[str, ChartSpec]) -> PageContext:
         n_rows_read=f"{a.table.n_rows_read:,}",
         silhouette=f"{seg.score_for(seg.k).silhouette:.2f}",
         weak_structure=seg.weak_structure,
-        warnings=[w for w in data_warnings(a) if not w.startswith("No strong")],
+        warnings=data_warnings(a, structure=False),
         segments=views,
         findings=findings(a),
         selection_reason=seg.reason,

@@ -335,8 +335,11 @@ MISSING_WARNING = 0.30   # a clustering feature missing for more customers than 
 SMALL_SEGMENT = 0.01     # a segment holding fewer customers than this share
 
 
-def data_warnings(a: Analysis) -> list[str]:
-    """What the reader should know before trusting the segments; the run still goes on."""
+def data_warnings(a: Analysis, structure: bool = True) -> list[str]:
+    """What the reader should know before trusting the segments; the run still goes on.
+
+    `structure=False` leaves out weak structure, which the page shows in its own callout.
+    """
     out = []
     rows = len(a.table.frame)
     for column in a.features.numeric + a.features.categorical:
@@ -354,7 +357,7 @@ def data_warnings(a: Analysis) -> list[str]:
             out.append(f"Segment {a.name_of(p.id)} holds only {format_share(p.size / total)} "
                        f"of customers ({p.size:,}): too small to act on alone; a smaller "
                        "segmentation.k may fold it into a neighbour.")
-    if a.segmentation.weak_structure:
+    if structure and a.segmentation.weak_structure:
         out.append(f"No strong cluster structure: the best silhouette is "
                    f"{a.segmentation.best_silhouette:.2f} (below {WEAK_SILHOUETTE}); the "
                    "segments are a useful partition, not natural groups.")
@@ -588,14 +591,14 @@ def method_notes(a: Analysis) -> list[str]:
         f"{high}, random seed {spec.random_state}; every customer is labelled by the final "
         f"model for k={seg.k}.",
         f"Silhouette computed {sampled}; Calinski-Harabasz and Davies-Bouldin on "
-        f"{'the same rows as the sweep' if _sampled_sweep(seg) else 'all customers'}. The "
+        f"{'the same rows as the sweep' if seg.sampled_sweep else 'all customers'}. The "
         "elbow is found with the Kneedle method (kneed).",
         "Segment levels come from z-scores of the segment mean against all customers: very "
         "low below -1, low below -0.35, high above 0.35, very high above 1"
         + (" (on log(1 + x) for logged columns)." if a.features.log else "."),
         numbering_note(a),
     ]
-    if _sampled_sweep(seg):
+    if seg.sampled_sweep:
         notes.insert(1, f"k chosen on a {seg.sweep_rows:,}-row random sample "
                      f"(segmentation.sweep_sample); all {seg.n_rows:,} customers labelled by "
                      f"the final model, fitted on all of them from the sample's centres.")
@@ -604,9 +607,6 @@ def method_notes(a: Analysis) -> list[str]:
         notes.append(f"Preset roles bound to columns: {bound}.")
     return notes
 
-
-def _sampled_sweep(seg: Segmentation) -> bool:
-    return 0 < seg.sweep_rows < seg.n_rows
 
 
 def numbering_note(a: Analysis) -> str:

@@ -43,10 +43,15 @@ class Segmentation:
     silhouette_rows: int
     n_rows: int
     ids: list[int] = field(default_factory=list)  # stable id of each position 1..k
-    sweep_rows: int = 0  # rows the k sweep was fitted on (all rows when 0 or n_rows)
+    sweep_rows: int = 0  # rows the k sweep was fitted on; 0 given means all of them
 
     def __post_init__(self) -> None:
         self.ids = self.ids or list(range(1, self.k + 1))
+        self.sweep_rows = self.sweep_rows or self.n_rows
+
+    @property
+    def sampled_sweep(self) -> bool:
+        return self.sweep_rows < self.n_rows
 
     @property
     def stable_labels(self) -> np.ndarray:
@@ -77,7 +82,7 @@ def segment(matrix: np.ndarray, spec: SegmentationSection) -> Segmentation:
     """Sweep k, choose one by the configured criterion, and label every row with it."""
     low, high = spec.k
     check_enough_rows(matrix, high, fixed=low == high)
-    swept = sweep_rows(matrix, spec)
+    swept = rows_for_sweep(matrix, spec)
     sample = silhouette_sample(len(swept), spec.silhouette_sample, spec.random_state)
     models: dict[int, KMeans] = {}
     scores: list[KScore] = []
@@ -96,7 +101,7 @@ def segment(matrix: np.ndarray, spec: SegmentationSection) -> Segmentation:
     )
 
 
-def sweep_rows(matrix: np.ndarray, spec: SegmentationSection) -> np.ndarray:
+def rows_for_sweep(matrix: np.ndarray, spec: SegmentationSection) -> np.ndarray:
     """The rows the k sweep is fitted on: all of them, or a seeded random sample.
 
     Choosing k needs the shape of the data, not every row: on well-mixed samples of 100k

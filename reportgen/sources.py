@@ -119,10 +119,15 @@ def _read_text(path: Path, data: DataSection, wanted: dict[str, str]) -> pd.Data
         raise DataError(f"data file {path.name} cannot be parsed: {_first_line(exc)}") from None
 
 
-def _text_sample(path: Path, encoding: str) -> str:
+def read_head(path: Path) -> bytes:
+    """The first SNIFF_BYTES of a text file, gzip or not: enough to see how it is written."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     with opener(path, "rb") as handle:
-        raw = handle.read(SNIFF_BYTES)
+        return handle.read(SNIFF_BYTES)
+
+
+def _text_sample(path: Path, encoding: str) -> str:
+    raw = read_head(path)
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError as exc:

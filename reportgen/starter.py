@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError, OutputError
-from .sources import SNIFF_BYTES, file_kind, sniff_separator
+from .sources import file_kind, read_head, sniff_separator
 
 SAMPLE_ROWS = 50_000
 MAX_CLUSTERED = 8          # more numeric features make segments hard to tell apart
@@ -140,11 +140,7 @@ def read_sample(path: Path) -> Sample:
 
 
 def _text_sample(path: Path) -> Sample:
-    import gzip
-
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rb") as handle:
-        raw = handle.read(SNIFF_BYTES)
+    raw = read_head(path)
     if not raw.strip():
         raise DataError(f"data file {path.name} is empty")
     encoding = detect_encoding(raw)

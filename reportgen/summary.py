@@ -31,7 +31,7 @@ def build_summary(a: Analysis, timings: dict[str, float], outputs: list[str]) ->
                       "best_silhouette": seg.best_silhouette,
                       "weak_structure": seg.weak_structure,
                       "silhouette_rows": seg.silhouette_rows,
-                      "sweep_rows": seg.sweep_rows or seg.n_rows},
+                      "sweep_rows": seg.sweep_rows},
         "k_scores": [vars(s) for s in seg.scores],
         "segments": [_segment(a, p.id) for p in a.profiles.segments],
         "findings": findings(a),

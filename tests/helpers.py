@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -70,3 +73,11 @@ def page_texts(pdf: Path) -> list[str]:
     from pypdf import PdfReader
 
     return [squash(page.extract_text()) for page in PdfReader(pdf).pages]
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+            **options) -> subprocess.CompletedProcess:
+    """`python -m reportgen ARGS` as a user runs it; `env` is added to the environment."""
+    return subprocess.run([sys.executable, "-m", "reportgen", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=300, env={**os.environ, **(env or {})},
+                          **options)

@@ -6,17 +6,12 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from helpers import ROOT, write_config
+from helpers import run_cli as reportgen
 
 from reportgen import cli
-
-
-def reportgen(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "reportgen", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=300)
 
 
 def assert_user_error(result: subprocess.CompletedProcess, *fragments: str) -> None:

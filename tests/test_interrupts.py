@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, write_config
+from helpers import ROOT, run_cli, write_config
 
 PERIOD = "2026-11"
 
@@ -57,8 +57,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         "../sample_data/customers.csv", str(ROOT / "sample_data" / "customers.csv")).replace(
         "../reports", "out")
     config = write_config(folder, text)
-    done = subprocess.run([sys.executable, "-m", "reportgen", "run", str(config), "--period",
-                           PERIOD], capture_output=True, text=True, timeout=300)
+    done = run_cli("run", str(config), "--period", PERIOD)
     assert done.returncode == 0, done.stderr
     return config, folder / "out"
 
@@ -95,8 +94,7 @@ def test_the_next_run_clears_what_a_killed_run_left(project):
     assert status == -9
     left = hidden_entries(out)
     assert any(".tmp-" in name for name in left)
-    done = subprocess.run([sys.executable, "-m", "reportgen", "run", str(config), "--period",
-                           PERIOD], capture_output=True, text=True, timeout=300)
+    done = run_cli("run", str(config), "--period", PERIOD)
     assert done.returncode == 0, done.stderr
     assert hidden_entries(out) == []
     assert visible_files(out).keys() == before.keys()
@@ -114,9 +112,7 @@ def test_a_full_disk_is_one_clear_line_and_damages_nothing(project):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write (EFBIG), not die
         resource.setrlimit(resource.RLIMIT_FSIZE, (300_000, 300_000))
 
-    done = subprocess.run([sys.executable, "-m", "reportgen", "run", str(config), "--period",
-                           PERIOD], capture_output=True, text=True, timeout=300,
-                          preexec_fn=small_files)
+    done = run_cli("run", str(config), "--period", PERIOD, preexec_fn=small_files)
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: writing the report to ")

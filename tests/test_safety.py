@@ -7,7 +7,7 @@ import json
 
 import pandas as pd
 import pytest
-from helpers import blobs_frame, write_config
+from helpers import blobs_frame, run_cli, write_config
 
 from reportgen import run_report
 from reportgen.csvsafe import neutralise_formulas, restore_formulas
@@ -114,19 +114,15 @@ class Listener:
         self.server.server_close()
 
 
-def run_cli(config) -> tuple[int, str]:
-    import subprocess
-    import sys
-
-    done = subprocess.run([sys.executable, "-m", "reportgen", "run", str(config), "--period",
-                           "2026-11"], capture_output=True, text=True, timeout=300)
+def run_period(config) -> tuple[int, str]:
+    done = run_cli("run", str(config), "--period", "2026-11")
     return done.returncode, done.stderr
 
 
 def test_pdf_never_fetches_from_the_network(tmp_path):
     with Listener() as listener:
         config = project_with_template(tmp_path, f'<img src="{listener.url}">')
-        code, err = run_cli(config)
+        code, err = run_period(config)
     assert code == 2
     assert err.startswith(f"error: the report's templates ask for {listener.url}, which "
                           "reportgen does not fetch")
@@ -140,7 +136,7 @@ def test_pdf_never_fetches_from_the_network(tmp_path):
 ])
 def test_pdf_never_reads_files_outside_the_project(tmp_path, markup, refused):
     config = project_with_template(tmp_path, markup)
-    code, err = run_cli(config)
+    code, err = run_period(config)
     assert code == 2
     assert f"ask for {refused}, which reportgen does not fetch" in err
     assert len(err.strip().splitlines()) == 1
@@ -157,7 +153,7 @@ def test_html_must_not_load_anything_from_elsewhere(tmp_path):
     with Listener() as listener:
         config = project_with_template(
             tmp_path, f'<div style="background: url({listener.url})"></div>', "[html]")
-        code, err = run_cli(config)
+        code, err = run_period(config)
     assert code == 2
     assert err.startswith(f"error: the report's templates load {listener.url}; the HTML "
                           "report must not load anything")
@@ -198,7 +194,7 @@ features: {numeric: [income, score]}
 segmentation: {k: 3}
 output: {dir: out, formats: [html]}
 """)
-    code, err = run_cli(config)
+    code, err = run_period(config)
     assert code == 0, err
     warnings = [line for line in err.splitlines() if line.startswith("warning: ")]
     assert warnings[0] == ("warning: score is missing for 35% of customers (140 of 400); they "
@@ -227,6 +223,6 @@ features: {numeric: [a, b, c, d, e, f]}
 segmentation: {k: 6}
 output: {dir: out, formats: [html]}
 """)
-    code, err = run_cli(config)
+    code, err = run_period(config)
     assert code == 0, err
     assert "warning: No strong cluster structure: the best silhouette is 0.1" in err

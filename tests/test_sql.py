@@ -11,15 +11,13 @@ import datetime as dt
 import json
 import socket
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import postgres
 import pytest
-from helpers import ROOT, write_config
+from helpers import ROOT, run_cli, write_config
 
 from reportgen import run_report, validate
 from reportgen.errors import ConfigError, DataError
@@ -132,13 +130,6 @@ def _copy(db, table: str, frame: pd.DataFrame) -> None:
     with db.cursor().copy(f"copy {table} ({columns}) from stdin") as copy:
         for row in frame.itertuples(index=False):
             copy.write_row([None if pd.isna(v) else v for v in row])
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    import os
-
-    return subprocess.run([sys.executable, "-m", "reportgen", *args], capture_output=True,
-                          text=True, timeout=120, env={**os.environ, **(env or {})})
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------

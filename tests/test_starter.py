@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
@@ -12,6 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 from helpers import MALL_CSV, ROOT, SHARED_DATA, needs_mall
+from helpers import run_cli as cli
 
 from reportgen import run_report, validate
 from reportgen.docs import SCHEMA_PATH
@@ -35,11 +34,6 @@ def init(tmp_path: Path, data: Path, name: str = "starter.yaml") -> dict:
 def run_html(tmp_path: Path, name: str = "starter.yaml") -> dict:
     result = run_report(tmp_path / name, period="2026-11", output={"formats": ["html"]})
     return json.loads((result.folder / "summary.json").read_text())
-
-
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "reportgen", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=300)
 
 
 def test_sample_customers_config_runs_as_written_with_pdf(tmp_path):
