@@ -127,7 +127,7 @@ class ChartSpec:
     spec: dict[str, Any] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.spec = self.chart.to_dict()
+        self.spec = self.chart.to_dict(validate=False)
 
 
 def build_charts(a: Analysis) -> dict[str, ChartSpec]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -66,6 +67,14 @@ output:
 def squash(text: str) -> str:
     """Text without whitespace: a PDF breaks lines anywhere, the words stay in order."""
     return re.sub(r"\s+", "", text)
+
+
+def chart_specs(html: Path) -> dict[str, dict]:
+    """The Vega-Lite specs an HTML report embeds, by chart element id."""
+    found = re.search(r'<script type="application/json" id="chart-specs">(.*?)</script>',
+                      html.read_text(), re.S)
+    assert found, f"no chart specs in {html}"
+    return json.loads(found.group(1))
 
 
 def page_texts(pdf: Path) -> list[str]:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from helpers import chart_specs
 
 from reportgen import run_report
 from reportgen.errors import OutputError
@@ -104,3 +105,16 @@ def test_the_worked_branded_example_changes_the_cover_and_adds_a_section(tmp_pat
     assert "ExampleRetail-confidential" in pages[1]
     for segment in result.summary["segments"]:  # the new section lists every segment
         assert "".join(segment["name"].split()) in pages[-1]
+
+
+def test_every_chart_is_valid_vega_lite(sample_run, transactions_run, drift_run):
+    """The run skips Altair's validation (it costs ~1 s per report); the schema is
+    checked here instead, on every kind of chart the reports draw."""
+    from altair.vegalite.v6.schema.core import Root
+
+    for run in (sample_run, transactions_run, drift_run):
+        for chart_id, spec in chart_specs(run.html).items():
+            try:
+                Root.validate(spec)
+            except Exception as exc:
+                pytest.fail(f"{run.html}: {chart_id} is not valid Vega-Lite: {exc}")

@@ -10,7 +10,7 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import ROOT, page_texts, squash
+from helpers import ROOT, chart_specs, page_texts, squash
 from sklearn.metrics import adjusted_rand_score
 
 from reportgen.sample import GROUPS, generate
@@ -81,8 +81,7 @@ def test_html_is_self_contained_and_offline(sample_run):
     html = sample_run.html.read_text()
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html, re.IGNORECASE)
     assert html.count("<script") == 3  # the Vega bundle once, the specs, the embed call
-    specs = json.loads(re.search(r'<script type="application/json" id="chart-specs">(.*?)'
-                                 r"</script>", html, re.S).group(1))
+    specs = chart_specs(sample_run.html)
     containers = re.findall(r'<div class="vega" id="([^"]+)"', html)
     assert sorted(containers) == sorted(specs)
     assert len(specs) == 5 + 5  # sizes, elbow, scores, heatmap, map + one per segment
@@ -90,9 +89,7 @@ def test_html_is_self_contained_and_offline(sample_run):
 
 
 def test_pca_scatter_has_at_most_5000_points(sample_run):
-    html = sample_run.html.read_text()
-    specs = json.loads(re.search(r'id="chart-specs">(.*?)</script>', html, re.S).group(1))
-    datasets = specs["chart-map"]["datasets"]
+    datasets = chart_specs(sample_run.html)["chart-map"]["datasets"]
     assert sum(len(rows) for rows in datasets.values()) <= 5000
 
 
