@@ -8,7 +8,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from reportgen.config import SegmentationSection
 from reportgen.errors import SegmentationError
-from reportgen.segment import choose_k, relabel, segment, size_order
+from reportgen.segment import choose_k, relabel, segment, silhouette_scores, size_order
 
 
 def blobs(sizes=(40, 25, 10), spread=0.3, seed=0) -> tuple[np.ndarray, np.ndarray]:
@@ -80,6 +80,21 @@ def test_silhouette_uses_a_fixed_sample_on_large_data():
     result = segment(matrix, SegmentationSection(k=[2, 4], silhouette_sample=1000))
     assert result.silhouette_rows == 1000 and result.n_rows == 3100
     assert result.k == 3
+
+
+def test_silhouettes_of_many_labelings_equal_sklearns():
+    """One distance pass for every k must give exactly what silhouette_score gives, with
+    labels that skip numbers, a customer alone in a segment, and a chunk edge mid-cluster."""
+    from sklearn.metrics import silhouette_score
+
+    matrix, truth = blobs(sizes=(300, 200, 90), spread=1.5)
+    rng = np.random.default_rng(1)
+    labelings = [truth, truth * 7 + 3, rng.integers(0, 5, len(truth)),
+                 np.r_[np.zeros(len(truth) - 1, dtype=int), [1]]]
+    expected = [silhouette_score(matrix, labels) for labels in labelings]
+    got = silhouette_scores(matrix, labelings, chunk_rows=128)
+    assert got == pytest.approx(expected, abs=1e-9)
+    assert silhouette_scores(matrix, [np.zeros(len(truth), dtype=int)]) == [0.0]
 
 
 def test_uniform_noise_is_flagged_as_weak_structure():
