@@ -27,19 +27,27 @@ def segment_colors(k: int) -> list[str]:
     return [PALETTE[i % len(PALETTE)] for i in range(k)]
 
 
+THEME = {
+    "font": FONT, "background": "white",
+    "view": {"stroke": None},
+    "axis": {"labelColor": MUTED, "titleColor": INK, "gridColor": GRID, "domainColor": GRID,
+             "tickColor": GRID, "labelFontSize": 11, "titleFontSize": 11,
+             "titleFontWeight": "normal"},
+    "legend": {"labelColor": INK, "titleColor": INK, "labelFontSize": 11, "titleFontSize": 11,
+               "labelLimit": 260},
+    "title": {"color": INK, "fontSize": 13, "fontWeight": "bold", "anchor": "start"},
+    "header": {"labelColor": INK, "labelFontSize": 11, "titleFontSize": 11},
+}
+
+
 def themed(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
-    """The house style, applied to every top-level chart."""
-    return (
-        chart.configure(font=FONT, background="white")
-        .configure_view(stroke=None)
-        .configure_axis(labelColor=MUTED, titleColor=INK, gridColor=GRID, domainColor=GRID,
-                        tickColor=GRID, labelFontSize=11, titleFontSize=11,
-                        titleFontWeight="normal")
-        .configure_legend(labelColor=INK, titleColor=INK, labelFontSize=11, titleFontSize=11,
-                          labelLimit=260)
-        .configure_title(color=INK, fontSize=13, fontWeight="bold", anchor="start")
-        .configure_header(labelColor=INK, labelFontSize=11, titleFontSize=11)
-    )
+    """The house style, set on a top-level chart in place.
+
+    Altair's `configure_*` methods deep-copy the whole chart, data included, once per call:
+    six calls per chart were 0.7 s of the sample report's chart stage.
+    """
+    chart.config = alt.Config.from_dict(THEME, validate=False)
+    return chart
 
 
 def _segment_scale(names: Sequence[str], colors: Sequence[str]) -> alt.Scale:
