@@ -1,7 +1,7 @@
 """Reading sales lines from PostgreSQL: time and peak memory against the same file.
 
 Starts a throwaway PostgreSQL cluster (as the tests do), copies the cached sales-line CSV
-of bench_transactions.py into a `sales` table, and runs `reportgen validate` (reading,
+of benchmarks/runner.py into a `sales` table, and runs `reportgen validate` (reading,
 aggregation and features; no clustering) as a subprocess on: the CSV file; the lines
 through `data.sql` at two chunk sizes; and the aggregation pushed into the query
 (configs/postgres_rfm.yaml). Prints wall time and the child's peak RSS.
@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(HERE))
 
 import postgres  # noqa: E402  (the tests' throwaway server)
-from bench_transactions import sales_file  # noqa: E402
+from runner import sales_file  # noqa: E402
 
 PASSWORD = "bench-password"
 SALES = """

@@ -123,26 +123,40 @@ class Run:
 
 
 def write_config(folder: Path, template: str, data: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
     config = folder / "bench.yaml"
     config.write_text(template.format(path=data, out=folder / "out"))
     return config
 
 
-def run_report(config: Path, *args: str, env: dict[str, str] | None = None) -> Run:
-    """`python -m reportgen run CONFIG --period 2000-01`, timed from fork to exit."""
+def run_report(config: Path, *args: str, out: Path | None = None) -> Run:
+    """`python -m reportgen run CONFIG --period 2000-01`, timed from fork to exit.
+
+    `out` (default: the config's own output.dir, `out` beside it) is passed as --out.
+    """
+    out = out or config.parent / "out"
     started = time.perf_counter()
     child = subprocess.Popen(
-        [sys.executable, "-m", "reportgen", "run", str(config), "--period", PERIOD, *args],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        env={**os.environ, **(env or {})})
+        [sys.executable, "-m", "reportgen", "run", str(config), "--period", PERIOD,
+         "--out", str(out), *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - started
     errors = child.stderr.read().decode() if child.stderr else ""
     if status != 0:
         raise SystemExit(f"reportgen failed on {config}: {errors.strip()}")
-    summary_path = next(config.parent.glob(f"out/*/{PERIOD}/summary.json"))
+    summary_path = next(out.glob(f"*/{PERIOD}/summary.json"))
     return Run(wall=wall, peak_mb=usage.ru_maxrss / 1024,
                summary=json.loads(summary_path.read_text()), folder=summary_path.parent)
+
+
+def machine_speed() -> float:
+    """Seconds for ten million Python additions: this VM's speed drifts by 3x within an
+    hour, so every table carries the figure it was measured at (0.5 s: a quiet machine)."""
+    started = time.perf_counter()
+    total = 0
+    for number in range(10_000_000):
+        total += number
+    return time.perf_counter() - started
 
 
 def print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
