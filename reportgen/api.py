@@ -12,15 +12,18 @@ import datetime as dt
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .config import load_config
+from .config import LoadedConfig, load_config
 from .errors import ConfigError, OutputError
 from .textutil import PERIOD_RE
+
+if TYPE_CHECKING:
+    from .pdfworker import PdfWorker
 
 
 @dataclass(frozen=True)
@@ -72,18 +75,12 @@ def run_report(
         config = loaded.config
         period = resolve_period(period)
         target = Path(out or config.output.dir) / config.report.name / period
-    with timer("imports"):  # the heavy stages load only once the config is valid
-        from .outputs import check_writable
-        from .pipeline import analyse, publish_report
-        from .staging import remove_stale
-    check_writable(target.parent)
-    for folder in (target.parent, target.parent.parent):
-        remove_stale(folder)
-    from .history import find_previous
-
-    previous = find_previous(target.parent, period)
-    analysis = analyse(loaded, period, generation_time(), timer, previous)
-    summary = publish_report(analysis, target, timer)
+    worker = pdf_worker(config.output.formats)
+    try:
+        summary = _analyse_and_publish(loaded, period, target, timer, worker)
+    finally:
+        if worker is not None:
+            worker.close()
     with timer("archive"):
         from .archive import rebuild_indexes
 
@@ -99,6 +96,32 @@ def run_report(
         retry = retry_command(loaded.source, period, out)
         send(build_message(config, target, retry), config.email, retry)
     return RunResult(target, summary)
+
+
+def pdf_worker(formats: Sequence[str]) -> PdfWorker | None:
+    """The PDF process, started before the heavy imports so that it loads WeasyPrint and
+    vl-convert while this one loads pandas and scikit-learn (see pdfworker.py)."""
+    if "pdf" not in formats:
+        return None
+    from .pdfworker import PdfWorker
+
+    return PdfWorker()
+
+
+def _analyse_and_publish(loaded: LoadedConfig, period: str, target: Path, timer: StageTimer,
+                         worker: PdfWorker | None) -> dict[str, Any]:
+    with timer("imports"):  # the heavy stages load only once the config is valid
+        from .outputs import check_writable
+        from .pipeline import analyse, publish_report
+        from .staging import remove_stale
+    check_writable(target.parent)
+    for folder in (target.parent, target.parent.parent):
+        remove_stale(folder)
+    from .history import find_previous
+
+    previous = find_previous(target.parent, period)
+    analysis = analyse(loaded, period, generation_time(), timer, previous)
+    return publish_report(analysis, target, timer, worker)
 
 
 def send_report(config_path: str | Path, *, out: str | Path | None = None,

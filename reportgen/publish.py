@@ -7,14 +7,16 @@ every stage including this one.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import jinja2
+
 from .outputs import staged_folder, write_model, write_segments_csv, write_summary
+from .pdfworker import PdfWorker
 from .profile import SCATTER_POINTS
-from .render import logo_data_url, make_environment, write_html, write_pdf
+from .render import logo_data_url, make_environment, send_charts, write_html, write_pdf
 from .report import (
     Analysis,
     ChangesView,
@@ -42,28 +44,48 @@ if TYPE_CHECKING:
 DEFAULT_ACCENT = "#0072B2"
 
 
-def publish_report(a: Analysis, target: Path, timer: StageTimer) -> dict[str, Any]:
+def publish_report(a: Analysis, target: Path, timer: StageTimer,
+                   worker: PdfWorker | None = None) -> dict[str, Any]:
+    """`worker`: the PDF process started with the run (one is started here if not). The
+    charts go to it first; the HTML and data files are written while it converts them, and
+    the PDF comes last."""
     config = a.config
-    with timer("charts"):
-        env = make_environment(config.report.templates)
-        charts = build_charts(a)
-        context = vars(page_context(a, charts))
+    pdf = "pdf" in config.output.formats
+    own_worker = pdf and worker is None
+    if own_worker:
+        worker = PdfWorker()
+    try:
+        with timer("charts"):
+            env = make_environment(config.report.templates)
+            charts = build_charts(a)
+            if worker is not None and pdf:
+                send_charts(worker, charts)
+            context = vars(page_context(a, charts))
+        return _write_files(a, target, timer, env, context, charts, worker)
+    finally:
+        if own_worker and worker is not None:
+            worker.close()
+
+
+def _write_files(a: Analysis, target: Path, timer: StageTimer, env: jinja2.Environment,
+                 context: dict[str, Any], charts: dict[str, ChartSpec],
+                 worker: PdfWorker | None) -> dict[str, Any]:
+    config = a.config
     with staged_folder(target) as folder:
         outputs = []
         if "html" in config.output.formats:
             with timer("html"):
                 write_html(env, context, charts, folder / "report.html")
             outputs.append("report.html")
-        if "pdf" in config.output.formats:
+        with timer("files"):
+            write_segments_csv(a, folder / "segments.csv")
+            write_model(a, folder / "model.joblib")
+        if worker is not None and "pdf" in config.output.formats:
             with timer("pdf"):
                 roots = [a.loaded.source.parent, *filter(None, [config.report.templates])]
-                write_pdf(env, context, charts, folder / "report.pdf", roots)
+                write_pdf(env, context, charts, folder / "report.pdf", worker, roots)
             outputs.append("report.pdf")
-        started = time.perf_counter()
-        write_segments_csv(a, folder / "segments.csv")
-        write_model(a, folder / "model.joblib")
         outputs += ["segments.csv", "model.joblib", "summary.json"]
-        timer.timings["files"] = time.perf_counter() - started
         summary = build_summary(a, timer.timings, outputs)
         write_summary(summary, folder / "summary.json")
     return summary

@@ -9,8 +9,6 @@ nothing is fetched from the network or the disk while the PDF is made.
 
 from __future__ import annotations
 
-import base64
-import logging
 import mimetypes
 import os
 import re
@@ -19,17 +17,17 @@ from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 import jinja2
 from markupsafe import Markup
 
 from .errors import OutputError
+from .pdfworker import PdfWorker, confined_fetcher, data_url, placeholder, vl_version
 from .report import ChartSpec
 
+__all__ = ["confined_fetcher", "send_charts", "write_html", "write_pdf"]
+
 ENTRY_TEMPLATE = "report.html.j2"
-RASTER_SCALE = 2
 
 
 def builtin_templates() -> Path:
@@ -61,16 +59,6 @@ def render_page(env: jinja2.Environment, context: dict[str, Any]) -> str:
         raise OutputError(f"template not found: {exc.name}") from None
     except jinja2.UndefinedError as exc:
         raise OutputError(f"template error: {exc.message}") from None
-
-
-def vl_version() -> str | None:
-    """The Vega-Lite version Altair writes, if vl-convert knows it (else its newest)."""
-    import altair as alt
-    import vl_convert as vlc
-
-    found = re.match(r"v?(\d+\.\d+)", alt.SCHEMA_VERSION)
-    version = found.group(1) if found else None
-    return version if version in vlc.get_vegalite_versions() else None
 
 
 @cache
@@ -107,23 +95,11 @@ def chart_specs(charts: dict[str, ChartSpec]) -> dict[str, Any]:
     return {chart.id: chart.spec for chart in charts.values()}
 
 
-def chart_images(charts: dict[str, ChartSpec]) -> dict[str, str]:
-    """Each chart as a data: URL for the PDF: SVG (vector) or PNG for dense scatters."""
-    import vl_convert as vlc
-
-    images, version = {}, vl_version()
+def send_charts(worker: PdfWorker, charts: dict[str, ChartSpec]) -> None:
+    """Every chart to the PDF process, which converts each at once (see pdfworker.py)."""
+    version = vl_version()
     for chart in charts.values():
-        if chart.raster:
-            png = vlc.vegalite_to_png(chart.spec, vl_version=version, scale=RASTER_SCALE)
-            images[chart.id] = _data_url(png, "image/png")
-        else:
-            svg = vlc.vegalite_to_svg(chart.spec, vl_version=version)
-            images[chart.id] = _data_url(svg.encode("utf-8"), "image/svg+xml")
-    return images
-
-
-def _data_url(content: bytes, mime: str) -> str:
-    return f"data:{mime};base64,{base64.b64encode(content).decode('ascii')}"
+        worker.paint(chart.id, chart.spec, chart.raster, version)
 
 
 def logo_data_url(path: Path | None) -> str | None:
@@ -131,7 +107,7 @@ def logo_data_url(path: Path | None) -> str | None:
     if path is None:
         return None
     mime = mimetypes.guess_type(path.name)[0] or "image/png"
-    return _data_url(path.read_bytes(), mime)
+    return data_url(path.read_bytes(), mime)
 
 
 def write_html(env: jinja2.Environment, context: dict[str, Any], charts: dict[str, ChartSpec],
@@ -143,45 +119,16 @@ def write_html(env: jinja2.Environment, context: dict[str, Any], charts: dict[st
 
 
 def write_pdf(env: jinja2.Environment, context: dict[str, Any], charts: dict[str, ChartSpec],
-              path: Path, roots: Sequence[Path] = ()) -> None:
-    """`roots`: the only folders whose files a template may pull into the PDF (the
-    config's and the templates' folders); nothing from the network, ever."""
-    import weasyprint
-    from weasyprint.urls import FatalURLFetchingError
-
-    page = render_page(env, {**context, "target": "pdf", "images": chart_images(charts),
-                             "chart_specs": {}, "vega_bundle": ""})
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+              path: Path, worker: PdfWorker, roots: Sequence[Path] = ()) -> None:
+    """The page is rendered here with a placeholder per chart; the PDF process puts the
+    converted charts in and draws it. `roots`: the only folders whose files a template may
+    pull into the PDF (the config's and the templates' folders); nothing from the network,
+    ever."""
+    page = render_page(env, {**context, "target": "pdf", "chart_specs": {}, "vega_bundle": "",
+                             "images": {chart.id: placeholder(chart.id)
+                                        for chart in charts.values()}})
     allowed = [builtin_templates().resolve(), *(Path(r).resolve() for r in roots)]
-    try:
-        weasyprint.HTML(string=page, base_url=str(allowed[-1]),
-                        url_fetcher=confined_fetcher(allowed)).write_pdf(path)
-    except FatalURLFetchingError as exc:
-        raise OutputError(
-            f"the report's templates ask for {exc.args[0]}, which reportgen does not fetch: "
-            "no network, and only files inside " + ", ".join(map(str, allowed))
-            + "; embed the file as a data: URL or move it into the templates folder"
-        ) from None
-
-
-def confined_fetcher(allowed: Sequence[Path]) -> Any:
-    """WeasyPrint may read `data:` URLs and files inside `allowed`; anything else stops
-    the PDF (a FatalURLFetchingError is the one error WeasyPrint does not swallow)."""
-    import weasyprint
-    from weasyprint.urls import FatalURLFetchingError
-
-    class ConfinedFetcher(weasyprint.URLFetcher):
-        def fetch(self, url: str, headers: Any = None) -> Any:
-            scheme = url.split(":", 1)[0].lower()
-            if scheme == "file":
-                local = Path(url2pathname(urlsplit(url).path)).resolve()
-                if any(local.is_relative_to(root) for root in allowed):
-                    return super().fetch(url, headers)
-            elif scheme == "data":
-                return super().fetch(url, headers)
-            raise FatalURLFetchingError(url)
-
-    return ConfinedFetcher(allowed_protocols={"data", "file"}, timeout=5)
+    worker.write_pdf(page, str(allowed[-1]), allowed, path)
 
 
 RESOURCE_RE = re.compile(

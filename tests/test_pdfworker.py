@@ -1,0 +1,79 @@
+"""The PDF process: its failures reach the run as clear errors, and it never outlives it."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from reportgen.errors import OutputError
+from reportgen.pdfworker import PdfWorker, placeholder
+
+PAGE = "<html><body><h1>Segments</h1><img src='{}' alt='chart'></body></html>"
+SPEC = {"mark": "bar", "data": {"values": [{"a": "x", "b": 1}, {"a": "y", "b": 2}]},
+        "encoding": {"x": {"field": "a", "type": "nominal"},
+                     "y": {"field": "b", "type": "quantitative"}}}
+
+
+@pytest.fixture
+def worker():
+    started = PdfWorker()
+    yield started
+    started.close()
+
+
+def test_charts_sent_ahead_are_drawn_into_the_pdf(worker, tmp_path):
+    from pypdf import PdfReader
+
+    worker.paint("chart-bars", SPEC, False, None)
+    target = tmp_path / "report.pdf"
+    worker.write_pdf(PAGE.format(placeholder("chart-bars")), str(tmp_path), [tmp_path],
+                     target)
+    text = PdfReader(target).pages[0].extract_text()
+    assert "Segments" in text and "x" in text and "y" in text  # the bar chart's labels
+
+
+def test_a_failed_write_in_the_pdf_process_is_an_os_error_in_the_run(worker, tmp_path):
+    """The run turns OSError into its one-line "writing the report" error (full disk)."""
+    with pytest.raises(FileNotFoundError):
+        worker.write_pdf(PAGE.format(""), str(tmp_path), [tmp_path],
+                         tmp_path / "gone" / "report.pdf")
+
+
+def test_a_dead_pdf_process_is_one_clear_error(worker, tmp_path):
+    worker.process.send_signal(signal.SIGKILL)
+    worker.process.wait()
+    with pytest.raises(OutputError, match=r"the PDF renderer stopped unexpectedly \(exit "
+                                          r"code -9\); run again"):
+        worker.write_pdf(PAGE.format(""), str(tmp_path), [tmp_path], tmp_path / "r.pdf")
+
+
+def test_the_pdf_process_dies_with_its_parent(tmp_path):
+    """kill -9 of the run must not leave a PDF process drawing into a removed folder."""
+    import subprocess
+    import sys
+
+    parent = subprocess.Popen([sys.executable, "-c", (
+        "from reportgen.pdfworker import PdfWorker; import sys, time; "
+        "w = PdfWorker(); print(w.process.pid, flush=True); time.sleep(60)")],
+        stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    assert Path(f"/proc/{child}").exists()
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(child)
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie waiting for init to reap it."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"
