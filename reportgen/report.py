@@ -588,8 +588,9 @@ def method_notes(a: Analysis) -> list[str]:
                if seg.silhouette_rows < seg.n_rows else "on all customers")
     notes = [
         f"K-Means (scikit-learn) with {spec.n_init} initialisations for every k from {low} to "
-        f"{high}, random seed {spec.random_state}; every customer is labelled by the final "
-        f"model for k={seg.k}.",
+        f"{high}, random seed {spec.random_state}, in single precision (float32); the final "
+        f"model for k={seg.k} is refitted in double precision from the best of those "
+        "centres, and labels every customer.",
         f"Silhouette computed {sampled}; Calinski-Harabasz and Davies-Bouldin on "
         f"{'the same rows as the sweep' if seg.sampled_sweep else 'all customers'}. The "
         "elbow is found with the Kneedle method (kneed).",

@@ -32,8 +32,12 @@ def hidden_entries(out: Path) -> list[str]:
 
 
 def start(config: Path) -> subprocess.Popen:
+    """The run as a terminal starts it: with Ctrl-C live even when the tests themselves were
+    started in the background (a shell's `cmd &` ignores SIGINT, and Python then installs
+    no KeyboardInterrupt handler in its children)."""
     return subprocess.Popen([sys.executable, "-m", "reportgen", "run", str(config), "--period",
-                             PERIOD, "--progress"], stderr=subprocess.PIPE, text=True)
+                             PERIOD, "--progress"], stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def stop_at(child: subprocess.Popen, stage: str, signum: int) -> tuple[int, str]:
