@@ -358,7 +358,7 @@ class SegmentationSection(Section):
         10_000, ge=1_000, description="Silhouette is computed on at most this many rows."
     )
     sweep_sample: int = Field(
-        100_000, ge=1_000, description="The k sweep is fitted on at most this many rows (a "
+        50_000, ge=1_000, description="The k sweep is fitted on at most this many rows (a "
         "seeded random sample); the chosen k is then fitted on all rows.")
     refit: bool = Field(
         True, description="Fit a new model each period and match its segments to the last "

@@ -10,7 +10,7 @@ start-up (about 2 s) and the data files off the critical path.
 
 The child speaks pickle over its stdin and stdout (it is our own process, started from
 our own interpreter):
-    ("chart", id, spec, raster, vl_version)       convert now, keep the data: URL
+    ("chart", id, spec, raster)                   convert now, keep the data: URL
     ("pdf", page, base_url, allowed, path)        substitute the charts, write the PDF
 and answers a "pdf" message with ("done",), ("fetch", url), ("oserror", errno, text,
 file) or ("error", traceback). It dies with its parent (PR_SET_PDEATHSIG) and on end of
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import pickle
 import re
 import signal
@@ -50,24 +51,33 @@ class PdfWorker:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "reportgen.pdfworker"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self._allowed: list[Path] = []
 
-    def paint(self, chart_id: str, spec: dict[str, Any], raster: bool,
-              version: str | None) -> None:
-        self._send(("chart", chart_id, spec, raster, version))
+    def paint(self, chart_id: str, spec: dict[str, Any], raster: bool) -> None:
+        self._send(("chart", chart_id, spec, raster))
 
-    def write_pdf(self, page: str, base_url: str, allowed: Sequence[Path], path: Path) -> None:
-        """The PDF at `path`; raises OutputError when a template asks for a forbidden URL."""
+    def start_pdf(self, page: str, base_url: str, allowed: Sequence[Path], path: Path) -> None:
+        """Draw the PDF at `path` while the caller goes on; `finish_pdf` waits for it."""
+        self._allowed = list(allowed)
         self._send(("pdf", page, base_url, [str(p) for p in allowed], str(path)))
+
+    def finish_pdf(self) -> None:
+        """Raises OutputError when a template asked for a forbidden URL, OSError when the
+        file could not be written."""
         reply = self._receive()
         if reply[0] == "fetch":
             raise OutputError(
                 f"the report's templates ask for {reply[1]}, which reportgen does not fetch: "
-                "no network, and only files inside " + ", ".join(map(str, allowed))
+                "no network, and only files inside " + ", ".join(map(str, self._allowed))
                 + "; embed the file as a data: URL or move it into the templates folder")
         if reply[0] == "oserror":  # a full disk, say: reported like any failed write
             raise OSError(*reply[1:])
         if reply[0] == "error":
             raise RuntimeError(f"the PDF could not be drawn:\n{reply[1]}")
+
+    def write_pdf(self, page: str, base_url: str, allowed: Sequence[Path], path: Path) -> None:
+        self.start_pdf(page, base_url, allowed, path)
+        self.finish_pdf()
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -132,8 +142,11 @@ def paint(spec: dict[str, Any], raster: bool, version: str | None) -> str:
     return data_url(svg.encode("utf-8"), "image/svg+xml")
 
 
+@functools.cache
 def vl_version() -> str | None:
-    """The Vega-Lite version Altair writes, if vl-convert knows it (else its newest)."""
+    """The Vega-Lite version Altair writes, if vl-convert knows it (else its newest).
+
+    Only the PDF process asks: asking starts vl-convert, which costs the asker a second."""
     import altair as alt
     import vl_convert as vlc
 
@@ -168,9 +181,9 @@ def serve(incoming: BinaryIO, outgoing: BinaryIO) -> None:
         except EOFError:
             return
         if message[0] == "chart":
-            _, chart_id, spec, raster, version = message
+            _, chart_id, spec, raster = message
             try:
-                images[chart_id] = paint(spec, raster, version)
+                images[chart_id] = paint(spec, raster, vl_version())
             except Exception as exc:  # reported with the PDF
                 images[chart_id] = exc
             continue

@@ -7,6 +7,7 @@ every stage including this one.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,7 @@ import jinja2
 from .outputs import staged_folder, write_model, write_segments_csv, write_summary
 from .pdfworker import PdfWorker
 from .profile import SCATTER_POINTS
-from .render import logo_data_url, make_environment, send_charts, write_html, write_pdf
+from .render import logo_data_url, make_environment, send_charts, start_pdf, write_html
 from .report import (
     Analysis,
     ChangesView,
@@ -46,9 +47,9 @@ DEFAULT_ACCENT = "#0072B2"
 
 def publish_report(a: Analysis, target: Path, timer: StageTimer,
                    worker: PdfWorker | None = None) -> dict[str, Any]:
-    """`worker`: the PDF process started with the run (one is started here if not). The
-    charts go to it first; the HTML and data files are written while it converts them, and
-    the PDF comes last."""
+    """`worker`: the PDF process started with the run (one is started here if not). Each
+    chart goes to it as soon as all are built, then the PDF page; it converts and draws
+    while this process writes the HTML and the data files, and the run waits for it last."""
     config = a.config
     pdf = "pdf" in config.output.formats
     own_worker = pdf and worker is None
@@ -71,8 +72,14 @@ def _write_files(a: Analysis, target: Path, timer: StageTimer, env: jinja2.Envir
                  context: dict[str, Any], charts: dict[str, ChartSpec],
                  worker: PdfWorker | None) -> dict[str, Any]:
     config = a.config
+    pdf = worker is not None and "pdf" in config.output.formats
     with staged_folder(target) as folder:
         outputs = []
+        if pdf:
+            assert worker is not None
+            with timer("pdf"):  # the PDF process draws while the files below are written
+                roots = [a.loaded.source.parent, *filter(None, [config.report.templates])]
+                start_pdf(env, context, charts, folder / "report.pdf", worker, roots)
         if "html" in config.output.formats:
             with timer("html"):
                 write_html(env, context, charts, folder / "report.html")
@@ -80,10 +87,11 @@ def _write_files(a: Analysis, target: Path, timer: StageTimer, env: jinja2.Envir
         with timer("files"):
             write_segments_csv(a, folder / "segments.csv")
             write_model(a, folder / "model.joblib")
-        if worker is not None and "pdf" in config.output.formats:
-            with timer("pdf"):
-                roots = [a.loaded.source.parent, *filter(None, [config.report.templates])]
-                write_pdf(env, context, charts, folder / "report.pdf", worker, roots)
+        if pdf:
+            assert worker is not None
+            started = time.perf_counter()
+            worker.finish_pdf()
+            timer.timings["pdf"] += time.perf_counter() - started
             outputs.append("report.pdf")
         outputs += ["segments.csv", "model.joblib", "summary.json"]
         summary = build_summary(a, timer.timings, outputs)

@@ -25,7 +25,7 @@ from .errors import OutputError
 from .pdfworker import PdfWorker, confined_fetcher, data_url, placeholder, vl_version
 from .report import ChartSpec
 
-__all__ = ["confined_fetcher", "send_charts", "write_html", "write_pdf"]
+__all__ = ["confined_fetcher", "send_charts", "start_pdf", "write_html"]
 
 ENTRY_TEMPLATE = "report.html.j2"
 
@@ -97,9 +97,8 @@ def chart_specs(charts: dict[str, ChartSpec]) -> dict[str, Any]:
 
 def send_charts(worker: PdfWorker, charts: dict[str, ChartSpec]) -> None:
     """Every chart to the PDF process, which converts each at once (see pdfworker.py)."""
-    version = vl_version()
     for chart in charts.values():
-        worker.paint(chart.id, chart.spec, chart.raster, version)
+        worker.paint(chart.id, chart.spec, chart.raster)
 
 
 def logo_data_url(path: Path | None) -> str | None:
@@ -118,17 +117,17 @@ def write_html(env: jinja2.Environment, context: dict[str, Any], charts: dict[st
     path.write_text(page, encoding="utf-8")
 
 
-def write_pdf(env: jinja2.Environment, context: dict[str, Any], charts: dict[str, ChartSpec],
+def start_pdf(env: jinja2.Environment, context: dict[str, Any], charts: dict[str, ChartSpec],
               path: Path, worker: PdfWorker, roots: Sequence[Path] = ()) -> None:
-    """The page is rendered here with a placeholder per chart; the PDF process puts the
-    converted charts in and draws it. `roots`: the only folders whose files a template may
-    pull into the PDF (the config's and the templates' folders); nothing from the network,
-    ever."""
+    """The page is rendered here with a placeholder per chart and handed to the PDF
+    process, which puts the converted charts in and draws it while this one goes on
+    (worker.finish_pdf waits). `roots`: the only folders whose files a template may pull
+    into the PDF (the config's and the templates' folders); nothing from the network."""
     page = render_page(env, {**context, "target": "pdf", "chart_specs": {}, "vega_bundle": "",
                              "images": {chart.id: placeholder(chart.id)
                                         for chart in charts.values()}})
     allowed = [builtin_templates().resolve(), *(Path(r).resolve() for r in roots)]
-    worker.write_pdf(page, str(allowed[-1]), allowed, path)
+    worker.start_pdf(page, str(allowed[-1]), allowed, path)
 
 
 RESOURCE_RE = re.compile(

@@ -27,7 +27,7 @@ def worker():
 def test_charts_sent_ahead_are_drawn_into_the_pdf(worker, tmp_path):
     from pypdf import PdfReader
 
-    worker.paint("chart-bars", SPEC, False, None)
+    worker.paint("chart-bars", SPEC, False)
     target = tmp_path / "report.pdf"
     worker.write_pdf(PAGE.format(placeholder("chart-bars")), str(tmp_path), [tmp_path],
                      target)
