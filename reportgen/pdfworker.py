@@ -23,10 +23,12 @@ import base64
 import contextlib
 import functools
 import pickle
+import queue
 import re
 import signal
 import subprocess
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
@@ -52,6 +54,10 @@ class PdfWorker:
             [sys.executable, "-m", "reportgen.pdfworker"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self._allowed: list[Path] = []
+        self._outbox: queue.Queue[bytes | None] = queue.Queue()
+        self._sender = threading.Thread(target=self._pump, name="reportgen-pdf-sender",
+                                        daemon=True)
+        self._sender.start()
 
     def paint(self, chart_id: str, spec: dict[str, Any], raster: bool) -> None:
         self._send(("chart", chart_id, spec, raster))
@@ -80,20 +86,30 @@ class PdfWorker:
         self.finish_pdf()
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            assert self.process.stdin is not None
-            self.process.stdin.close()
+        """Stop the child: its work is done (the reply was read) or no longer wanted."""
+        self._outbox.put(None)
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
+        self._sender.join(timeout=5)
+        with contextlib.suppress(OSError):
+            assert self.process.stdin is not None
+            self.process.stdin.close()
 
     def _send(self, message: tuple[Any, ...]) -> None:
+        """Queued for the sender thread: a write blocks while the child is busy converting
+        (a pipe holds 64 kB, a scatter's spec is 300 kB), and this process has other work."""
+        self._outbox.put(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def _pump(self) -> None:
+        """Write queued messages in order; a dead child shows up as EOF in _receive."""
         assert self.process.stdin is not None
-        try:
-            pickle.dump(message, self.process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            self.process.stdin.flush()
-        except (BrokenPipeError, OSError):
-            raise self._died() from None
+        while (message := self._outbox.get()) is not None:
+            try:
+                self.process.stdin.write(message)
+                self.process.stdin.flush()
+            except OSError:
+                return
 
     def _receive(self) -> tuple[Any, ...]:
         assert self.process.stdout is not None
