@@ -32,11 +32,14 @@ import threading
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from .errors import OutputError
+
+if TYPE_CHECKING:
+    from .report import ChartSpec
 
 RASTER_SCALE = 2
 PLACEHOLDER = "reportgen-chart:{}:end"  # where a chart's data: URL goes in the PDF page
@@ -61,6 +64,9 @@ class PdfWorker:
 
     def paint(self, chart_id: str, spec: dict[str, Any], raster: bool) -> None:
         self._send(("chart", chart_id, spec, raster))
+
+    def paint_chart(self, chart: ChartSpec) -> None:
+        self.paint(chart.id, chart.spec, chart.raster)
 
     def start_pdf(self, page: str, base_url: str, allowed: Sequence[Path], path: Path) -> None:
         """Draw the PDF at `path` while the caller goes on; `finish_pdf` waits for it."""

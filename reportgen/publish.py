@@ -17,7 +17,7 @@ import jinja2
 from .outputs import staged_folder, write_model, write_segments_csv, write_summary
 from .pdfworker import PdfWorker
 from .profile import SCATTER_POINTS
-from .render import logo_data_url, make_environment, send_charts, start_pdf, write_html
+from .render import logo_data_url, make_environment, start_pdf, write_html
 from .report import (
     Analysis,
     ChangesView,
@@ -58,9 +58,7 @@ def publish_report(a: Analysis, target: Path, timer: StageTimer,
     try:
         with timer("charts"):
             env = make_environment(config.report.templates)
-            charts = build_charts(a)
-            if worker is not None and pdf:
-                send_charts(worker, charts)
+            charts = build_charts(a, ready=worker.paint_chart if worker and pdf else None)
             context = vars(page_context(a, charts))
         return _write_files(a, target, timer, env, context, charts, worker)
     finally:

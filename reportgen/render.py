@@ -25,7 +25,7 @@ from .errors import OutputError
 from .pdfworker import PdfWorker, confined_fetcher, data_url, placeholder, vl_version
 from .report import ChartSpec
 
-__all__ = ["confined_fetcher", "send_charts", "start_pdf", "write_html"]
+__all__ = ["confined_fetcher", "start_pdf", "write_html"]
 
 ENTRY_TEMPLATE = "report.html.j2"
 
@@ -93,12 +93,6 @@ def _write_cache(path: Path, text: str) -> None:
 
 def chart_specs(charts: dict[str, ChartSpec]) -> dict[str, Any]:
     return {chart.id: chart.spec for chart in charts.values()}
-
-
-def send_charts(worker: PdfWorker, charts: dict[str, ChartSpec]) -> None:
-    """Every chart to the PDF process, which converts each at once (see pdfworker.py)."""
-    for chart in charts.values():
-        worker.paint(chart.id, chart.spec, chart.raster)
 
 
 def logo_data_url(path: Path | None) -> str | None:

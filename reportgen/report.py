@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import platform
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
@@ -130,40 +131,48 @@ class ChartSpec:
         self.spec = self.chart.to_dict(validate=False)
 
 
-def build_charts(a: Analysis) -> dict[str, ChartSpec]:
+def build_charts(a: Analysis,
+                 ready: Callable[[ChartSpec], None] | None = None) -> dict[str, ChartSpec]:
+    """Every chart of the report. `ready` gets each one as soon as it is made, so the PDF
+    process converts a chart while the next is being built."""
     seg, feats = a.segmentation, a.features
+    out: dict[str, ChartSpec] = {}
+
+    def add(key: str, chart: ChartSpec) -> None:
+        out[key] = chart
+        if ready is not None:
+            ready(chart)
+
     scores = pd.DataFrame([vars(s) for s in seg.scores])
-    out = {
-        "sizes": ChartSpec("chart-sizes", charts.segment_sizes(_sizes_frame(a), a.colors),
-                           "Share of customers in each segment."),
-        "elbow": ChartSpec("chart-elbow", charts.elbow(scores, seg.k, seg.knee),
-                           "Inertia by number of segments, with the elbow marked."),
-        "scores": ChartSpec("chart-scores", charts.k_scores(scores, seg.k),
-                            "Silhouette, Calinski-Harabasz and Davies-Bouldin scores by k."),
-    }
+    add("sizes", ChartSpec("chart-sizes", charts.segment_sizes(_sizes_frame(a), a.colors),
+                           "Share of customers in each segment."))
+    add("elbow", ChartSpec("chart-elbow", charts.elbow(scores, seg.k, seg.knee),
+                           "Inertia by number of segments, with the elbow marked."))
+    add("scores", ChartSpec("chart-scores", charts.k_scores(scores, seg.k),
+                            "Silhouette, Calinski-Harabasz and Davies-Bouldin scores by k."))
     if feats.all_numeric:
-        out["heatmap"] = ChartSpec(
+        add("heatmap", ChartSpec(
             "chart-heatmap", charts.zscore_heatmap(_heatmap_frame(a)),
-            "How far each segment sits from the average on each feature.")
+            "How far each segment sits from the average on each feature."))
     points, explained = project_2d(feats.matrix, seg.labels, a.config.segmentation.random_state)
     points["name"] = [a.name_of(int(s)) for s in points["segment"]]
-    out["map"] = ChartSpec("chart-map", charts.segment_map(
+    add("map", ChartSpec("chart-map", charts.segment_map(
         points[["pc1", "pc2", "name"]].round(3), a.names, a.colors, explained),
         "A sample of customers on the two main axes of variation, coloured by segment.",
-        raster=True)
-    if a.sales is not None:
-        out.update(sales_charts(a))
-    if a.changes is not None:
-        out.update(change_charts(a, a.changes))
+        raster=True))
+    extra = {**(sales_charts(a) if a.sales is not None else {}),
+             **(change_charts(a, a.changes) if a.changes is not None else {})}
+    for key, chart in extra.items():
+        add(key, chart)
     bins = histograms(feats, seg.labels, seg.k)
     labels = {c: feats.label(c) for c in feats.numeric}
     for profile in a.profiles.segments if feats.numeric else []:
         sid = a.stable_id(profile.id)
-        out[f"dist-{sid}"] = ChartSpec(
+        add(f"dist-{sid}", ChartSpec(
             f"chart-dist-{sid}",
             charts.distributions(_segment_bins(bins, profile.id), labels, feats.log,
                                  a.colors[profile.id - 1]),
-            f"Distributions of {a.name_of(profile.id)} against all customers.")
+            f"Distributions of {a.name_of(profile.id)} against all customers."))
     return out
 
 
