@@ -12,10 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jinja2
-
 from .outputs import staged_folder, write_model, write_segments_csv, write_summary
-from .pdfworker import PdfWorker
 from .profile import SCATTER_POINTS
 from .render import logo_data_url, make_environment, start_pdf, write_html
 from .report import (
@@ -41,40 +38,25 @@ from .textutil import period_label
 
 if TYPE_CHECKING:
     from .api import StageTimer
+    from .pdfworker import PdfWorker
 
 DEFAULT_ACCENT = "#0072B2"
 
 
 def publish_report(a: Analysis, target: Path, timer: StageTimer,
-                   worker: PdfWorker | None = None) -> dict[str, Any]:
-    """`worker`: the PDF process started with the run (one is started here if not). Each
-    chart goes to it as soon as all are built, then the PDF page; it converts and draws
-    while this process writes the HTML and the data files, and the run waits for it last."""
+                   worker: PdfWorker | None) -> dict[str, Any]:
+    """`worker`: the PDF process the run started (api.pdf_worker), None when no PDF is
+    wanted. Each chart goes to it as soon as it is built, then the PDF page; it converts
+    and draws while this process writes the HTML and the data files, and is waited for last.
+    """
     config = a.config
-    pdf = "pdf" in config.output.formats
-    own_worker = pdf and worker is None
-    if own_worker:
-        worker = PdfWorker()
-    try:
-        with timer("charts"):
-            env = make_environment(config.report.templates)
-            charts = build_charts(a, ready=worker.paint_chart if worker and pdf else None)
-            context = vars(page_context(a, charts))
-        return _write_files(a, target, timer, env, context, charts, worker)
-    finally:
-        if own_worker and worker is not None:
-            worker.close()
-
-
-def _write_files(a: Analysis, target: Path, timer: StageTimer, env: jinja2.Environment,
-                 context: dict[str, Any], charts: dict[str, ChartSpec],
-                 worker: PdfWorker | None) -> dict[str, Any]:
-    config = a.config
-    pdf = worker is not None and "pdf" in config.output.formats
+    with timer("charts"):
+        env = make_environment(config.report.templates)
+        charts = build_charts(a, ready=worker.paint_chart if worker else None)
+        context = vars(page_context(a, charts))
     with staged_folder(target) as folder:
         outputs = []
-        if pdf:
-            assert worker is not None
+        if worker:
             with timer("pdf"):  # the PDF process draws while the files below are written
                 roots = [a.loaded.source.parent, *filter(None, [config.report.templates])]
                 start_pdf(env, context, charts, folder / "report.pdf", worker, roots)
@@ -85,8 +67,7 @@ def _write_files(a: Analysis, target: Path, timer: StageTimer, env: jinja2.Envir
         with timer("files"):
             write_segments_csv(a, folder / "segments.csv")
             write_model(a, folder / "model.joblib")
-        if pdf:
-            assert worker is not None
+        if worker:
             started = time.perf_counter()
             worker.finish_pdf()
             timer.timings["pdf"] += time.perf_counter() - started
