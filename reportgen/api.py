@@ -62,9 +62,13 @@ def run_report(
     out: str | Path | None = None,
     period: str | None = None,
     progress: Callable[[str], None] | None = None,
+    wait: float = 0.0,
     **overrides: Any,
 ) -> RunResult:
     """Render the report a config describes; keyword overrides as in `--set` (dots or dicts).
+
+    Another run of the same report in progress is waited for up to `wait` seconds, then
+    OutputError (see folders.py).
 
     `run_report("cfg.yaml", segmentation={"k": 4})` and
     `run_report("cfg.yaml", **{"segmentation.k": 4})` are the same.
@@ -74,28 +78,31 @@ def run_report(
         loaded = load_config(config_path, flatten(overrides))
         config = loaded.config
         period = resolve_period(period)
-        target = Path(out or config.output.dir) / config.report.name / period
-    worker = pdf_worker(config.output.formats)
-    try:
-        summary = _analyse_and_publish(loaded, period, target, timer, worker)
-    finally:
-        if worker is not None:
-            worker.close()
-    with timer("archive"):
-        from .archive import rebuild_indexes
+        report_dir = Path(out or config.output.dir) / config.report.name
+        target = report_dir / period
+    from .folders import report_lock
 
-        try:
-            rebuild_indexes(target.parent.parent, config.report.templates)
-        except OSError as exc:
-            raise OutputError(f"the report was written to {target}, but the archive index "
-                              f"could not be updated ({exc.strerror or exc}); the next run "
-                              "rewrites it") from None
-    if config.email is not None and config.email.send_after_run:
-        from .deliver import build_message, send
+    with report_lock(report_dir, config.report.name, wait):
+        summary = _analyse_and_publish(loaded, period, target, timer)
+        with timer("archive"):
+            rebuild_archive(report_dir.parent, target, config.report.templates)
+        if config.email is not None and config.email.send_after_run:
+            from .deliver import build_message, send
 
-        retry = retry_command(loaded.source, period, out)
-        send(build_message(config, target, retry), config.email, retry)
+            retry = retry_command(loaded.source, period, out)
+            send(build_message(config, target, retry), config.email, retry)
     return RunResult(target, summary)
+
+
+def rebuild_archive(out_root: Path, target: Path, templates: Path | None) -> None:
+    from .archive import rebuild_indexes
+
+    try:
+        rebuild_indexes(out_root, templates)
+    except OSError as exc:
+        raise OutputError(f"the report was written to {target}, but the archive index could "
+                          f"not be updated ({exc.strerror or exc}); the next run rewrites it"
+                          ) from exc
 
 
 def pdf_worker(formats: Sequence[str]) -> PdfWorker | None:
@@ -108,20 +115,28 @@ def pdf_worker(formats: Sequence[str]) -> PdfWorker | None:
     return PdfWorker()
 
 
-def _analyse_and_publish(loaded: LoadedConfig, period: str, target: Path, timer: StageTimer,
-                         worker: PdfWorker | None) -> dict[str, Any]:
-    with timer("imports"):  # the heavy stages load only once the config is valid
-        from .outputs import check_writable
-        from .pipeline import analyse, publish_report
-        from .staging import remove_stale
-    check_writable(target.parent)
-    for folder in (target.parent, target.parent.parent):
-        remove_stale(folder)
-    from .history import find_previous
+def _analyse_and_publish(loaded: LoadedConfig, period: str, target: Path,
+                         timer: StageTimer) -> dict[str, Any]:
+    """Under the report's lock: the stages, then the period's files, the PDF drawn by its
+    own process meanwhile (started before the heavy imports, see pdf_worker)."""
+    from .folders import check_report_folder
 
-    previous = find_previous(target.parent, period)
-    analysis = analyse(loaded, period, generation_time(), timer, previous)
-    return publish_report(analysis, target, timer, worker)
+    check_report_folder(target.parent, period)
+    worker = pdf_worker(loaded.config.output.formats)
+    try:
+        with timer("imports"):  # the heavy stages load only once the config is valid
+            from .pipeline import analyse, publish_report
+            from .staging import remove_stale
+        for folder in (target.parent, target.parent.parent):
+            remove_stale(folder)
+        from .history import find_previous
+
+        previous = find_previous(target.parent, period)
+        analysis = analyse(loaded, period, generation_time(), timer, previous)
+        return publish_report(analysis, target, timer, worker)
+    finally:
+        if worker is not None:
+            worker.close()
 
 
 def send_report(config_path: str | Path, *, out: str | Path | None = None,
@@ -146,8 +161,8 @@ def send_report(config_path: str | Path, *, out: str | Path | None = None,
 
 
 def latest_period(report_dir: Path) -> str:
-    periods = sorted(d.name for d in report_dir.glob("*") if d.is_dir()
-                     and PERIOD_RE.match(d.name)) if report_dir.is_dir() else []
+    periods = sorted(d.name for d in report_dir.glob("*") if PERIOD_RE.match(d.name)
+                     and d.is_dir() and not d.is_symlink()) if report_dir.is_dir() else []
     if not periods:
         raise ConfigError(f"no report periods in {report_dir}; run `reportgen run` first, or "
                           "pass --out where the reports are")

@@ -10,14 +10,15 @@ numbers, rather than failing the run.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .history import read_summary
+from jinja2 import Environment
+
+from .folders import index_lock
+from .history import is_own_folder, read_summary
 from .render import make_environment
-from .staging import temporary_prefix
+from .staging import write_atomically
 from .textutil import PERIOD_RE, format_share
 
 
@@ -44,10 +45,20 @@ class ReportEntry:
 
 
 def rebuild_indexes(out_root: Path, templates: Path | None = None) -> list[Path]:
-    """Rewrite every report's index and the output folder's index; return their paths."""
+    """Rewrite every report's index and the output folder's index; return their paths.
+
+    Under the index lock (folders.py): the folders are read only once it is held, so a
+    report that finished meanwhile is listed by whichever rebuild comes second.
+    """
     env = make_environment(templates)
-    reports = [r for r in (read_report(d) for d in sorted(out_root.iterdir()) if d.is_dir()
-                           and not d.name.startswith(".")) if r is not None]
+    with index_lock(out_root):
+        return _write_indexes(out_root, env)
+
+
+def _write_indexes(out_root: Path, env: Environment) -> list[Path]:
+    reports = [r for r in (read_report(d) for d in sorted(out_root.iterdir())
+                           if is_own_folder(d) and not d.name.startswith("."))
+               if r is not None]
     written = []
     for report in reports:
         page = env.get_template("archive_report.html.j2").render(report=report)
@@ -58,7 +69,8 @@ def rebuild_indexes(out_root: Path, templates: Path | None = None) -> list[Path]
 
 
 def read_report(folder: Path) -> ReportEntry | None:
-    periods = sorted((d for d in folder.iterdir() if d.is_dir() and PERIOD_RE.match(d.name)),
+    periods = sorted((d for d in folder.iterdir() if PERIOD_RE.match(d.name)
+                      and is_own_folder(d)),
                      key=lambda d: d.name, reverse=True)
     entries = [read_period(d) for d in periods]
     if not entries:
@@ -87,20 +99,6 @@ def read_period(folder: Path) -> PeriodEntry:
 def _title(folder: Path) -> str | None:
     summary = read_summary(folder)
     return str(summary["title"]) if summary and "title" in summary else None
-
-
-def write_atomically(path: Path, text: str) -> Path:
-    """Write beside the target and rename, so a reader never sees half a page."""
-    handle, temporary = tempfile.mkstemp(prefix=temporary_prefix(path.name), dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
 
 
 __all__ = ["rebuild_indexes"]

@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--progress", action="store_true",
                      help="print each stage on stderr as it starts, also when not on a "
                      "terminal (for logs)")
+    run.add_argument("--wait", type=_seconds, default=0.0, metavar="SECONDS",
+                     help="when another run of the same report is in progress, wait up to "
+                     "this long for it (default 0: stop at once with exit code 2)")
     _add_set(run)
 
     mail = commands.add_parser("send", help="email a period's PDF report (config's email:)")
@@ -52,6 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("-o", "--output", type=Path,
                       help="the config to write (default: <data file name>.yaml here)")
     init.add_argument("--force", action="store_true", help="replace an existing config")
+
+    upgrade = commands.add_parser(
+        "upgrade-models", help="convert the old model.joblib files of a folder you trust "
+        "into model.json, keeping segment ids")
+    upgrade.add_argument("out", type=Path, help="the output folder (output.dir), or one "
+                         "report's folder in it")
+    upgrade.add_argument("--trust", action="store_true",
+                         help="you vouch that nobody else could write into the folder: "
+                         "loading a model.joblib (a pickle) runs any code it holds")
 
     sample = commands.add_parser("sample-data",
                                  help="write the seeded sample customers and sales lines")
@@ -121,7 +133,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     progress = stderr_progress if args.progress else terminal_progress()
     result = run_report(args.config, out=args.out, period=args.period, progress=progress,
-                        **_settings(args.settings))
+                        wait=args.wait, **_settings(args.settings))
     summary = result.summary
     print(f"{summary['report']} {summary['period']}: {summary['n_customers']:,} customers in "
           f"{summary['k_selected']} segments -> {result.folder}")
@@ -181,6 +193,17 @@ def cmd_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_upgrade_models(args: argparse.Namespace) -> int:
+    from .upgrade import upgrade_models
+
+    converted = upgrade_models(args.out, args.trust)
+    for item in converted:
+        print(f"converted {item.report} {item.period}: model.joblib -> model.json")
+    print(f"{len(converted)} model{'' if len(converted) == 1 else 's'} converted in {args.out}"
+          + ("" if converted else " (no model.joblib found)"))
+    return EXIT_OK
+
+
 def cmd_sample_data(args: argparse.Namespace) -> int:
     from .sample import DEFAULT_ROWS, SALES_CUSTOMERS, write_sales_sample, write_sample
 
@@ -189,6 +212,16 @@ def cmd_sample_data(args: argparse.Namespace) -> int:
     path = write_sales_sample(args.dir)
     print(f"wrote sales lines of {SALES_CUSTOMERS:,} sample customers to {path}")
     return EXIT_OK
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 86_400:
+        raise argparse.ArgumentTypeError(f"expected seconds from 0 to 86400, found {text!r}")
+    return value
 
 
 def _settings(settings: list[str]) -> dict[str, object]:
@@ -207,7 +240,7 @@ def _version() -> str:
 
 
 COMMANDS = {"run": cmd_run, "send": cmd_send, "validate": cmd_validate, "init": cmd_init,
-            "sample-data": cmd_sample_data}
+            "upgrade-models": cmd_upgrade_models, "sample-data": cmd_sample_data}
 
 if __name__ == "__main__":
     sys.exit(main())

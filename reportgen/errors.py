@@ -29,3 +29,9 @@ class RuleError(ReportgenError):
 
 class OutputError(ReportgenError):
     """The report cannot be written: unwritable folder, template error, missing logo."""
+
+
+class ModelError(ReportgenError):
+    """A period's saved model cannot be used: missing, damaged, changed after its run, or
+    in the old pickle format. A run then starts its segment numbering afresh and says why;
+    `upgrade-models` stops with it."""

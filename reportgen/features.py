@@ -8,6 +8,7 @@ of original values travels alongside: profiles are described in the data's own u
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,7 +45,7 @@ class FeatureSet:
     log: list[str]
     profile_numeric: list[str]
     profile_categorical: list[str]
-    transformer: ColumnTransformer
+    preprocessing: Preprocessing  # the fitted transformation, as plain numbers
     column_names: list[str]
     labels: dict[str, str]
     dropped: dict[str, int] = field(default_factory=dict)
@@ -78,7 +79,8 @@ def build_features(table: Table, spec: FeaturesSection) -> FeatureSet:
         categorical=list(spec.categorical), log=list(spec.log or []),
         profile_numeric=profile_numeric,
         profile_categorical=[c for c in spec.profile if c not in profile_numeric],
-        transformer=transformer, column_names=list(transformer.get_feature_names_out()),
+        preprocessing=Preprocessing.from_fitted(transformer),
+        column_names=list(transformer.get_feature_names_out()),
         labels=dict(spec.labels), dropped={**table.dropped, **dropped}, imputed=imputed,
     )
 
@@ -213,10 +215,9 @@ def balance_categorical(
         return matrix
     reference = float(np.mean(np.var(matrix[:, :n_numeric], axis=0)))
     encoder: BalancedOneHot = transformer.named_transformers_["categorical"]
-    factor = np.sqrt(reference / encoder.reference_variance_) if reference > 0 else 1.0
     encoder.rescale(reference)
     matrix = matrix.copy()
-    matrix[:, n_numeric:] *= factor
+    matrix[:, n_numeric:] = (matrix[:, n_numeric:] != 0) * encoder.weights_  # as transform()
     return matrix
 
 
@@ -270,3 +271,108 @@ def category_weight(shares: pd.Series, reference_variance: float = 1.0) -> float
     """The dummy value that gives the column's block the target share of variance."""
     spread = float((shares * (1 - shares)).sum())
     return float(np.sqrt(CATEGORY_VARIANCE_SHARE * reference_variance / spread))
+
+
+# ---- the fitted preprocessing as plain numbers ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class NumericStep:
+    """One numeric column's fitted treatment: fill, optional log1p, then
+    `(x - subtract) / divide * multiply + add` (standard and robust scaling set the first
+    pair, min-max the second; the identity elements leave the other pair exact)."""
+
+    column: str
+    fill: float
+    log1p: bool
+    subtract: float = 0.0
+    divide: float = 1.0
+    multiply: float = 1.0
+    add: float = 0.0
+
+    def apply(self, values: pd.Series) -> np.ndarray:
+        x = pd.to_numeric(values).to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+        x[np.isnan(x)] = self.fill
+        if self.log1p:
+            x = np.log1p(x)
+        return (x - self.subtract) / self.divide * self.multiply + self.add
+
+
+@dataclass(frozen=True)
+class CategoricalStep:
+    """One categorical column's dummies: the text value, its fill, and the weight of a
+    dummy (see BalancedOneHot). A category not seen when fitting gives all zeros."""
+
+    column: str
+    fill: str
+    categories: tuple[str, ...]
+    weight: float
+
+    def apply(self, values: pd.Series) -> np.ndarray:
+        text = values.astype("string").fillna(self.fill).to_numpy(dtype=object)
+        return np.stack([(text == c) * self.weight for c in self.categories], axis=1,
+                        dtype=np.float64)
+
+    @property
+    def names(self) -> list[str]:
+        return [f"{self.column}_{c}" for c in self.categories]
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """The features stage's fitted transformation in plain numbers, in matrix column order.
+
+    The next period applies exactly this to its data (to compare segments, or to score
+    them with a kept model), read from a JSON file that cannot run code: scikit-learn's
+    fitted objects can only be saved by pickling them.
+    """
+
+    numeric: tuple[NumericStep, ...]
+    categorical: tuple[CategoricalStep, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [s.column for s in self.numeric] + [n for s in self.categorical for n in s.names]
+
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        blocks = [s.apply(frame[s.column])[:, None] for s in self.numeric]
+        blocks += [s.apply(frame[s.column]) for s in self.categorical]
+        return np.hstack(blocks) if blocks else np.empty((len(frame), 0))
+
+    @classmethod
+    def from_fitted(cls, transformer: ColumnTransformer) -> Preprocessing:
+        """Read the numbers off a fitted transformer (make_transformer's layout)."""
+        numeric: list[NumericStep] = []
+        categorical: tuple[CategoricalStep, ...] = ()
+        for name, part, columns in transformer.transformers_:
+            if name in ("log", "numeric"):
+                numeric += _numeric_steps(part, list(columns), logged=name == "log")
+            elif name == "categorical":
+                categorical = _categorical_steps(part, list(columns))
+        return cls(tuple(numeric), categorical)
+
+
+def _numeric_steps(pipeline: Pipeline, columns: list[str], logged: bool) -> list[NumericStep]:
+    fills = pipeline.named_steps["impute"].statistics_
+    scaler = pipeline.named_steps["scale"]
+    return [NumericStep(column, float(fills[i]), logged, **_scaling(scaler, i))
+            for i, column in enumerate(columns)]
+
+
+def _scaling(scaler: Any, i: int) -> dict[str, float]:
+    """The scaler's own arithmetic for column i, so that applying it gives the same bits."""
+    if isinstance(scaler, MinMaxScaler):
+        return {"multiply": float(scaler.scale_[i]), "add": float(scaler.min_[i])}
+    center = scaler.mean_ if isinstance(scaler, StandardScaler) else scaler.center_
+    return {"subtract": float(center[i]), "divide": float(scaler.scale_[i])}
+
+
+def _categorical_steps(encoder: BalancedOneHot, columns: list[str]) -> tuple[CategoricalStep,
+                                                                               ...]:
+    steps, start = [], 0
+    for column, categories in zip(columns, encoder.encoder_.categories_, strict=True):
+        steps.append(CategoricalStep(column, str(encoder.fill_[column]),
+                                     tuple(str(c) for c in categories),
+                                     float(encoder.weights_[start])))
+        start += len(categories)
+    return tuple(steps)

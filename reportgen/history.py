@@ -1,8 +1,8 @@
 """History: what the previous period left behind, so that a segment keeps its id, name and
 colour from month to month, and what changed since then.
 
-Each period's folder keeps `model.joblib` (see `model_record`). The next run of the same
-report finds the most recent earlier period in the output folder and either
+Each period's folder keeps `model.json` (see `saved_model` and modelfile.py). The next run
+of the same report finds the most recent earlier period in the output folder and either
 
 - refits (`segmentation.refit: true`, the default) and matches the new segments to the old
   ones: both sets of centres are placed in the *previous* model's feature space (its own
@@ -24,7 +24,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
@@ -32,14 +31,15 @@ from scipy.optimize import linear_sum_assignment
 from .charts import PALETTE
 from .config import SegmentationSection
 from .csvsafe import restore_formulas
-from .errors import ConfigError
+from .errors import ConfigError, ModelError
 from .features import FeatureSet
+from .modelfile import FILE as MODEL_FILE
+from .modelfile import LEGACY_FILE, SavedModel, read_model, read_own_file
 from .personas import Persona
 from .profile import Profiles
 from .segment import Segmentation, score_saved, with_ids
 from .textutil import PERIOD_RE, format_number, format_share, period_label
 
-MODEL_FORMAT = 2
 PROFILE_SHIFT = 0.25  # a segment mean that moved by more than this many (scaled) units
 TREND_PERIODS = 12
 FLOW_SHARE = 0.05  # a movement is worth a sentence from 5% of the segment ...
@@ -50,73 +50,24 @@ SIZE_CHANGE = 0.01  # share changes under one point are not findings
 # ---- what a period keeps ------------------------------------------------------------------
 
 
-@dataclass
-class SavedModel:
-    """A period's model.joblib: enough to score new data and to recognise its segments."""
+def saved_model(period: str, features: FeatureSet, seg: Segmentation, names: list[str],
+                colors: list[str], continuity: Continuity) -> SavedModel:
+    """What this period leaves for the next: preprocessing, centres, ids, names, colours.
 
-    period: str
-    transformer: Any
-    kmeans: Any
-    cluster_ids: list[int]
-    names: dict[int, str]
-    colors: dict[int, str]
-    centroids: dict[int, np.ndarray]  # each segment's mean in this model's feature space
-    numeric: list[str]
-    categorical: list[str]
-    log: list[str]
-    next_id: int
-    fitted_in: str  # the period whose data the K-Means was fitted on
-
-    def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        return np.asarray(self.transformer.transform(frame[self.numeric + self.categorical]),
-                          dtype=np.float64)
-
-    def feature_difference(self, features: FeatureSet) -> str | None:
-        """Why this model cannot read the new features, or None when it can."""
-        before = (set(self.numeric), set(self.categorical), set(self.log))
-        now = (set(features.numeric), set(features.categorical), set(features.log))
-        if before == now:
-            return None
-        added = sorted((now[0] | now[1]) - (before[0] | before[1]))
-        removed = sorted((before[0] | before[1]) - (now[0] | now[1]))
-        parts = [f"added {', '.join(added)}" if added else "",
-                 f"removed {', '.join(removed)}" if removed else ""]
-        return "; ".join(p for p in parts if p) or "the log or categorical settings changed"
-
-
-def model_record(period: str, features: FeatureSet, seg: Segmentation, names: list[str],
-                 colors: list[str], continuity: Continuity) -> dict[str, Any]:
-    """What model.joblib holds: the fitted preprocessing and K-Means, names, colours, centres."""
-    return {
-        "format": MODEL_FORMAT,
-        "period": period,
-        "transformer": features.transformer,
-        "kmeans": seg.model,
-        "cluster_ids": seg.cluster_ids,
-        "names": dict(zip(seg.ids, names, strict=True)),
-        "colors": dict(zip(seg.ids, colors, strict=True)),
-        "centroids": {sid: features.matrix[seg.labels == pos + 1].mean(axis=0)
-                      for pos, sid in enumerate(seg.ids)},
-        "features": {"numeric": features.numeric, "categorical": features.categorical,
-                     "log": features.log},
-        "next_id": max(continuity.next_id, max(seg.ids) + 1),
-        "fitted_in": continuity.previous.model.fitted_in if seg.method == "saved"
-        and continuity.previous and continuity.previous.model else period,
-    }
-
-
-def load_model(path: Path) -> SavedModel:
-    record = joblib.load(path)
-    if not isinstance(record, dict) or record.get("format") != MODEL_FORMAT:
-        raise ValueError("written by an older reportgen")
+    A model kept unchanged (`refit: false`) is saved with its own clusters and fitting
+    period; this period's segments give the names, colours and centres.
+    """
+    kept = continuity.previous.model if seg.method == "saved" and continuity.previous else None
     return SavedModel(
-        period=record["period"], transformer=record["transformer"], kmeans=record["kmeans"],
-        cluster_ids=list(record["cluster_ids"]), names=dict(record["names"]),
-        colors=dict(record["colors"]), centroids=dict(record["centroids"]),
-        numeric=list(record["features"]["numeric"]),
-        categorical=list(record["features"]["categorical"]),
-        log=list(record["features"]["log"]), next_id=int(record["next_id"]),
-        fitted_in=str(record["fitted_in"]))
+        period=period, fitted_in=kept.fitted_in if kept else period,
+        next_id=max(continuity.next_id, max(seg.ids) + 1),
+        numeric=list(features.numeric), categorical=list(features.categorical),
+        log=list(features.log), preprocessing=features.preprocessing, centres=seg.centres,
+        cluster_ids=kept.cluster_ids if kept else seg.cluster_ids,
+        names=dict(zip(seg.ids, names, strict=True)),
+        colors=dict(zip(seg.ids, colors, strict=True)),
+        centroids={sid: features.matrix[seg.labels == pos + 1].mean(axis=0)
+                   for pos, sid in enumerate(seg.ids)})
 
 
 @dataclass
@@ -139,27 +90,51 @@ def find_previous(report_dir: Path, period: str) -> Previous | None:
     if not report_dir.is_dir():
         return None
     earlier = sorted((d for d in report_dir.iterdir()
-                      if d.is_dir() and PERIOD_RE.match(d.name) and d.name < period),
+                      if PERIOD_RE.match(d.name) and d.name < period and is_own_folder(d)),
                      key=lambda d: d.name)
     if not earlier:
         return None
     folder = earlier[-1]
     summary = read_summary(folder)
     try:
-        model = load_model(folder / "model.joblib")
+        model = read_model(folder, _recorded_sha256(summary))
     except FileNotFoundError:
-        return Previous(folder.name, folder, None, summary, "it has no model.joblib")
-    except Exception as exc:  # a damaged or foreign file must not stop the monthly run
-        return Previous(folder.name, folder, None, summary,
-                        f"its model.joblib could not be read ({exc})")
+        problem = (LEGACY_PROBLEM.format(out=report_dir.parent)
+                   if (folder / LEGACY_FILE).exists() else f"it has no {MODEL_FILE}")
+        return Previous(folder.name, folder, None, summary, problem)
+    except ModelError as exc:  # a damaged or foreign file must not stop the monthly run
+        return Previous(folder.name, folder, None, summary, str(exc))
     return Previous(folder.name, folder, model, summary)
 
 
+LEGACY_PROBLEM = (
+    "its model is an old model.joblib, which reportgen no longer loads because unpickling a "
+    "file runs any code it holds; if you trust that folder, convert its models once with "
+    "`reportgen upgrade-models {out} --trust` to keep the segment ids")
+
+
+def is_own_folder(path: Path) -> bool:
+    """A real folder of the reports tree: a symbolic link may point anywhere, so it is not
+    read from, listed or written into."""
+    return path.is_dir() and not path.is_symlink()
+
+
+def _recorded_sha256(summary: dict[str, Any] | None) -> str | None:
+    record = (summary or {}).get("model")
+    sha = record.get("sha256") if isinstance(record, dict) else None
+    return sha if isinstance(sha, str) else None
+
+
 def read_summary(folder: Path) -> dict[str, Any] | None:
+    """A period's summary.json, or None when it is missing, damaged or not a file of ours."""
     try:
-        return json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        summary = json.loads(read_own_file(folder / "summary.json", SUMMARY_BYTES))
+    except (OSError, ValueError, ModelError):
         return None
+    return summary if isinstance(summary, dict) else None
+
+
+SUMMARY_BYTES = 256 * 2**20
 
 
 # ---- carrying segments over ---------------------------------------------------------------
@@ -221,7 +196,7 @@ def carry_over(seg: Segmentation | None, features: FeatureSet, previous: Previou
     old_space = model.transform(features.frame)
     if not spec.refit:
         features = reuse_model(features, model, old_space)
-        seg = score_saved(old_space, model.kmeans, model.cluster_ids, spec, model.fitted_in)
+        seg = score_saved(old_space, model.centres, model.cluster_ids, spec, model.fitted_in)
         now = centres(old_space, seg)
     else:
         assert seg is not None
@@ -240,9 +215,9 @@ def carry_over(seg: Segmentation | None, features: FeatureSet, previous: Previou
 
 
 def reuse_model(features: FeatureSet, model: SavedModel, matrix: np.ndarray) -> FeatureSet:
-    """The features as the saved model sees them: its transformer, its matrix."""
-    return replace(features, matrix=matrix, transformer=model.transformer,
-                   column_names=list(model.transformer.get_feature_names_out()))
+    """The features as the saved model sees them: its preprocessing, its matrix."""
+    return replace(features, matrix=matrix, preprocessing=model.preprocessing,
+                   column_names=model.preprocessing.names)
 
 
 def centres(matrix: np.ndarray, seg: Segmentation) -> dict[int, np.ndarray]:
@@ -474,7 +449,7 @@ def _shifts(matching: Matching, previous: Previous, now: Current,
     model = previous.model
     if model is None:
         return []
-    names = list(model.transformer.get_feature_names_out())
+    names = model.preprocessing.names
     out = []
     for pos, sid in enumerate(now.ids):
         if sid not in matching.matched:

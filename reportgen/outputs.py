@@ -15,27 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import joblib
 import pandas as pd
 
 from .csvsafe import neutralise_formulas
 from .errors import OutputError
-from .history import model_record
+from .history import saved_model
+from .modelfile import write_model as write_model_file
 from .report import Analysis
 from .staging import temporary_prefix
-
-
-def check_writable(folder: Path) -> None:
-    """Fail before the slow stages when the output folder cannot be written."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=temporary_prefix("write-test")):
-            pass
-    except OSError as exc:
-        raise OutputError(
-            f"output.dir: cannot write to {folder} ({exc.strerror or exc}); choose a writable "
-            "folder with --out or output.dir"
-        ) from None
 
 
 @contextlib.contextmanager
@@ -95,8 +82,8 @@ def write_summary(summary: dict[str, Any], path: Path) -> None:
     path.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def write_model(a: Analysis, path: Path) -> None:
-    """What the next period needs to score new data and keep segment ids, names and colours."""
-    record = model_record(a.period, a.features, a.segmentation, a.names, a.colors,
-                          a.continuity)
-    joblib.dump(record, path, compress=3)
+def write_model(a: Analysis, path: Path) -> dict[str, Any]:
+    """What the next period needs to score new data and keep segment ids, names and colours;
+    returns what summary.json records of the file (its format and sha256)."""
+    return write_model_file(saved_model(a.period, a.features, a.segmentation, a.names,
+                                        a.colors, a.continuity), path)

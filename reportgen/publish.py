@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .modelfile import FILE as MODEL_FILE
 from .outputs import staged_folder, write_model, write_segments_csv, write_summary
 from .profile import SCATTER_POINTS
 from .render import logo_data_url, make_environment, start_pdf, write_html
@@ -66,14 +67,14 @@ def publish_report(a: Analysis, target: Path, timer: StageTimer,
             outputs.append("report.html")
         with timer("files"):
             write_segments_csv(a, folder / "segments.csv")
-            write_model(a, folder / "model.joblib")
+            model = write_model(a, folder / MODEL_FILE)
         if worker:
             started = time.perf_counter()
             worker.finish_pdf()
             timer.timings["pdf"] += time.perf_counter() - started
             outputs.append("report.pdf")
-        outputs += ["segments.csv", "model.joblib", "summary.json"]
-        summary = build_summary(a, timer.timings, outputs)
+        outputs += ["segments.csv", MODEL_FILE, "summary.json"]
+        summary = build_summary(a, timer.timings, outputs, model)
         write_summary(summary, folder / "summary.json")
     return summary
 

@@ -366,6 +366,8 @@ def data_warnings(a: Analysis, structure: bool = True) -> list[str]:
             out.append(f"Segment {a.name_of(p.id)} holds only {format_share(p.size / total)} "
                        f"of customers ({p.size:,}): too small to act on alone; a smaller "
                        "segmentation.k may fold it into a neighbour.")
+    if a.continuity.note:
+        out.append(a.continuity.note)
     if structure and a.segmentation.weak_structure:
         out.append(f"No strong cluster structure: the best silhouette is "
                    f"{a.segmentation.best_silhouette:.2f} (below {WEAK_SILHOUETTE}); the "

@@ -34,7 +34,7 @@ class Segmentation:
 
     k: int
     labels: np.ndarray
-    model: KMeans
+    centres: np.ndarray  # the final K-Means centres, by its own cluster index
     order: np.ndarray  # order[new_id - 1] = K-Means' own cluster index
     scores: list[KScore]
     method: str
@@ -92,7 +92,8 @@ def segment(matrix: np.ndarray, spec: SegmentationSection) -> Segmentation:
     model = refit_on_all(matrix, models[k], spec)
     order = size_order(model.labels_, k)
     return Segmentation(
-        k=k, labels=relabel(model.labels_, order), model=model, order=order, scores=scores,
+        k=k, labels=relabel(model.labels_, order), centres=model.cluster_centers_, order=order,
+        scores=scores,
         method=spec.select if low != high else "fixed", reason=reason, knee=knee,
         silhouette_rows=len(sample) if sample is not None else len(swept), n_rows=len(matrix),
         sweep_rows=len(swept),
@@ -138,15 +139,13 @@ def with_ids(seg: Segmentation, ids: list[int]) -> Segmentation:
                    ids=[ids[i] for i in perm])
 
 
-def score_saved(matrix: np.ndarray, model: KMeans, cluster_ids: list[int],
+def score_saved(matrix: np.ndarray, centres: np.ndarray, cluster_ids: list[int],
                 spec: SegmentationSection, fitted_in: str) -> Segmentation:
     """Label rows with a model fitted in an earlier period, unchanged (`refit: false`).
 
     Clusters that get no customers this period are left out; positions follow the ids.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=RuntimeWarning)
-        clusters = model.predict(matrix)
+    clusters = nearest_centre(matrix, centres)
     present = sorted((c for c in np.unique(clusters)), key=lambda c: cluster_ids[c])
     if len(present) < 2:
         raise SegmentationError(
@@ -158,18 +157,29 @@ def score_saved(matrix: np.ndarray, model: KMeans, cluster_ids: list[int],
     sample = silhouette_sample(len(matrix), spec.silhouette_sample, spec.random_state)
     rows, sample_labels = (matrix, labels) if sample is None else (matrix[sample], labels[sample])
     silhouette = silhouette_scores(rows, [sample_labels])[0]
-    inertia = float(((matrix - model.cluster_centers_[clusters]) ** 2).sum())
+    inertia = float(((matrix - centres[clusters]) ** 2).sum())
     score = KScore(k=len(present), inertia=inertia, silhouette=silhouette,
                    calinski_harabasz=float(calinski_harabasz_score(matrix, labels)),
                    davies_bouldin=float(davies_bouldin_score(matrix, labels)))
     return Segmentation(
-        k=len(present), labels=labels, model=model, order=np.array(present), scores=[score],
-        method="saved", knee=None,
+        k=len(present), labels=labels, centres=centres, order=np.array(present),
+        scores=[score], method="saved", knee=None,
         reason=(f"k={len(present)}: the segmentation fitted in {fitted_in} is kept unchanged "
                 f"(segmentation.refit: false); silhouette {silhouette:.2f} on this period's "
                 "data."),
         silhouette_rows=len(sample) if sample is not None else len(matrix),
         n_rows=len(matrix), ids=[cluster_ids[c] for c in present])
+
+
+def nearest_centre(matrix: np.ndarray, centres: np.ndarray,
+                   chunk_rows: int = 65_536) -> np.ndarray:
+    """Each row's nearest centre (K-Means' predict), a chunk of rows at a time."""
+    out = np.empty(len(matrix), dtype=np.intp)
+    for start in range(0, len(matrix), chunk_rows):
+        block = matrix[start:start + chunk_rows]
+        distances = np.stack([((block - centre) ** 2).sum(axis=1) for centre in centres], axis=1)
+        out[start:start + chunk_rows] = distances.argmin(axis=1)
+    return out
 
 
 def check_enough_rows(matrix: np.ndarray, k_max: int, fixed: bool = False) -> None:

@@ -11,10 +11,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
-STALE_RE = re.compile(r"^\..+\.(?:tmp|old)-(\d+)(?:-.*)?$")  # .NAME.tmp-PID-xyz, .NAME.old-PID
+# exactly what temporary_prefix + tempfile's 8-character suffix, and publish's retired
+# folder, make: .NAME.tmp-PID-abcd_123, .NAME.old-PID
+STALE_RE = re.compile(r"^\.[^/]+\.(?:tmp-(\d+)-[a-z0-9_]{8}|old-(\d+))$")
 STALE_AFTER = 24 * 3600  # seconds; a folder this old is litter even if its PID was reused
 
 
@@ -24,13 +27,21 @@ def temporary_prefix(name: str) -> str:
 
 
 def remove_stale(folder: Path) -> list[Path]:
-    """Delete what killed runs left here (kill -9, power loss); a live run's files stay."""
+    """Delete what killed runs left here (kill -9, power loss); a live run's files stay.
+
+    Only names reportgen makes, and never a symbolic link (reportgen makes none, so one
+    with such a name is someone else's) nor anything it points to; rmtree itself does not
+    follow the links inside a folder.
+    """
     removed = []
-    for entry in folder.iterdir() if folder.is_dir() else []:
+    for entry in folder.iterdir() if folder.is_dir() and not folder.is_symlink() else []:
         match = STALE_RE.match(entry.name)
-        if not match or (_running(int(match.group(1))) and not _older_than(entry, STALE_AFTER)):
+        if not match or entry.is_symlink():
             continue
-        if entry.is_dir() and not entry.is_symlink():
+        pid = int(match.group(1) or match.group(2))
+        if _running(pid) and not _older_than(entry, STALE_AFTER):
+            continue
+        if entry.is_dir():
             shutil.rmtree(entry, ignore_errors=True)
         else:
             entry.unlink(missing_ok=True)
@@ -53,3 +64,18 @@ def _older_than(path: Path, seconds: float) -> bool:
         return time.time() - path.lstat().st_mtime > seconds
     except OSError:
         return False
+
+
+def write_atomically(path: Path, content: str | bytes) -> Path:
+    """Write beside the target and rename, so a reader never sees half a file."""
+    handle, temporary = tempfile.mkstemp(prefix=temporary_prefix(path.name), dir=path.parent)
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path

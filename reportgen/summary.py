@@ -9,7 +9,9 @@ from .history import Changes
 from .report import Analysis, data_warnings, findings, versions
 
 
-def build_summary(a: Analysis, timings: dict[str, float], outputs: list[str]) -> dict[str, Any]:
+def build_summary(a: Analysis, timings: dict[str, float], outputs: list[str],
+                  model: dict[str, Any]) -> dict[str, Any]:
+    """`model`: the saved model file's record (name, format, sha256), checked next period."""
     cfg, seg, feats = a.config, a.segmentation, a.features
     return clean({
         "report": cfg.report.name,
@@ -42,6 +44,7 @@ def build_summary(a: Analysis, timings: dict[str, float], outputs: list[str]) ->
         "migration": _migration(a.changes),
         "changes": _changes(a.changes),
         "outputs": outputs,
+        "model": model,
         "timings": {stage: round(seconds, 3) for stage, seconds in timings.items()},
         "versions": versions(),
         "config_sha256": a.loaded.sha256,

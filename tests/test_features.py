@@ -89,11 +89,25 @@ def test_a_categorical_column_carries_an_eighth_of_a_numeric_column_variance(sca
     assert block_var == pytest.approx(CATEGORY_VARIANCE_SHARE * numeric_var, rel=1e-6)
 
 
-def test_fitted_transformer_reproduces_the_matrix_on_new_data():
-    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "g": ["x", "y", "x", "y"]})
-    features = build_features(table(frame), spec(numeric=["a"], categorical=["g"]))
-    again = features.transformer.transform(frame)
-    assert again == pytest.approx(features.matrix)
+@pytest.mark.parametrize("scale", ["standard", "robust", "minmax"])
+def test_the_saved_preprocessing_reproduces_the_matrix_bit_for_bit(scale):
+    """What model.json keeps (plain numbers, no scikit-learn object) gives the very matrix
+    the K-Means saw, with missing values, a logged column and weighted categories."""
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"a": rng.lognormal(3, 1, 300), "b": rng.normal(50, 9, 300),
+                          "g": rng.choice(["x", "y", "z"], 300),
+                          "n": rng.choice([1, 2, 3], 300)})
+    frame.loc[[4, 9], "a"] = np.nan
+    frame.loc[7, "g"] = None
+    features = build_features(table(frame), spec(numeric=["b", "a"], categorical=["g", "n"],
+                                                 log=["a"], scale=scale))
+    assert np.array_equal(features.preprocessing.transform(frame), features.matrix)
+    assert features.preprocessing.names == features.column_names
+    rows = features.preprocessing.transform(frame.head(2).assign(g=["w", None]))
+    g_columns = [i for i, n in enumerate(features.column_names) if n.startswith("g_")]
+    assert rows[0, g_columns].tolist() == [0.0, 0.0, 0.0], "an unseen category: no dummy"
+    mode = frame["g"].mode()[0]
+    assert [features.column_names[i] for i in g_columns if rows[1, i] > 0] == [f"g_{mode}"]
 
 
 def test_profile_columns_are_split_by_type_and_not_clustered():

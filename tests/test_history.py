@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 from types import SimpleNamespace
 
-import joblib
 import numpy as np
 import pandas as pd
 from helpers import PERIODS, SMALL_CONFIG, blobs_frame, page_texts, squash, write_config
@@ -151,15 +150,18 @@ def test_refit_false_scores_new_data_with_the_saved_model(tmp_path):
     first = run_report(config, period="2026-09")
     blobs_project(tmp_path, drop=20, seed=1)
     second = run_report(config, period="2026-10", segmentation={"refit": False, "k": [2, 6]})
-    saved = joblib.load(first.folder / "model.joblib")
-    again = joblib.load(second.folder / "model.joblib")
-    assert np.array_equal(saved["kmeans"].cluster_centers_, again["kmeans"].cluster_centers_)
+    saved = json.loads((first.folder / "model.json").read_text())
+    again = json.loads((second.folder / "model.json").read_text())
+    assert saved["kmeans"] == again["kmeans"]
     assert again["fitted_in"] == "2026-09"
     assert second.summary["selection"]["method"] == "saved"
     assert "kept unchanged (segmentation.refit: false)" in second.summary["selection"]["reason"]
     frame = pd.read_csv(tmp_path / "customers.csv")
-    clusters = saved["kmeans"].predict(saved["transformer"].transform(frame[["income", "score"]]))
-    expected = np.asarray(saved["cluster_ids"])[clusters]
+    scaled = np.column_stack([(frame[s["column"]] - s["subtract"]) / s["divide"]
+                              for s in saved["preprocessing"]["numeric"]])
+    centres = np.array(saved["kmeans"]["centres"])
+    clusters = ((scaled[:, None, :] - centres[None]) ** 2).sum(axis=2).argmin(axis=1)
+    expected = np.asarray(saved["kmeans"]["cluster_ids"])[clusters]
     assert segments_csv(second)["segment"].tolist() == expected.tolist()
 
 
@@ -189,9 +191,9 @@ def test_changed_features_start_afresh_and_say_why(tmp_path):
 def test_an_unreadable_model_does_not_stop_the_next_month(tmp_path):
     config = blobs_project(tmp_path)
     first = run_report(config, period="2026-09")
-    (first.folder / "model.joblib").write_bytes(b"not a model")
+    (first.folder / "model.json").write_bytes(b"not a model")
     second = run_report(config, period="2026-10")
-    assert "could not be read" in second.summary["continuity"]["note"]
+    assert "is not the one its summary.json records" in second.summary["continuity"]["note"]
     assert [s["id"] for s in second.summary["segments"]] == [1, 2, 3]
 
 

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from helpers import ROOT, run_cli, write_config
 
+from reportgen.folders import INDEX_LOCK, RUN_LOCK
+
 PERIOD = "2026-11"
 
 
@@ -28,7 +30,9 @@ def visible_files(out: Path) -> dict[str, str]:
 
 
 def hidden_entries(out: Path) -> list[str]:
-    return sorted(str(p.relative_to(out)) for p in out.rglob(".*"))
+    """Hidden files a run left, less the lock files that are there to stay (folders.py)."""
+    return sorted(str(p.relative_to(out)) for p in out.rglob(".*")
+                  if p.name not in (RUN_LOCK, INDEX_LOCK))
 
 
 def start(config: Path) -> subprocess.Popen:

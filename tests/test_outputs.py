@@ -19,7 +19,8 @@ def test_failed_rerun_leaves_the_previous_report_untouched(small_project, monkey
         run_report(small_project, period="2026-09", segmentation={"k": 4})
     after = {p.name: p.read_bytes() for p in first.folder.iterdir()}
     assert after == before
-    assert sorted(p.name for p in first.folder.parent.iterdir()) == ["2026-09", "index.html"]
+    assert sorted(p.name for p in first.folder.parent.iterdir()) == [".reportgen.lock",
+                                                                     "2026-09", "index.html"]
 
 
 def test_rerun_replaces_the_period_and_folders_are_readable(small_project):
@@ -27,7 +28,8 @@ def test_rerun_replaces_the_period_and_folders_are_readable(small_project):
     second = run_report(small_project, period="2026-09", segmentation={"k": 4})
     assert second.folder == first.folder and second.summary["k_selected"] == 4
     assert (second.folder.stat().st_mode & 0o055) == 0o055  # group/others can read and enter
-    assert sorted(p.name for p in first.folder.parent.iterdir()) == ["2026-09", "index.html"]
+    assert sorted(p.name for p in first.folder.parent.iterdir()) == [".reportgen.lock",
+                                                                     "2026-09", "index.html"]
 
 
 def test_a_single_clustering_column_still_gives_a_full_report(small_project):

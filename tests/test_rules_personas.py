@@ -71,9 +71,9 @@ def four_segments():
     frame = pd.DataFrame(rows)
     features = small_features(frame, numeric=["Annual Income (k$)", "Spending Score (1-100)"],
                               profile=["Age", "Gender"])
-    seg = Segmentation(k=4, labels=np.array(labels), model=None, order=np.arange(4),
-                       scores=[], method="fixed", reason="", knee=None, silhouette_rows=100,
-                       n_rows=100)
+    seg = Segmentation(k=4, labels=np.array(labels), centres=np.zeros((4, 2)),
+                       order=np.arange(4), scores=[], method="fixed", reason="", knee=None,
+                       silhouette_rows=100, n_rows=100)
     return features, build_profiles(features, seg)
 
 

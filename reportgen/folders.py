@@ -1,0 +1,124 @@
+"""The reports tree: a report's folder checked before a run writes into it, one run of a
+report at a time, and one rebuild of the archive's index pages at a time.
+
+The reports folder is often shared with a team or served on an internal web server, and
+runs start from cron while someone reruns a month by hand:
+
+- a report's folder and its period folders must be real folders: a symbolic link there
+  could send a run's files, or its reads, anywhere on the machine;
+- a run holds an exclusive lock (`flock`) on `<out>/<report>/.reportgen.lock` from start
+  to end, so two runs of the same report never write the same period or compare against
+  a half-replaced one; the kernel drops the lock when its process ends, even by kill -9,
+  so a stale lock never blocks;
+- index pages are rebuilt under `<out>/.reportgen-index.lock`, each rebuild reading the
+  folders only once it holds it, so two reports finishing together both appear.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import OutputError
+from .staging import temporary_prefix
+
+RUN_LOCK = ".reportgen.lock"
+INDEX_LOCK = ".reportgen-index.lock"
+POLL_SECONDS = 0.1
+
+
+def check_report_folder(report_dir: Path, period: str | None = None) -> None:
+    """Refuse a report or period folder that is a symbolic link (it may point anywhere)."""
+    for path in (report_dir, report_dir / period if period else None):
+        if path is not None and path.is_symlink():
+            raise OutputError(
+                f"output: {path} is a symbolic link to {os.readlink(path)}; reportgen writes "
+                "only into real folders under output.dir, so that nobody can redirect a "
+                "report elsewhere; replace the link with a folder")
+
+
+def check_writable(folder: Path) -> None:
+    """Fail before the slow stages when the output folder cannot be written."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=temporary_prefix("write-test")):
+            pass
+    except OSError as exc:
+        raise OutputError(
+            f"output.dir: cannot write to {folder} ({exc.strerror or exc}); choose a writable "
+            "folder with --out or output.dir"
+        ) from exc
+
+
+@contextlib.contextmanager
+def report_lock(report_dir: Path, report: str, wait: float = 0.0) -> Iterator[None]:
+    """Hold the report's run lock; after `wait` seconds of another run holding it, stop
+    with a line that names that run."""
+    check_report_folder(report_dir)
+    check_writable(report_dir)
+    handle = _open_lock(report_dir / RUN_LOCK)
+    try:
+        if not _acquire(handle, wait):
+            raise OutputError(f"another run of report {report} is in progress "
+                              f"({_holder(handle)}); wait for it to finish, or pass --wait "
+                              "SECONDS to queue behind it")
+        _record_holder(handle)
+        yield
+    finally:
+        os.close(handle)  # releases the lock
+
+
+@contextlib.contextmanager
+def index_lock(out_root: Path) -> Iterator[None]:
+    """Hold the lock of the archive's index pages (a rebuild takes well under a second)."""
+    handle = _open_lock(out_root / INDEX_LOCK)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)
+
+
+def _open_lock(path: Path) -> int:
+    flags = os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        return os.open(path, os.O_RDWR | flags, 0o664)
+    except PermissionError:  # another user's lock file: a read-only handle locks as well
+        return os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        raise OutputError(f"output.dir: cannot open the lock file {path} ({exc.strerror or exc})"
+                          "; it must be a plain file that this user can open") from exc
+
+
+def _acquire(handle: int, wait: float) -> bool:
+    deadline = time.monotonic() + max(wait, 0.0)
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(POLL_SECONDS)
+
+
+def _record_holder(handle: int) -> None:
+    """Who holds the lock, for the message a second run prints."""
+    started = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    with contextlib.suppress(OSError):
+        os.ftruncate(handle, 0)
+        os.pwrite(handle, f"{os.getpid()} {started}\n".encode(), 0)
+
+
+def _holder(handle: int) -> str:
+    try:
+        pid, started = os.pread(handle, 200, 0).decode().split()
+        return f"pid {int(pid)}, started {dt.datetime.fromisoformat(started):%H:%M}"
+    except (OSError, ValueError):
+        return "pid unknown"
