@@ -25,7 +25,6 @@ from .transactions import (
     RFM_COLUMNS,
     SalesSummary,
     aggregate,
-    customer_ids,
     parse_dates,
 )
 
@@ -109,12 +108,12 @@ def _from_sales_lines(config: Config, needed: dict[str, str],
                       parameters: dict[str, dt.date]) -> tuple[Table, SalesSummary]:
     spec = config.transactions
     assert spec is not None
-    lines, sha256 = read_source(config.data, needed, parameters)
+    lines, sha256 = read_source(config.data, needed, parameters, [spec.customer, spec.invoice])
     own = set(_transaction_columns(config))
     extra = [c for c in needed if c not in own]  # per-customer profile columns from the lines
     customers, sales = aggregate(lines, spec, config.data.read.dayfirst, extra)
     frame = customers.reset_index()
-    ids = customer_ids(frame.pop("id")).rename("id")
+    ids = frame.pop("id").rename("id")
     table = Table(frame=frame, ids=ids, source=config.data.source_name, sha256=sha256,
                   n_rows_read=sales.lines_read, dropped={})
     return table, sales

@@ -51,6 +51,23 @@ def check_fits(path: Path, kind: str, share_of_columns: float) -> None:
             "read, or sample it")
 
 
+def text_budget(share_of_columns: float) -> float:
+    """How many bytes of (decompressed) text this run may parse, for the streaming check:
+    a compressed file's size says little about what it expands to."""
+    room, _ = available_bytes()
+    return room * HEADROOM / (PARSE_FACTOR["text"] * max(share_of_columns, 0.05))
+
+
+def too_big_to_read(path: Path, limit: float) -> DataError:
+    room, source = available_bytes()
+    return DataError(
+        f"data file {path.name} expands to more than {human(limit)} of text while it is read, "
+        f"which needs more than the {human(room * HEADROOM)} of memory this run can use "
+        f"({source}: {human(room)}, less a fifth for the later stages); aggregate it in a "
+        "database (data.sql), convert it to parquet so only the needed columns are read, or "
+        "sample it")
+
+
 def parse_size(text: str) -> float:
     match = re.fullmatch(r"\s*([\d.]+)\s*([kmgt]?)i?b?\s*", text.lower())
     if not match:

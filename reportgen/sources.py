@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import gzip
 import hashlib
 import io
+import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,12 +20,24 @@ import pandas as pd
 
 from .config import DataSection
 from .errors import DataError
-from .memory import check_fits
+from .memory import check_fits, text_budget, too_big_to_read
+from .rawfiles import (
+    OLE_SIGNATURE,
+    TEXT_SUFFIXES,
+    ZIP_SIGNATURE,
+    check_regular_file,
+    compression,
+    csv_encoding,
+    file_kind,
+    is_wide,
+    nul_error,
+    read_head,
+    settle_encoding,
+    text_handle,
+)
 from .textutil import did_you_mean
 
-TEXT_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": None}
 CANDIDATE_SEPARATORS = ",\t;|"
-SNIFF_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -47,96 +60,89 @@ def load_table(data: DataSection, needed: dict[str, str],
     `parameters` are the dates a SQL query may use.
     """
     wanted = {**needed, data.id: "data.id"} if data.id and data.id not in needed else needed
-    frame, sha256 = read_source(data, wanted, parameters)
+    frame, sha256 = read_source(data, wanted, parameters, [data.id] if data.id else [])
     ids, frame, dropped = split_ids(frame, data.id)
     return Table(frame=frame[list(needed)], ids=ids, source=data.source_name, sha256=sha256,
                  n_rows_read=len(frame) + sum(dropped.values()), dropped=dropped)
 
 
 def read_source(data: DataSection, needed: dict[str, str],
-                parameters: dict[str, dt.date] | None = None) -> tuple[pd.DataFrame, str]:
-    """The rows of the file or query, only the needed columns in that order, and a sha256."""
+                parameters: dict[str, dt.date] | None = None,
+                text_columns: Collection[str] = ()) -> tuple[pd.DataFrame, str]:
+    """The rows of the file or query, only the needed columns in that order, and a sha256.
+
+    `text_columns` (ids, invoice numbers) are read as text exactly as written, whatever
+    the source, so that an id keeps its zeros and never turns into a float.
+    """
     if data.sql is not None:
         from .sql import read_query
 
-        return read_query(data.sql, needed, parameters or {})
-    assert data.path is not None
-    return read_frame(data, needed), file_sha256(data.path)
+        frame, sha256 = read_query(data.sql, needed, parameters or {})
+    else:
+        assert data.path is not None
+        frame, sha256 = read_frame(data, needed, text_columns), file_sha256(data.path)
+    for column in text_columns:
+        if column in frame:
+            frame[column] = as_text_ids(frame[column])
+    return frame, sha256
 
 
-def read_frame(data: DataSection, needed: dict[str, str]) -> pd.DataFrame:
+def read_frame(data: DataSection, needed: dict[str, str],
+               text_columns: Collection[str] = ()) -> pd.DataFrame:
     """The file's rows, only the needed columns, in that order."""
     path = data.path
     assert path is not None
-    if not path.is_file():
-        raise DataError(
-            f"data.path: file not found: {path} (relative paths are resolved against the "
-            "config file's folder)"
-        )
+    check_regular_file(path)
     kind = file_kind(path)
     if kind == "parquet":
         frame = _read_parquet(path, needed)
     elif kind == "xlsx":
-        frame = _read_excel(path, data, needed)
+        frame = _read_excel(path, data, needed, text_columns)
     else:
-        frame = _read_text(path, data, needed)
+        frame = _read_text(path, data, needed, text_columns)
     if frame.empty:
         raise DataError(f"data file {path.name} has a header but no data rows")
     return frame
 
 
-def file_kind(path: Path) -> str:
-    name = path.name.lower()
-    if name.endswith(".parquet"):
-        return "parquet"
-    if name.endswith(".xlsx"):
-        return "xlsx"
-    if any(name.endswith(s) or name.endswith(s + ".gz") for s in TEXT_SUFFIXES):
-        return "text"
-    raise DataError(
-        f"data.path: cannot read {path.name}: use a .csv, .tsv, .txt, .csv.gz, .parquet or "
-        ".xlsx file"
-    )
-
-
-def _read_text(path: Path, data: DataSection, wanted: dict[str, str]) -> pd.DataFrame:
+def _read_text(path: Path, data: DataSection, wanted: dict[str, str],
+               text_columns: Collection[str]) -> pd.DataFrame:
     opts = data.read
-    sample = _text_sample(path, opts.encoding)
+    head = read_head(path)
+    encoding = settle_encoding(head, opts.encoding)
+    sample = _decode_sample(head, encoding, path)
     if not sample.strip():
         raise DataError(f"data file {path.name} is empty")
     sep = opts.sep or sniff_separator(sample, path)
     header = _header(sample, sep)
+    share = len(wanted) / max(len(header), 1)
+    if compression(path) is None:
+        check_fits(path, "text", share)
+    if not is_wide(encoding) and b"\x00" in head:
+        raise nul_error(path, head.find(b"\x00"))
     check_columns(wanted, header, path, hint=_separator_hint(header, sep, opts.sep))
-    check_fits(path, "text", len(wanted) / max(len(header), 1))
+    check_unique_columns(wanted, header, path)
+    limit = text_budget(share)
     try:
-        return pd.read_csv(
-            path, sep=sep, usecols=list(wanted), encoding=opts.encoding, decimal=opts.decimal,
-            thousands=opts.thousands, low_memory=False,
-        )[list(wanted)]
+        with text_handle(path, encoding, limit, too_big_to_read(path, limit)) as handle:
+            return pd.read_csv(
+                handle, sep=sep, usecols=list(wanted), encoding=csv_encoding(encoding),
+                decimal=opts.decimal, thousands=opts.thousands, low_memory=False,
+                dtype={c: "str" for c in text_columns if c in wanted},
+            )[list(wanted)]
     except UnicodeDecodeError as exc:
-        raise _encoding_error(path, opts.encoding, exc) from None
+        raise _encoding_error(path, encoding, exc) from exc
     except (pd.errors.ParserError, ValueError) as exc:
-        raise DataError(f"data file {path.name} cannot be parsed: {_first_line(exc)}") from None
+        raise DataError(f"data file {path.name} cannot be parsed: {_first_line(exc)}") from exc
 
 
-def read_head(path: Path) -> bytes:
-    """The first SNIFF_BYTES of a text file, gzip or not: enough to see how it is written."""
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rb") as handle:
-        return handle.read(SNIFF_BYTES)
-
-
-def _text_sample(path: Path, encoding: str) -> str:
-    raw = read_head(path)
+def _decode_sample(head: bytes, encoding: str, path: Path) -> str:
     try:
-        return raw.decode(encoding)
+        return head.decode(encoding)
     except UnicodeDecodeError as exc:
-        if exc.reason == "unexpected end of data":  # a character cut by the sample's end
-            return raw[: exc.start].decode(encoding)
-        raise _encoding_error(path, encoding, exc) from None
-    except LookupError:
-        raise DataError(f"data.read.encoding: unknown encoding {encoding!r}; try latin-1 "
-                        "or cp1252") from None
+        if exc.reason in ("unexpected end of data", "truncated data"):  # cut by the sample's end
+            return head[: exc.start].decode(encoding)
+        raise _encoding_error(path, encoding, exc) from exc
 
 
 def _encoding_error(path: Path, encoding: str, exc: UnicodeDecodeError) -> DataError:
@@ -153,13 +159,18 @@ def sniff_separator(sample: str, path: Path) -> str:
     try:
         return csv.Sniffer().sniff(lines, delimiters=CANDIDATE_SEPARATORS).delimiter
     except csv.Error:
-        suffix = path.name.lower().removesuffix(".gz")
-        return TEXT_SUFFIXES.get(Path(suffix).suffix) or ","
+        name = path.name.lower()
+        bare = name.removesuffix(Path(name).suffix) if compression(path) else name
+        return TEXT_SUFFIXES.get(Path(bare).suffix) or ","
 
 
 def _header(sample: str, sep: str) -> list[str]:
-    first = sample.splitlines()[0] if sample.splitlines() else ""
-    return [c.strip() for c in next(csv.reader(io.StringIO(first), delimiter=sep), [])]
+    """The first record, quotes and all (a quoted name may even hold a line break)."""
+    try:
+        first = next(csv.reader(io.StringIO(sample), delimiter=sep), [])
+    except csv.Error:
+        first = sample.splitlines()[0].split(sep) if sample.splitlines() else []
+    return [c.strip() for c in first]
 
 
 def _separator_hint(header: list[str], sep: str, configured: str | None) -> str:
@@ -174,30 +185,89 @@ def _separator_hint(header: list[str], sep: str, configured: str | None) -> str:
 
 
 def _read_parquet(path: Path, wanted: dict[str, str]) -> pd.DataFrame:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
         names = pq.read_schema(path).names
-    except Exception as exc:
-        raise DataError(f"data file {path.name} is not a readable parquet file: "
-                        f"{_first_line(exc)}") from None
-    check_columns(wanted, names, path)
-    check_fits(path, "parquet", len(wanted) / max(len(names), 1))
-    return pd.read_parquet(path, columns=list(wanted))
+        check_columns(wanted, names, path)
+        check_unique_columns(wanted, names, path)
+        check_fits(path, "parquet", len(wanted) / max(len(names), 1))
+        return pd.read_parquet(path, columns=list(wanted))
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise DataError(f"data file {path.name} is not a readable parquet file "
+                        f"({_first_line(exc)}); export or download it again") from exc
 
 
-def _read_excel(path: Path, data: DataSection, wanted: dict[str, str]) -> pd.DataFrame:
-    sheet = data.read.sheet if data.read.sheet is not None else 0
-    try:
-        frame = pd.read_excel(path, sheet_name=sheet)
-    except ValueError as exc:
-        raise DataError(f"data.read.sheet: {_first_line(exc)} in {path.name}") from None
-    except Exception as exc:
-        raise DataError(f"data file {path.name} is not a readable .xlsx file: "
-                        f"{_first_line(exc)}") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    check_columns(wanted, list(frame.columns), path)
+def _read_excel(path: Path, data: DataSection, wanted: dict[str, str],
+                text_columns: Collection[str]) -> pd.DataFrame:
+    frame = read_workbook(path, data.read.sheet if data.read.sheet is not None else 0,
+                          text=text_columns)
+    header = list(frame.columns)
+    check_columns(wanted, header, path)
+    check_unique_columns(wanted, _unmangled(header), path)
     return frame[list(wanted)]
+
+
+def read_workbook(path: Path, sheet: str | int, nrows: int | None = None,
+                  text: Collection[str] = ()) -> pd.DataFrame:
+    """A sheet of an .xlsx file, its column names stripped; a damaged, encrypted or old
+    workbook is one line. `text` columns keep their cells as written (pandas would turn a
+    text cell 00017 into the number 17)."""
+    with open(path, "rb") as handle:
+        signature = handle.read(len(OLE_SIGNATURE))
+    if signature == OLE_SIGNATURE:
+        raise DataError(f"data file {path.name} is a password-protected workbook or an old "
+                        ".xls file, which cannot be read; save it without a password as .xlsx, "
+                        "or export the sheet to CSV")
+    if not signature.startswith(ZIP_SIGNATURE):
+        raise DataError(f"data file {path.name} is not an .xlsx workbook (an .xlsx file is a "
+                        "zip archive, and this one is not); save it from the spreadsheet as "
+                        ".xlsx, or name a CSV file .csv")
+    try:
+        frame = pd.read_excel(path, sheet_name=sheet, nrows=nrows,
+                              dtype={c: object for c in text} or None)
+    except ValueError as exc:
+        if "worksheet" in str(exc).lower():
+            raise DataError(f"data.read.sheet: {_first_line(exc)} in {path.name}") from exc
+        raise DataError(f"data file {path.name} is not a readable .xlsx file: "
+                        f"{_first_line(exc)}") from exc
+    except Exception as exc:  # openpyxl raises whatever the damaged zip or XML gives it
+        raise DataError(f"data file {path.name} is not a readable .xlsx file: "
+                        f"{_first_line(exc)}") from exc
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def parquet_head(path: Path, rows: int) -> pd.DataFrame:
+    """The first rows of a parquet file, for `init`."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        batch = next(pq.ParquetFile(path).iter_batches(batch_size=rows), None)
+        return batch.to_pandas() if batch is not None else pd.DataFrame()
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise DataError(f"data file {path.name} is not a readable parquet file "
+                        f"({_first_line(exc)}); export or download it again") from exc
+
+
+def _unmangled(header: list[str]) -> list[str]:
+    """pandas renames a second 'income' to 'income.1'; the names as the sheet has them."""
+    present = set(header)
+    return [re.sub(r"\.\d+$", "", c) if re.sub(r"\.\d+$", "", c) in present else c
+            for c in header]
+
+
+def check_unique_columns(wanted: dict[str, str], present: list[str], path: Path) -> None:
+    """A configured column named twice in the file: which one is meant cannot be known."""
+    for name in wanted:
+        positions = [i + 1 for i, c in enumerate(present) if c == name]
+        if len(positions) > 1:
+            raise DataError(
+                f"{wanted[name]}: {path.name} has {len(positions)} columns named {name!r} "
+                f"(columns {', '.join(map(str, positions[:-1]))} and {positions[-1]}); rename "
+                "all but one in the file")
 
 
 def check_columns(wanted: dict[str, str], present: list[str], path: Path,
@@ -218,7 +288,7 @@ def split_ids(frame: pd.DataFrame, id_column: str | None) -> tuple[pd.Series, pd
     if id_column is None:
         ids = pd.Series(range(1, len(frame) + 1), name="id")
         return ids, frame.reset_index(drop=True), {}
-    missing = frame[id_column].isna()
+    missing = missing_ids(frame[id_column])
     frame = frame.loc[~missing].reset_index(drop=True)
     ids = frame[id_column].rename("id")
     repeated = ids[ids.duplicated()]
@@ -232,6 +302,40 @@ def split_ids(frame: pd.DataFrame, id_column: str | None) -> tuple[pd.Series, pd
         )
     dropped = {"missing customer id": int(missing.sum())} if missing.any() else {}
     return ids, frame, dropped
+
+
+def missing_ids(ids: pd.Series) -> pd.Series:
+    """No id: a missing value (pandas' NA markers such as NULL or N/A) or only blanks."""
+    text = ids if isinstance(ids.dtype, pd.StringDtype) else ids.astype("str")
+    return (ids.isna() | (text.str.strip() == "")).fillna(True).astype(bool)
+
+
+INTEGRAL_FLOAT_RE = r"[+-]?\d+\.0+"
+
+
+def as_text_ids(values: pd.Series) -> pd.Series:
+    """Ids as text, exactly as written: 00017 stays 00017, and a blank never turns the
+    others into floats. The one normalisation: numbers a spreadsheet stored as floats
+    (17850.0, the whole column so) lose the '.0'."""
+    if pd.api.types.is_float_dtype(values):
+        present = values.dropna()
+        if (present % 1 == 0).all():
+            return values.astype("Int64").astype("str").where(values.notna())
+        return values.map(repr, na_action="ignore").astype("str")
+    if not pd.api.types.is_string_dtype(values) or values.dtype == object:
+        values = values.map(_id_text, na_action="ignore").astype("str")
+    present = values.dropna()
+    if len(present) and re.fullmatch(INTEGRAL_FLOAT_RE, present.iloc[0]) and bool(
+            present.str.fullmatch(INTEGRAL_FLOAT_RE).all()):
+        return values.str.replace(r"\.0+$", "", regex=True)
+    return values
+
+
+def _id_text(value: object) -> str:
+    """One id from a spreadsheet cell or a database row: integers without a '.0'."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def file_sha256(path: Path) -> str:

@@ -20,7 +20,18 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError, OutputError
-from .sources import file_kind, read_head, sniff_separator
+from .memory import text_budget, too_big_to_read
+from .rawfiles import (
+    check_regular_file,
+    csv_encoding,
+    file_kind,
+    is_wide,
+    nul_error,
+    read_head,
+    settle_encoding,
+    text_handle,
+)
+from .sources import parquet_head, read_workbook, sniff_separator
 
 SAMPLE_ROWS = 50_000
 MAX_CLUSTERED = 8          # more numeric features make segments hard to tell apart
@@ -117,19 +128,14 @@ def inspect(path: Path) -> Starter:
 
 
 def read_sample(path: Path) -> Sample:
-    if not path.is_file():
+    if not path.exists():
         raise DataError(f"data file not found: {path}")
+    check_regular_file(path, "reportgen init")
     kind = file_kind(path)
     if kind == "parquet":
-        import pyarrow.parquet as pq
-
-        batch = next(pq.ParquetFile(path).iter_batches(batch_size=SAMPLE_ROWS), None)
-        frame = batch.to_pandas() if batch is not None else pd.DataFrame()
-        sample = Sample(path, frame, kind)
+        sample = Sample(path, parquet_head(path, SAMPLE_ROWS), kind)
     elif kind == "xlsx":
-        frame = pd.read_excel(path, nrows=SAMPLE_ROWS)
-        frame.columns = [str(c).strip() for c in frame.columns]
-        sample = Sample(path, frame, kind)
+        sample = Sample(path, read_workbook(path, 0, SAMPLE_ROWS), kind)
     else:
         sample = _text_sample(path)
     if sample.frame.empty or len(sample.frame.columns) < 2:
@@ -143,11 +149,22 @@ def _text_sample(path: Path) -> Sample:
     raw = read_head(path)
     if not raw.strip():
         raise DataError(f"data file {path.name} is empty")
-    encoding = detect_encoding(raw)
+    encoding = settle_encoding(raw, detect_encoding(raw))
+    if not is_wide(encoding) and b"\x00" in raw:
+        raise nul_error(path, raw.find(b"\x00"))
     text = raw.decode(encoding, errors="ignore")
     sep = sniff_separator(text, path)
-    frame = pd.read_csv(path, sep=sep, encoding=encoding, nrows=SAMPLE_ROWS,
-                        low_memory=False, skipinitialspace=True)
+    limit = text_budget(1.0)
+    try:
+        with text_handle(path, encoding, limit, too_big_to_read(path, limit)) as handle:
+            frame = pd.read_csv(handle, sep=sep, encoding=csv_encoding(encoding), nrows=SAMPLE_ROWS,
+                                low_memory=False, skipinitialspace=True)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"data file {path.name} is not valid {encoding} text past its first "
+                        f"lines ({exc.reason}); convert it to UTF-8") from exc
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise DataError(f"data file {path.name} cannot be parsed: "
+                        f"{str(exc).strip().splitlines()[0]}") from exc
     frame.columns = [str(c).strip() for c in frame.columns]
     return Sample(path, frame, "text", encoding="utf-8" if encoding == "utf-8-sig"
                   else encoding, sep=sep)

@@ -25,6 +25,7 @@ from .config import TransactionsSection
 from .derive import Context, evaluate
 from .errors import DataError
 from .expressions import ExpressionError, parse
+from .sources import missing_ids
 
 RFM_COLUMNS = ["recency_days", "frequency", "monetary", "tenure_days", "avg_order_value"]
 SCORE_COLUMNS = ["r_score", "f_score", "m_score", "rfm_score"]
@@ -123,7 +124,7 @@ def aggregate(lines: pd.DataFrame, spec: TransactionsSection, dayfirst: bool,
     10M lines, copying the frame at every step doubled the peak memory.
     """
     counts: dict[str, int] = {}
-    keep = lines[spec.customer].notna().to_numpy()
+    keep = ~missing_ids(lines[spec.customer]).to_numpy()
     counts[NO_CUSTOMER] = int((~keep).sum())
     keep = _discard(keep, duplicate_lines(lines), DUPLICATE, counts)
     amount = _amount(lines, spec, dayfirst, keep)
@@ -214,7 +215,7 @@ def _per_customer(lines: pd.DataFrame, rows: np.ndarray, amount: np.ndarray,
                   as_of: dt.date, extra: list[str]) -> pd.DataFrame:
     """Aggregate the kept `rows` on integer codes (not strings): fast and small on
     millions of lines."""
-    all_codes, ids = pd.factorize(customer_ids(lines[spec.customer]), sort=True)
+    all_codes, ids = pd.factorize(lines[spec.customer], sort=True)
     codes = all_codes[rows]
     used = np.flatnonzero(np.bincount(codes, minlength=len(ids)))  # no sort of 10M codes
     if len(used) < len(ids):  # customers whose every line was dropped
@@ -243,13 +244,6 @@ def _per_customer(lines: pd.DataFrame, rows: np.ndarray, amount: np.ndarray,
     for column in extra:
         per[column] = _customer_value(lines[column].iloc[rows], codes, per.index)
     return per
-
-
-def customer_ids(values: pd.Series) -> pd.Series:
-    """Ids read as floats because of missing values (17850.0) go back to integers."""
-    if pd.api.types.is_float_dtype(values) and (values.dropna() % 1 == 0).all():
-        return values.astype("Int64")
-    return values
 
 
 def _customer_value(values: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Series:

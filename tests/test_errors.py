@@ -7,6 +7,10 @@ and no report written: the period folder does not exist and no temporary file is
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import io
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -45,6 +49,52 @@ def column_of(value):
         frame["income"] = value
         return frame
     return edit
+
+
+def compressed(name: str, compress: Callable[[bytes], bytes], cut: float | None = None):
+    """customers.csv compressed into `name`, cut to a share of its bytes when `cut` is set."""
+    def make(folder: Path) -> None:
+        data = compress(blobs_frame().drop(columns="group").to_csv(index=False).encode())
+        (folder / name).write_bytes(data[: int(len(data) * cut)] if cut else data)
+    return make
+
+
+def written(name: str, content: bytes | Callable[[], bytes]):
+    def make(folder: Path) -> None:
+        (folder / name).write_bytes(content() if callable(content) else content)
+    return make
+
+
+def csv_bytes(edit: Callable[[bytes], bytes] = lambda b: b) -> Callable[[], bytes]:
+    return lambda: edit(blobs_frame().drop(columns="group").to_csv(index=False).encode())
+
+
+def two_files_zipped() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a.csv", csv_bytes()())
+        archive.writestr("b.csv", csv_bytes()())
+    return buffer.getvalue()
+
+
+def half_a_parquet() -> bytes:
+    buffer = io.BytesIO()
+    blobs_frame().to_parquet(buffer)
+    return buffer.getvalue()[: len(buffer.getvalue()) // 2]
+
+
+OLE = bytes.fromhex("d0cf11e0a1b11ae1")
+
+
+def zipped(data: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("customers.csv", data)
+    return buffer.getvalue()
+
+
+def on(name: str) -> str:
+    return BASE.replace("path: customers.csv", f"path: {name}")
 
 
 # id: (files, config text, fragment of the one error line)
@@ -108,6 +158,47 @@ CASES: dict[str, tuple[Callable[[Path], None], str, str]] = {
                             BASE, "output.dir: cannot write to"),
     "logo-missing": (write_customers, BASE.replace("title: Small}", "title: Small, logo: l.png}"),
                      "config key 'report.logo': logo file not found"),
+    "not-gzip": (written("customers.csv.gz", csv_bytes()), on("customers.csv.gz"),
+                 "data file customers.csv.gz is damaged or is not a valid .gz file (Not a "
+                 "gzipped file"),
+    "truncated-gzip": (compressed("customers.csv.gz", gzip.compress, 0.5),
+                       on("customers.csv.gz"), "data file customers.csv.gz is damaged or is "
+                       "not a valid .gz file (Compressed file ended before the end-of-stream "
+                       "marker was reached); export or download it again"),
+    "truncated-bz2": (compressed("customers.csv.bz2", bz2.compress, 0.5),
+                      on("customers.csv.bz2"), "customers.csv.bz2 is damaged or is not a "
+                      "valid .bz2 file (Compressed file ended"),
+    "corrupt-xz": (written("customers.csv.xz", csv_bytes()), on("customers.csv.xz"),
+                   "customers.csv.xz is damaged or is not a valid .xz file (Input format not "
+                   "supported by decoder)"),
+    "truncated-zip": (compressed("customers.csv.zip", lambda b: zipped(b), 0.5),
+                      on("customers.csv.zip"), "customers.csv.zip is damaged or is not a "
+                      "valid .zip file (File is not a zip file)"),
+    "zip-of-two": (written("customers.csv.zip", two_files_zipped), on("customers.csv.zip"),
+                   "data file customers.csv.zip holds 2 files; a .zip must hold exactly one "
+                   "CSV"),
+    "truncated-parquet": (written("customers.parquet", half_a_parquet),
+                          on("customers.parquet"), "data file customers.parquet is not a "
+                          "readable parquet file (Parquet magic bytes not found in footer"),
+    "not-xlsx": (written("customers.xlsx", csv_bytes()), on("customers.xlsx"),
+                 "data file customers.xlsx is not an .xlsx workbook (an .xlsx file is a zip "
+                 "archive, and this one is not)"),
+    "encrypted-xlsx": (written("customers.xlsx", OLE + bytes(2000)), on("customers.xlsx"),
+                       "data file customers.xlsx is a password-protected workbook or an old "
+                       ".xls file, which cannot be read; save it without a password as .xlsx"),
+    "nul-bytes": (written("customers.csv", csv_bytes(lambda b: b + b"K9,1\x00,2,3\n")), BASE,
+                  "data file customers.csv holds NUL bytes (the first at byte 8,257), so it "
+                  "is not a text file"),
+    "line-too-long": (written("customers.csv", lambda: b"x" * (5 * 2**20)), BASE,
+                      "data file customers.csv: its first line is longer than 4 MB, so it is "
+                      "not a header of column names; is it a CSV file?"),
+    "duplicate-column": (written("customers.csv", csv_bytes(lambda b: b.replace(
+        b"customer_id,income,score,age", b"customer_id,income,score,age,score", 1))), BASE,
+        "features.numeric: customers.csv has 2 columns named 'score' (columns 3 and 5); rename "
+        "all but one in the file"),
+    "not-a-file": (lambda d: None, BASE.replace("path: customers.csv", "path: /dev/zero"),
+                   "data.path: /dev/zero is a device, not a data file; point data.path at a "
+                   ".csv"),
     "template-syntax": (lambda d: (write_customers(d), (d / "t").mkdir(),
                                    (d / "t" / "report.html.j2").write_text(
                                        '{% extends "default:report.html.j2" %}\n'
