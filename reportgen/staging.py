@@ -41,12 +41,24 @@ def remove_stale(folder: Path) -> list[Path]:
         pid = int(match.group(1) or match.group(2))
         if _running(pid) and not _older_than(entry, STALE_AFTER):
             continue
+        if match.group(2) and _restore(entry, match.group(0)):
+            continue
         if entry.is_dir():
             shutil.rmtree(entry, ignore_errors=True)
         else:
             entry.unlink(missing_ok=True)
         removed.append(entry)
     return removed
+
+
+def _restore(retired: Path, name: str) -> bool:
+    """A run killed between moving the earlier report aside and renaming the new one into
+    place left the earlier one as .NAME.old-PID and no NAME: put it back."""
+    original = retired.with_name(name[1:].rsplit(".old-", 1)[0])
+    if original.exists() or original.is_symlink():
+        return False
+    retired.rename(original)
+    return True
 
 
 def _running(pid: int) -> bool:

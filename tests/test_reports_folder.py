@@ -270,6 +270,7 @@ def test_stale_cleanup_removes_only_its_own_names_and_never_follows_a_link(tmp_p
     (target / "keep.txt").write_text("keep")
     folder = tmp_path / "report"
     folder.mkdir()
+    (folder / "2026-09").mkdir()  # the period the retired copy was replaced by
     ours = [folder / f".2026-09.tmp-{dead}-abcd_123", folder / f".2026-09.old-{dead}"]
     for path in ours:
         path.mkdir()
@@ -284,6 +285,20 @@ def test_stale_cleanup_removes_only_its_own_names_and_never_follows_a_link(tmp_p
         [p.name for p in ours] + [f".index.html.tmp-{dead}-k2j3h4g5"])
     assert theirs[0].exists() and link.is_symlink()
     assert (target / "keep.txt").read_text() == "keep"
+
+
+def test_a_run_killed_between_the_two_renames_gets_the_earlier_report_back(tmp_path):
+    """kill -9 after the earlier report was moved aside and before the new one took its
+    place: the next run puts the earlier one back instead of removing it."""
+    dead = 2**22 + 54321
+    folder = tmp_path / "report"
+    (folder / f".2026-09.old-{dead}").mkdir(parents=True)
+    (folder / f".2026-09.old-{dead}" / "report.html").write_text("the earlier report")
+    (folder / f".2026-09.tmp-{dead}-abcdefgh").mkdir()
+    removed = remove_stale(folder)
+    assert [p.name for p in removed] == [f".2026-09.tmp-{dead}-abcdefgh"]
+    assert (folder / "2026-09" / "report.html").read_text() == "the earlier report"
+    assert sorted(p.name for p in folder.iterdir()) == ["2026-09"]
 
 
 # ---- one run at a time ---------------------------------------------------------------------
@@ -344,3 +359,24 @@ def test_wait_takes_seconds(tmp_path):
     result = run_cli("run", str(config), "--wait", "soon", cwd=tmp_path)
     assert result.returncode == 2
     assert "argument --wait: expected seconds from 0 to 86400, found 'soon'" in result.stderr
+
+
+def test_every_reports_folder_message_is_in_the_catalogue():
+    from helpers import ROOT
+
+    text = (ROOT / "docs" / "errors.md").read_text()
+    fragments = [tamper(json.loads(json.dumps(MODEL_SHAPE)), case) for case in TAMPERING]
+    fragments += [
+        "is not the one its summary.json records (changed after the run)",
+        "a symbolic link is not followed", "its model is an old model.joblib, which reportgen "
+        "no longer loads because unpickling a file runs any code it holds",
+        "is in progress (pid 4242, started 09:15); wait for it to finish, or pass --wait "
+        "SECONDS to queue behind it", "reportgen writes only into real folders under "
+        "output.dir, so that nobody can redirect a report elsewhere; replace the link with a "
+        "folder", "pass --trust only if nobody else can write into that folder",
+        "argument --wait: expected seconds from 0 to 86400, found 'soon'"]
+    assert [f for f in fragments if f not in text] == []
+
+
+MODEL_SHAPE = {"kmeans": {"centres": [[0.0] * 5] * 3, "cluster_ids": [1, 2, 3]},
+               "features": {"numeric": ["income", "score"]}}
