@@ -106,7 +106,8 @@ class ReadOptions(Section):
     sep: str | None = Field(
         None, min_length=1, description="Column separator; detected from the file when absent."
     )
-    encoding: str = Field("utf-8", description="Text encoding of the file, e.g. latin-1.")
+    encoding: str = Field("utf-8", description="Text encoding of the file, e.g. latin-1 "
+                          "(a UTF-8 byte-order mark and UTF-16 are detected by themselves).")
     dayfirst: bool = Field(False, description="Dates are written day first (31/12/2024).")
     sheet: str | int | None = Field(None, description="Excel sheet name or 0-based index.")
     decimal: str = Field(".", min_length=1, max_length=1, description="Decimal mark.")
@@ -170,9 +171,11 @@ def _database_file_url(scheme: str, rest: str, info: ValidationInfo) -> str:
 
 class DataSection(Section):
     path: Path | None = Field(
-        None, description="The data file: .csv .tsv .txt .csv.gz .parquet .xlsx; or `sql:`.")
+        None, description="The data file: .csv .tsv .txt (optionally .gz .bz2 .xz .zip), "
+        ".parquet, .xlsx; or `sql:`.")
     sql: SqlSource | None = Field(None, description="Read the data with a SQL query instead.")
-    id: str | None = Field(None, description="Customer id column; row numbers when absent.")
+    id: str | None = Field(None, description="Customer id column, read as text exactly as "
+                           "written; row numbers when absent.")
     as_of: dt.date | None = Field(
         None, description="Reference date for days_since() in derive (default: the "
         "transactions' as_of, else today).")

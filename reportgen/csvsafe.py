@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 FORMULA_MARKS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets read as a formula
+PLAIN_NUMBER = r"[+-]?\d+(?:\.\d+)?"
 
 
 def neutralise_formulas(values: pd.Series) -> pd.Series:
@@ -20,6 +21,8 @@ def neutralise_formulas(values: pd.Series) -> pd.Series:
         return values
     text = values.astype("string")
     risky = text.str.startswith(FORMULA_MARKS).fillna(False)
+    if risky.any():  # a plain signed number (an id -17850) is a number to Excel, not a formula
+        risky &= ~text.str.fullmatch(PLAIN_NUMBER).fillna(False)
     return text.where(~risky, "'" + text)
 
 
@@ -27,4 +30,5 @@ def restore_formulas(values: pd.Series) -> pd.Series:
     """The inverse of neutralise_formulas, for reading our own CSV back."""
     text = values.astype("string")
     marked = text.str.startswith(tuple("'" + m for m in FORMULA_MARKS)).fillna(False)
+    marked &= ~text.str.slice(1).str.fullmatch(PLAIN_NUMBER).fillna(False)
     return text.where(~marked, text.str.slice(1))

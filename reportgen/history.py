@@ -109,8 +109,8 @@ def find_previous(report_dir: Path, period: str) -> Previous | None:
 
 LEGACY_PROBLEM = (
     "its model is an old model.joblib, which reportgen no longer loads because unpickling a "
-    "file runs any code it holds; if you trust that folder, convert its models once with "
-    "`reportgen upgrade-models {out} --trust` to keep the segment ids")
+    "file runs any code it holds; if you trust that folder, run reportgen upgrade-models "
+    "{out} --trust once to convert its models and keep the segment ids")
 
 
 def is_own_folder(path: Path) -> bool:

@@ -130,6 +130,25 @@ def read_head(path: Path) -> bytes:
     return head
 
 
+ENCODINGS = ("utf-8", "cp1252", "latin-1")
+
+
+def guess_encoding(raw: bytes) -> str:
+    """For `init`, which has no config yet: UTF-8 when the bytes are (a character cut by
+    the sample's end is forgiven), else the Windows code page most exports use, else
+    latin-1, which reads any byte."""
+    if raw.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    for encoding in ENCODINGS:
+        try:
+            raw.decode(encoding)
+            return encoding
+        except UnicodeDecodeError as exc:
+            if encoding == "utf-8" and exc.reason == "unexpected end of data":
+                return encoding
+    return "latin-1"
+
+
 def settle_encoding(head: bytes, configured: str) -> str:
     """The encoding to read with: a byte-order mark or UTF-16's NUL pattern decides, unless
     the config names an encoding other than UTF-8 or UTF-16."""

@@ -15,6 +15,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -29,6 +30,7 @@ from .rawfiles import (
     compression,
     csv_encoding,
     file_kind,
+    guess_encoding,
     is_wide,
     nul_error,
     read_head,
@@ -108,30 +110,54 @@ def read_frame(data: DataSection, needed: dict[str, str],
 def _read_text(path: Path, data: DataSection, wanted: dict[str, str],
                text_columns: Collection[str]) -> pd.DataFrame:
     opts = data.read
+    layout = text_layout(path, opts.encoding, opts.sep)
+    share = len(wanted) / max(len(layout.header), 1)
+    if compression(path) is None:
+        check_fits(path, "text", share)
+    check_not_binary(layout, path)
+    check_columns(wanted, layout.header, path,
+                  hint=_separator_hint(layout.header, layout.sep, opts.sep))
+    check_unique_columns(wanted, layout.header, path)
+    return parse_text(path, layout, share, usecols=list(wanted), decimal=opts.decimal,
+                      thousands=opts.thousands,
+                      dtype={c: "str" for c in text_columns if c in wanted})[list(wanted)]
+
+
+@dataclass(frozen=True)
+class TextLayout:
+    """How a text file is written, from its first line(s): what `run` and `init` share."""
+
+    head: bytes
+    encoding: str
+    sep: str
+    header: list[str]
+
+
+def text_layout(path: Path, encoding: str | None, sep: str | None) -> TextLayout:
+    """The file's encoding (`None`: guessed), delimiter (`None`: sniffed) and header."""
     head = read_head(path)
-    encoding = settle_encoding(head, opts.encoding)
+    encoding = settle_encoding(head, encoding or guess_encoding(head))
     sample = _decode_sample(head, encoding, path)
     if not sample.strip():
         raise DataError(f"data file {path.name} is empty")
-    sep = opts.sep or sniff_separator(sample, path)
-    header = _header(sample, sep)
-    share = len(wanted) / max(len(header), 1)
-    if compression(path) is None:
-        check_fits(path, "text", share)
-    if not is_wide(encoding) and b"\x00" in head:
-        raise nul_error(path, head.find(b"\x00"))
-    check_columns(wanted, header, path, hint=_separator_hint(header, sep, opts.sep))
-    check_unique_columns(wanted, header, path)
+    sep = sep or sniff_separator(sample, path)
+    return TextLayout(head, encoding, sep, _header(sample, sep))
+
+
+def check_not_binary(layout: TextLayout, path: Path) -> None:
+    if not is_wide(layout.encoding) and b"\x00" in layout.head:
+        raise nul_error(path, layout.head.find(b"\x00"))
+
+
+def parse_text(path: Path, layout: TextLayout, share: float, **options: Any) -> pd.DataFrame:
+    """pandas' read_csv over the guarded stream; its complaints as one line."""
     limit = text_budget(share)
     try:
-        with text_handle(path, encoding, limit, too_big_to_read(path, limit)) as handle:
-            return pd.read_csv(
-                handle, sep=sep, usecols=list(wanted), encoding=csv_encoding(encoding),
-                decimal=opts.decimal, thousands=opts.thousands, low_memory=False,
-                dtype={c: "str" for c in text_columns if c in wanted},
-            )[list(wanted)]
+        with text_handle(path, layout.encoding, limit, too_big_to_read(path, limit)) as handle:
+            return pd.read_csv(handle, sep=layout.sep, encoding=csv_encoding(layout.encoding),
+                               low_memory=False, **options)
     except UnicodeDecodeError as exc:
-        raise _encoding_error(path, encoding, exc) from exc
+        raise _encoding_error(path, layout.encoding, exc) from exc
     except (pd.errors.ParserError, ValueError) as exc:
         raise DataError(f"data file {path.name} cannot be parsed: {_first_line(exc)}") from exc
 
@@ -146,6 +172,9 @@ def _decode_sample(head: bytes, encoding: str, path: Path) -> str:
 
 
 def _encoding_error(path: Path, encoding: str, exc: UnicodeDecodeError) -> DataError:
+    if exc.reason in ("truncated data", "unexpected end of data"):
+        return DataError(f"data file {path.name} ends in the middle of a {encoding} character, "
+                         "so it was cut short; export or download it again")
     byte = exc.object[exc.start : exc.start + 1].hex()
     return DataError(
         f"data file {path.name} is not valid {encoding} text (byte 0x{byte} at offset "
@@ -197,6 +226,10 @@ def _read_parquet(path: Path, wanted: dict[str, str]) -> pd.DataFrame:
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise DataError(f"data file {path.name} is not a readable parquet file "
                         f"({_first_line(exc)}); export or download it again") from exc
+    except (KeyError, TypeError, IndexError) as exc:  # pyarrow reading damaged pandas metadata
+        raise DataError(f"data file {path.name} is not a readable parquet file (its pandas "
+                        f"metadata is damaged: {type(exc).__name__} {exc}); export or "
+                        "download it again") from exc
 
 
 def _read_excel(path: Path, data: DataSection, wanted: dict[str, str],

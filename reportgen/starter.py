@@ -20,25 +20,14 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError, OutputError
-from .memory import text_budget, too_big_to_read
-from .rawfiles import (
-    check_regular_file,
-    csv_encoding,
-    file_kind,
-    is_wide,
-    nul_error,
-    read_head,
-    settle_encoding,
-    text_handle,
-)
-from .sources import parquet_head, read_workbook, sniff_separator
+from .rawfiles import check_regular_file, file_kind
+from .sources import check_not_binary, parquet_head, parse_text, read_workbook, text_layout
 
 SAMPLE_ROWS = 50_000
 MAX_CLUSTERED = 8          # more numeric features make segments hard to tell apart
 MAX_MISSING = 0.30         # above this share missing, a column describes but does not cluster
 MAX_CATEGORIES = 20        # more distinct text values are too many to profile
 REDUNDANT_R = 0.90         # |correlation| above which a second column adds nothing
-ENCODINGS = ("utf-8", "cp1252", "latin-1")
 MONEY_RE = re.compile(r"income|salary|wage|earning|spend|amount|revenue|sales|price|value|"
                       r"monetary|mnt|cost|balance|profit|k\$|\$|€|£", re.IGNORECASE)
 NOT_MONEY_RE = re.compile(r"score|rating|rank|index|percent|pct|share|ratio|rate",
@@ -146,43 +135,13 @@ def read_sample(path: Path) -> Sample:
 
 
 def _text_sample(path: Path) -> Sample:
-    raw = read_head(path)
-    if not raw.strip():
-        raise DataError(f"data file {path.name} is empty")
-    encoding = settle_encoding(raw, detect_encoding(raw))
-    if not is_wide(encoding) and b"\x00" in raw:
-        raise nul_error(path, raw.find(b"\x00"))
-    text = raw.decode(encoding, errors="ignore")
-    sep = sniff_separator(text, path)
-    limit = text_budget(1.0)
-    try:
-        with text_handle(path, encoding, limit, too_big_to_read(path, limit)) as handle:
-            frame = pd.read_csv(handle, sep=sep, encoding=csv_encoding(encoding), nrows=SAMPLE_ROWS,
-                                low_memory=False, skipinitialspace=True)
-    except UnicodeDecodeError as exc:
-        raise DataError(f"data file {path.name} is not valid {encoding} text past its first "
-                        f"lines ({exc.reason}); convert it to UTF-8") from exc
-    except (pd.errors.ParserError, ValueError) as exc:
-        raise DataError(f"data file {path.name} cannot be parsed: "
-                        f"{str(exc).strip().splitlines()[0]}") from exc
+    layout = text_layout(path, None, None)
+    check_not_binary(layout, path)
+    frame = parse_text(path, layout, 1.0, nrows=SAMPLE_ROWS, skipinitialspace=True)
     frame.columns = [str(c).strip() for c in frame.columns]
+    encoding = layout.encoding
     return Sample(path, frame, "text", encoding="utf-8" if encoding == "utf-8-sig"
-                  else encoding, sep=sep)
-
-
-def detect_encoding(raw: bytes) -> str:
-    """UTF-8 when the bytes are (a character cut by the sample's end is forgiven), else the
-    Windows code page most exports use, else latin-1, which reads any byte."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    for encoding in ENCODINGS:
-        try:
-            raw.decode(encoding)
-            return encoding
-        except UnicodeDecodeError as exc:
-            if encoding == "utf-8" and exc.reason == "unexpected end of data":
-                return encoding
-    return "latin-1"
+                  else encoding, sep=layout.sep)
 
 
 # --- what each column is -------------------------------------------------------------------

@@ -227,6 +227,27 @@ def test_data_that_is_not_a_regular_file(tmp_path, case):
     assert result.stderr.startswith(f"error: data.path: {target} is {what}, not a data file")
 
 
+def test_a_parquet_whose_pandas_metadata_is_damaged(tmp_path):
+    """Found by benchmarks/fuzz_readers.py: a flipped byte in the footer's JSON made
+    pyarrow raise KeyError while rebuilding the pandas frame."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(padded_customers())
+    meta = json.loads(table.schema.metadata[b"pandas"])
+    for column in meta["columns"]:
+        column.pop("pandas_type", None)
+    pq.write_table(table.replace_schema_metadata({b"pandas": json.dumps(meta).encode()}),
+                   tmp_path / "customers.parquet")
+    outcome = read(tmp_path / "customers.parquet")
+    assert isinstance(outcome, DataError)
+    assert str(outcome) == ("data file customers.parquet is not a readable parquet file (its "
+                            "pandas metadata is damaged: KeyError 'pandas_type'); export or "
+                            "download it again")
+
+
 # ---- random and damaged bytes through every reader -----------------------------------------
 
 

@@ -12,13 +12,17 @@ from helpers import blobs_frame, run_cli, write_config
 from reportgen import run_report
 from reportgen.csvsafe import neutralise_formulas, restore_formulas
 
-HOSTILE_IDS = ["=1+2", "+44 20 7946", "-5", "@SUM(A1)", "\tx", "plain"]
+HOSTILE_IDS = ["=1+2", "+44 20 7946", "-2+3+cmd|' /C calc'!A0", "@SUM(A1)", "\tx", "plain",
+               "-5", "+17850", "-1.5"]
 
 
 def test_formula_cells_are_neutralised_and_read_back():
+    """Text a spreadsheet would run gets an apostrophe; a plain signed number (an id such
+    as -5, which a spreadsheet reads as a number) is left exactly as it is."""
     values = pd.Series(HOSTILE_IDS)
     safe = neutralise_formulas(values)
-    assert list(safe) == ["'=1+2", "'+44 20 7946", "'-5", "'@SUM(A1)", "'\tx", "plain"]
+    assert list(safe) == ["'=1+2", "'+44 20 7946", "'-2+3+cmd|' /C calc'!A0", "'@SUM(A1)",
+                          "'\tx", "plain", "-5", "+17850", "-1.5"]
     assert list(restore_formulas(safe)) == HOSTILE_IDS
     numbers = pd.Series([-5, 3])
     assert neutralise_formulas(numbers).tolist() == [-5, 3]
@@ -28,7 +32,7 @@ def test_segments_csv_is_safe_and_months_still_match(tmp_path):
     """Ids and a persona name that start with '=' are written inert; next month the same
     customers are recognised as returning."""
     frame = blobs_frame().drop(columns="group")
-    frame["customer_id"] = [f"={i}+1" if i % 2 else f"-{i}" for i in range(len(frame))]
+    frame["customer_id"] = [f"={i}+1" if i % 2 else f"-{i}+A1" for i in range(len(frame))]
     frame.to_csv(tmp_path / "customers.csv", index=False)
     config = write_config(tmp_path, """
 report: {name: small, title: Small}

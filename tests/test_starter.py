@@ -14,7 +14,8 @@ from helpers import run_cli as cli
 
 from reportgen import run_report, validate
 from reportgen.docs import SCHEMA_PATH
-from reportgen.starter import detect_encoding, write_starter
+from reportgen.rawfiles import guess_encoding
+from reportgen.starter import write_starter
 
 CUSTOMERS = ROOT / "sample_data" / "customers.csv"
 SALES = ROOT / "sample_data" / "transactions.csv.gz"
@@ -137,10 +138,10 @@ def test_a_missing_or_one_column_file_is_a_clean_error(tmp_path):
 
 
 def test_encoding_detection():
-    assert detect_encoding("naïve".encode()) == "utf-8"
-    assert detect_encoding("naïve".encode()[:3]) == "utf-8"  # cut mid-character
-    assert detect_encoding(b"\xef\xbb\xbfid,x\n") == "utf-8-sig"
-    assert detect_encoding("café €5".encode("cp1252")) == "cp1252"
+    assert guess_encoding("naïve".encode()) == "utf-8"
+    assert guess_encoding("naïve".encode()[:3]) == "utf-8"  # cut mid-character
+    assert guess_encoding(b"\xef\xbb\xbfid,x\n") == "utf-8-sig"
+    assert guess_encoding("café €5".encode("cp1252")) == "cp1252"
 
 
 @needs_mall()
