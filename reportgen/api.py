@@ -152,6 +152,9 @@ def send_report(config_path: str | Path, *, out: str | Path | None = None,
     report_dir = Path(out or config.output.dir) / config.report.name
     period = resolve_period(period) if period else latest_period(report_dir)
     folder = report_dir / period
+    from .folders import check_report_folder
+
+    check_report_folder(report_dir, period)
     retry = retry_command(loaded.source, period, out)
     outgoing = build_message(config, folder, retry)
     if dry_run:

@@ -22,7 +22,11 @@ from typing import Any
 
 from .config import Config, EmailSection
 from .errors import ConfigError, ReportgenError
+from .folders import read_own_file
+from .staging import write_atomically
 from .textutil import format_share, period_label
+
+MAX_PDF_BYTES = 2**30  # email.max_attachment_mb is checked first; this only bounds the read
 
 
 class DeliveryError(ReportgenError):
@@ -51,6 +55,9 @@ def build_message(config: Config, folder: Path, retry: str) -> Outgoing:
     if not pdf.is_file():
         raise DeliveryError(f"no report.pdf in {folder}; add pdf to output.formats and run "
                             "the report again")
+    if pdf.is_symlink():
+        raise DeliveryError(f"{pdf} is a symbolic link; reportgen sends only the PDF it wrote "
+                            "into the period folder, so run the report again")
     size_mb = pdf.stat().st_size / 1_000_000
     if size_mb > spec.max_attachment_mb:
         raise DeliveryError(
@@ -69,7 +76,8 @@ def build_message(config: Config, folder: Path, retry: str) -> Outgoing:
     url = spec.report_url.format(**fields) if spec.report_url else None
     message.set_content(text_body(summary, url))
     message.add_alternative(html_body(summary, url), subtype="html")
-    message.add_attachment(pdf.read_bytes(), maintype="application", subtype="pdf",
+    message.add_attachment(read_own_file(pdf, MAX_PDF_BYTES), maintype="application",
+                           subtype="pdf",
                            filename=f"{config.report.name}-{summary['period']}.pdf")
     return Outgoing(message, [*spec.to, *spec.cc, *spec.bcc], pdf)
 
@@ -82,7 +90,7 @@ def placeholders(config: Config, period: str) -> dict[str, str]:
 
 def _summary(folder: Path, retry: str) -> dict[str, Any]:
     try:
-        return json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        return json.loads(read_own_file(folder / "summary.json", 256 * 2**20))
     except FileNotFoundError:
         raise DeliveryError(f"no report in {folder}; run `reportgen run` for that period "
                             f"first, then {retry}") from None
@@ -145,9 +153,7 @@ def html_body(summary: dict[str, Any], url: str | None) -> str:
 
 def write_eml(outgoing: Outgoing, folder: Path) -> Path:
     """--dry-run: the exact message as a file any mail program opens; nothing is sent."""
-    path = folder / "email.eml"
-    path.write_bytes(bytes(outgoing.message))
-    return path
+    return write_atomically(folder / "email.eml", bytes(outgoing.message))  # never via a link
 
 
 def credentials(spec: EmailSection) -> tuple[str, str] | None:

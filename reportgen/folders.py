@@ -20,6 +20,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
@@ -122,3 +123,17 @@ def _holder(handle: int) -> str:
         return f"pid {int(pid)}, started {dt.datetime.fromisoformat(started):%H:%M}"
     except (OSError, ValueError):
         return "pid unknown"
+
+
+def read_own_file(path: Path, limit: int) -> bytes:
+    """A regular file of the reports folder, never through a symbolic link, at most `limit`
+    bytes: whoever can write into the folder must not make a run (or `send`) read, and
+    pass on, a file from elsewhere. OSError (FileNotFoundError when it is not there)."""
+    handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(handle, "rb") as stream:
+        info = os.fstat(stream.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(f"{path.name} is not a regular file")
+        if info.st_size > limit:
+            raise OSError(f"{path.name} is {info.st_size:,} bytes, more than any of ours")
+        return stream.read(limit + 1)[:limit]

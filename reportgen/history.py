@@ -34,7 +34,8 @@ from .csvsafe import restore_formulas
 from .errors import ConfigError, ModelError
 from .features import FeatureSet
 from .modelfile import FILE as MODEL_FILE
-from .modelfile import LEGACY_FILE, SavedModel, read_model, read_own_file
+from .folders import read_own_file
+from .modelfile import LEGACY_FILE, SavedModel, read_model
 from .personas import Persona
 from .profile import Profiles
 from .segment import Segmentation, score_saved, with_ids
@@ -129,7 +130,7 @@ def read_summary(folder: Path) -> dict[str, Any] | None:
     """A period's summary.json, or None when it is missing, damaged or not a file of ours."""
     try:
         summary = json.loads(read_own_file(folder / "summary.json", SUMMARY_BYTES))
-    except (OSError, ValueError, ModelError):
+    except (OSError, ValueError):
         return None
     return summary if isinstance(summary, dict) else None
 

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ModelError
 from .features import CategoricalStep, FeatureSet, NumericStep, Preprocessing
+from .folders import read_own_file
 from .textutil import PERIOD_RE
 
 FILE = "model.json"
@@ -177,7 +176,13 @@ def read_model(folder: Path, expected_sha256: str | None) -> SavedModel:
     `expected_sha256` is what the period's summary.json records; a file that differs was
     changed after its run and is not used.
     """
-    content = read_own_file(folder / FILE, MAX_BYTES)
+    try:
+        content = read_own_file(folder / FILE, MAX_BYTES)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise ModelError(f"its {FILE} cannot be opened ({exc.strerror or exc}; a symbolic "
+                         "link is not followed)") from exc
     if expected_sha256 is None:
         raise ModelError(f"its summary.json records no {FILE}, so the file cannot be checked")
     if hashlib.sha256(content).hexdigest() != expected_sha256:
@@ -271,22 +276,3 @@ def _matrix(rows: list[list[float]], width: int, what: str) -> np.ndarray:
         raise ModelError(f"its {FILE}: {what} row {bad + 1} has {len(rows[bad])} numbers, "
                          f"expected {width} (one per feature column)")
     return np.array(rows, dtype=np.float64).reshape(len(rows), width)
-
-
-def read_own_file(path: Path, limit: int) -> bytes:
-    """A regular file of the reports folder, never through a symbolic link, at most `limit`
-    bytes: whoever can write into the folder must not make a run read elsewhere."""
-    try:
-        handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        raise ModelError(f"its {path.name} cannot be opened ({exc.strerror or exc}; a "
-                         "symbolic link is not followed)") from exc
-    with os.fdopen(handle, "rb") as stream:
-        info = os.fstat(stream.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise ModelError(f"its {path.name} is not a regular file")
-        if info.st_size > limit:
-            raise ModelError(f"its {path.name} is {info.st_size:,} bytes, too large to be ours")
-        return stream.read(limit + 1)[:limit]

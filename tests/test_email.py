@@ -280,3 +280,29 @@ def flat_settings(nested: dict, prefix: str = "") -> list[str]:
         else:
             args += ["--set", f"{prefix}{key}={json.dumps(value)}"]
     return args
+
+
+def test_a_pdf_replaced_by_a_link_is_not_sent(small_project, smtp_server, capsys):
+    """Whoever can write into the reports folder must not make `send` mail another file."""
+    from reportgen import run_report
+
+    inbox, port = smtp_server()
+    result = run_report(small_project, period="2026-10", output={"formats": ["html", "pdf"]})
+    secret = small_project.parent / "secret.pdf"
+    secret.write_bytes(b"%PDF- not for the stakeholders")
+    result.pdf.unlink()
+    result.pdf.symlink_to(secret)
+    eml = result.folder / "email.eml"
+    eml.symlink_to(small_project.parent / "overwritten.txt")
+    code = main(["send", str(small_project), "--period", "2026-10", "--dry-run",
+                 *flat_settings(settings(port))])
+    err = capsys.readouterr().err
+    assert code == 2 and inbox.messages == []
+    assert err.strip() == (f"error: {result.pdf} is a symbolic link; reportgen sends only the "
+                           "PDF it wrote into the period folder, so run the report again")
+    result.pdf.unlink()
+    result.pdf.write_bytes(secret.read_bytes())
+    assert main(["send", str(small_project), "--period", "2026-10", "--dry-run",
+                 *flat_settings(settings(port))]) == 0
+    assert not (small_project.parent / "overwritten.txt").exists(), "the link was followed"
+    assert eml.is_file() and not eml.is_symlink()
