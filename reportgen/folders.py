@@ -25,6 +25,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from .errors import OutputError
 from .staging import temporary_prefix
@@ -126,14 +127,21 @@ def _holder(handle: int) -> str:
 
 
 def read_own_file(path: Path, limit: int) -> bytes:
-    """A regular file of the reports folder, never through a symbolic link, at most `limit`
-    bytes: whoever can write into the folder must not make a run (or `send`) read, and
-    pass on, a file from elsewhere. OSError (FileNotFoundError when it is not there)."""
-    handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    with os.fdopen(handle, "rb") as stream:
-        info = os.fstat(stream.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise OSError(f"{path.name} is not a regular file")
-        if info.st_size > limit:
-            raise OSError(f"{path.name} is {info.st_size:,} bytes, more than any of ours")
+    """A regular file of the reports folder, at most `limit` bytes (see open_own_file)."""
+    with open_own_file(path) as stream:
+        size = os.fstat(stream.fileno()).st_size
+        if size > limit:
+            raise OSError(f"{path.name} is {size:,} bytes, more than any of ours")
         return stream.read(limit + 1)[:limit]
+
+
+def open_own_file(path: Path) -> IO[bytes]:
+    """A regular file of the reports folder, opened without following a symbolic link:
+    whoever can write into the folder must not make a run (or `send`) read, and pass on,
+    a file from elsewhere. OSError (FileNotFoundError when it is not there)."""
+    handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    stream = os.fdopen(handle, "rb")
+    if not stat.S_ISREG(os.fstat(handle).st_mode):
+        stream.close()
+        raise OSError(f"{path.name} is not a regular file")
+    return stream

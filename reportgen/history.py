@@ -33,8 +33,8 @@ from .config import SegmentationSection
 from .csvsafe import restore_formulas
 from .errors import ConfigError, ModelError
 from .features import FeatureSet
+from .folders import open_own_file, read_own_file
 from .modelfile import FILE as MODEL_FILE
-from .folders import read_own_file
 from .modelfile import LEGACY_FILE, SavedModel, read_model
 from .personas import Persona
 from .profile import Profiles
@@ -418,8 +418,9 @@ def _migration(previous: Previous, now: Current, changes: Changes) -> dict[str, 
                                   "segments cannot be followed; set data.id to see them.")
         return None
     try:
-        old = pd.read_csv(previous.folder / "segments.csv", usecols=["id", "segment"],
-                          dtype={"id": "string"}, keep_default_na=False)
+        with open_own_file(previous.folder / "segments.csv") as stream:
+            old = pd.read_csv(stream, usecols=["id", "segment"], dtype={"id": "string"},
+                              keep_default_na=False)
         old["id"] = restore_formulas(old["id"])
     except (OSError, ValueError) as exc:
         changes.migration_note = f"The segments.csv of {previous.label} could not be read ({exc})."
