@@ -90,8 +90,8 @@ def decompressed(path: Path) -> Iterator[IO[bytes]]:
     kind = compression(path)
     try:
         if kind == "zip":
-            with zipfile.ZipFile(path) as archive, archive.open(_only_member(path, archive)) as f:
-                yield f
+            with _zip_member(path) as member:
+                yield member
             return
         opener = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}.get(kind or "", open)
         with opener(path, "rb") as handle:
@@ -100,6 +100,22 @@ def decompressed(path: Path) -> Iterator[IO[bytes]]:
         if isinstance(exc, PermissionError):
             raise DataError(f"data.path: cannot read {path} ({exc.strerror})") from exc
         raise damaged(path, exc) from exc
+
+
+@contextlib.contextmanager
+def _zip_member(path: Path) -> Iterator[IO[bytes]]:
+    """The one file of a .zip. zipfile says 'not supported' with NotImplementedError (a
+    format version or method it lacks) and 'encrypted' with RuntimeError."""
+    try:
+        archive = zipfile.ZipFile(path)
+        member = archive.open(_only_member(path, archive))
+    except NotImplementedError as exc:
+        raise damaged(path, exc) from exc
+    except RuntimeError as exc:
+        raise DataError(f"data file {path.name} is a password-protected zip; unzip it, or "
+                        "zip the CSV again without a password") from exc
+    with archive, member:
+        yield member
 
 
 def _only_member(path: Path, archive: zipfile.ZipFile) -> zipfile.ZipInfo:

@@ -93,6 +93,14 @@ def zipped(data: bytes) -> bytes:
     return buffer.getvalue()
 
 
+def encrypted(data: bytes) -> bytes:
+    """The zip with its one file flagged as encrypted, as a password-protected zip is."""
+    data = bytearray(data)
+    entry = data.rfind(b"PK\x01\x02")
+    data[entry + 8] |= 1
+    return bytes(data)
+
+
 def on(name: str) -> str:
     return BASE.replace("path: customers.csv", f"path: {name}")
 
@@ -177,6 +185,10 @@ CASES: dict[str, tuple[Callable[[Path], None], str, str]] = {
     "zip-of-two": (written("customers.csv.zip", two_files_zipped), on("customers.csv.zip"),
                    "data file customers.csv.zip holds 2 files; a .zip must hold exactly one "
                    "CSV"),
+    "encrypted-zip": (written("customers.csv.zip", lambda: encrypted(zipped(csv_bytes()()))),
+                      on("customers.csv.zip"), "data file customers.csv.zip is a "
+                      "password-protected zip; unzip it, or zip the CSV again without a "
+                      "password"),
     "truncated-parquet": (written("customers.parquet", half_a_parquet),
                           on("customers.parquet"), "data file customers.parquet is not a "
                           "readable parquet file (Parquet magic bytes not found in footer"),

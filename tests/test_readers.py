@@ -248,6 +248,25 @@ def test_a_parquet_whose_pandas_metadata_is_damaged(tmp_path):
                             "download it again")
 
 
+@pytest.mark.parametrize(("offset", "value", "expected"), [
+    (6, 143, "is damaged or is not a valid .zip file (zip file version 14.3)"),
+    (10, 99, "is damaged or is not a valid .zip file (That compression method is not "
+             "supported)"),
+    (8, 1, "is a password-protected zip; unzip it, or zip the CSV again without a password"),
+], ids=["zip version", "zip method", "encrypted zip"])
+def test_a_zip_that_zipfile_cannot_open(tmp_path, offset, value, expected):
+    """Found by benchmarks/fuzz_readers.py: zipfile says 'not supported' with
+    NotImplementedError and 'encrypted' with RuntimeError, outside its BadZipFile."""
+    import struct
+
+    data = bytearray(zipped(text_file(padded_customers())))
+    entry = data.rfind(b"PK\x01\x02")  # the central directory's record of the one file
+    data[entry + offset:entry + offset + 2] = struct.pack("<H", value)
+    (tmp_path / "customers.csv.zip").write_bytes(bytes(data))
+    outcome = read(tmp_path / "customers.csv.zip")
+    assert isinstance(outcome, DataError) and expected in str(outcome)
+
+
 # ---- random and damaged bytes through every reader -----------------------------------------
 
 
