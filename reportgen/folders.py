@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import IO
 
 from .errors import OutputError
-from .staging import temporary_prefix
+from .staging import process_running, temporary_prefix
 
 RUN_LOCK = ".reportgen.lock"
 INDEX_LOCK = ".reportgen-index.lock"
@@ -111,19 +111,27 @@ def _acquire(handle: int, wait: float) -> bool:
 
 
 def _record_holder(handle: int) -> None:
-    """Who holds the lock, for the message a second run prints."""
+    """Who holds the lock, for the message a second run prints (written over the last
+    holder's line, then cut to length, so a reader never sees an empty file for long)."""
     started = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    line = f"{os.getpid()} {started}\n".encode()
     with contextlib.suppress(OSError):
-        os.ftruncate(handle, 0)
-        os.pwrite(handle, f"{os.getpid()} {started}\n".encode(), 0)
+        os.pwrite(handle, line, 0)
+        os.ftruncate(handle, len(line))
 
 
 def _holder(handle: int) -> str:
-    try:
-        pid, started = os.pread(handle, 200, 0).decode().split()
-        return f"pid {int(pid)}, started {dt.datetime.fromisoformat(started):%H:%M}"
-    except (OSError, ValueError):
-        return "pid unknown"
+    """The holder's pid and start; it writes them just after taking the lock, so a reader
+    that comes in between waits a moment for them."""
+    for _ in range(20):
+        try:
+            pid, started = os.pread(handle, 200, 0).decode().split()
+            if process_running(int(pid)):
+                return f"pid {int(pid)}, started {dt.datetime.fromisoformat(started):%H:%M}"
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.05)
+    return "pid unknown"
 
 
 def read_own_file(path: Path, limit: int) -> bytes:

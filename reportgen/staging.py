@@ -39,7 +39,7 @@ def remove_stale(folder: Path) -> list[Path]:
         if not match or entry.is_symlink():
             continue
         pid = int(match.group(1) or match.group(2))
-        if _running(pid) and not _older_than(entry, STALE_AFTER):
+        if process_running(pid) and not _older_than(entry, STALE_AFTER):
             continue
         if match.group(2) and _restore(entry, match.group(0)):
             continue
@@ -61,7 +61,7 @@ def _restore(retired: Path, name: str) -> bool:
     return True
 
 
-def _running(pid: int) -> bool:
+def process_running(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
