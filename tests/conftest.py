@@ -7,9 +7,22 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from helpers import MALL_CSV, PERIODS, ROOT, SMALL_CONFIG, blobs_frame, write_config
+from helpers import (
+    CAMPAIGN_CSV,
+    MALL_CSV,
+    PERIODS,
+    ROOT,
+    SMALL_CONFIG,
+    blobs_frame,
+    write_config,
+)
 
 os.environ.setdefault("SOURCE_DATE_EPOCH", "1795000000")  # reproducible generated_at
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true",
+                     help="rewrite tests/golden from this code's outputs (test_golden.py)")
 
 
 @pytest.fixture
@@ -36,6 +49,25 @@ def mall_run(tmp_path_factory: pytest.TempPathFactory):
 
     out = tmp_path_factory.mktemp("mall-reports")
     return run_report(ROOT / "configs" / "mall_customers.yaml", out=out, period="2026-11")
+
+
+@pytest.fixture(scope="session")
+def branded_run(tmp_path_factory: pytest.TempPathFactory):
+    """The worked branding example (logo, accent, template overrides), rendered once."""
+    from reportgen import run_report
+
+    out = tmp_path_factory.mktemp("branded-reports")
+    return run_report(ROOT / "configs" / "branded.yaml", out=out, period="2026-11")
+
+
+@pytest.fixture(scope="session")
+def marketing_run(tmp_path_factory: pytest.TempPathFactory):
+    if not CAMPAIGN_CSV.is_file():
+        pytest.skip(f"shared dataset not present: {CAMPAIGN_CSV}")
+    from reportgen import run_report
+
+    out = tmp_path_factory.mktemp("marketing-reports")
+    return run_report(ROOT / "configs" / "marketing_campaign.yaml", out=out, period="2026-11")
 
 
 @pytest.fixture(scope="session")

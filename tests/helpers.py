@@ -16,6 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 MALL_CSV = SHARED_DATA / "Mall_Customers.csv"
+CAMPAIGN_CSV = SHARED_DATA / "marketing_campaign.csv"
 PERIODS = ("2026-09", "2026-10", "2026-11")  # the drifting-sample months
 
 

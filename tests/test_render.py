@@ -87,11 +87,10 @@ def test_content_is_escaped(small_project):
     assert "&lt;script&gt;alert(1)&lt;/script&gt; segments" in html
 
 
-def test_the_worked_branded_example_changes_the_cover_and_adds_a_section(tmp_path):
-    from helpers import ROOT
+def test_the_worked_branded_example_changes_the_cover_and_adds_a_section(branded_run):
     from pypdf import PdfReader
 
-    result = run_report(ROOT / "configs" / "branded.yaml", out=tmp_path, period="2026-11")
+    result = branded_run
     html = result.html.read_text()
     assert "Prepared for the marketing leadership team" in html
     assert "Confidential: for internal use only" in html

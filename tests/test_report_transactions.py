@@ -119,11 +119,8 @@ def test_derive_syntax_errors_are_config_errors(tmp_path):
     assert re.search(r"config key 'derive.age': unknown function '__import__'", str(caught.value))
 
 
-@pytest.mark.skipif(not (SHARED_DATA / "marketing_campaign.csv").is_file(),
-                    reason="shared dataset not present: marketing_campaign.csv")
-def test_marketing_campaign_config_runs_end_to_end(tmp_path):
-    result = run_report(ROOT / "configs" / "marketing_campaign.yaml", out=tmp_path,
-                        period="2026-11")
+def test_marketing_campaign_config_runs_end_to_end(marketing_run):
+    result = marketing_run
     summary = result.summary
     assert summary["n_customers"] == 2240 and summary["imputed"] == {}
     assert summary["k_selected"] == summary["selection"]["knee"] == 4
