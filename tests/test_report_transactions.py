@@ -7,7 +7,7 @@ import re
 
 import pandas as pd
 import pytest
-from helpers import ROOT, SHARED_DATA, write_config
+from helpers import ROOT, write_config
 from sklearn.metrics import adjusted_rand_score
 
 from reportgen import run_report
