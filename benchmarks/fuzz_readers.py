@@ -58,9 +58,9 @@ def damaged(rng: random.Random, original: bytes, kind: str) -> bytes:
 def outcome(path: Path) -> str:
     import pandas as pd
 
-    from reportgen.config import DataSection
+    from reportgen.config.schema import DataSection
+    from reportgen.data.files import read_frame
     from reportgen.errors import DataError
-    from reportgen.sources import read_frame
 
     data = DataSection.model_validate({"path": str(path), "id": "customer_id"})
     try:

@@ -13,7 +13,7 @@ __all__ = ["run_report", "send_report", "validate"]
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
-        from . import api
+        from reportgen import api
 
         return getattr(api, name)
     raise AttributeError(name)

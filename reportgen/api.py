@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import LoadedConfig, load_config
-from .errors import ConfigError, OutputError
-from .textutil import PERIOD_RE
+from reportgen.config.schema import LoadedConfig, load_config
+from reportgen.errors import ConfigError, OutputError
+from reportgen.text import PERIOD_RE
 
 if TYPE_CHECKING:
-    from .pdfworker import PdfWorker
+    from reportgen.report.pdfworker import PdfWorker
 
 
 @dataclass(frozen=True)
@@ -80,14 +80,14 @@ def run_report(
         period = resolve_period(period)
         report_dir = Path(out or config.output.dir) / config.report.name
         target = report_dir / period
-    from .folders import report_lock
+    from reportgen.deliver.folders import report_lock
 
     with report_lock(report_dir, config.report.name, wait):
         summary = _analyse_and_publish(loaded, period, target, timer)
         with timer("archive"):
             rebuild_archive(report_dir.parent, target, config.report.templates)
         if config.email is not None and config.email.send_after_run:
-            from .deliver import build_message, send
+            from reportgen.deliver.email import build_message, send
 
             retry = retry_command(loaded.source, period, out)
             send(build_message(config, target, retry), config.email, retry)
@@ -95,7 +95,7 @@ def run_report(
 
 
 def rebuild_archive(out_root: Path, target: Path, templates: Path | None) -> None:
-    from .archive import rebuild_indexes
+    from reportgen.deliver.archive import rebuild_indexes
 
     try:
         rebuild_indexes(out_root, templates)
@@ -110,7 +110,7 @@ def pdf_worker(formats: Sequence[str]) -> PdfWorker | None:
     vl-convert while this one loads pandas and scikit-learn (see pdfworker.py)."""
     if "pdf" not in formats:
         return None
-    from .pdfworker import PdfWorker
+    from reportgen.report.pdfworker import PdfWorker
 
     return PdfWorker()
 
@@ -119,17 +119,17 @@ def _analyse_and_publish(loaded: LoadedConfig, period: str, target: Path,
                          timer: StageTimer) -> dict[str, Any]:
     """Under the report's lock: the stages, then the period's files, the PDF drawn by its
     own process meanwhile (started before the heavy imports, see pdf_worker)."""
-    from .folders import check_report_folder
+    from reportgen.deliver.folders import check_report_folder
 
     check_report_folder(target.parent, period)
     worker = pdf_worker(loaded.config.output.formats)
     try:
         with timer("imports"):  # the heavy stages load only once the config is valid
-            from .pipeline import analyse, publish_report
-            from .staging import remove_stale
+            from reportgen.files import remove_stale
+            from reportgen.pipeline import analyse, publish_report
         for folder in (target.parent, target.parent.parent):
             remove_stale(folder)
-        from .history import find_previous
+        from reportgen.model.continuity import find_previous
 
         previous = find_previous(target.parent, period)
         analysis = analyse(loaded, period, generation_time(), timer, previous)
@@ -146,13 +146,13 @@ def send_report(config_path: str | Path, *, out: str | Path | None = None,
     or with `dry_run` the .eml file written instead of sending."""
     loaded = load_config(config_path, flatten(overrides))
     config = loaded.config
-    from .deliver import build_message, email_section, send, write_eml
+    from reportgen.deliver.email import build_message, email_section, send, write_eml
 
     spec = email_section(config)
     report_dir = Path(out or config.output.dir) / config.report.name
     period = resolve_period(period) if period else latest_period(report_dir)
     folder = report_dir / period
-    from .folders import check_report_folder
+    from reportgen.deliver.folders import check_report_folder
 
     check_report_folder(report_dir, period)
     retry = retry_command(loaded.source, period, out)
@@ -183,7 +183,7 @@ def validate(config_path: str | Path, period: str | None = None,
     `period` matters only to a SQL query's {period_start}, {period_end} and {as_of}.
     """
     loaded = load_config(config_path, flatten(overrides))
-    from .pipeline import check_inputs
+    from reportgen.pipeline import check_inputs
 
     return check_inputs(loaded, resolve_period(period))
 

@@ -114,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _report_failure(exc: Exception, debug: bool) -> int:
-    from .errors import ReportgenError
+    from reportgen.errors import ReportgenError
 
     if isinstance(exc, ReportgenError):
         if debug:
@@ -129,7 +129,7 @@ def _report_failure(exc: Exception, debug: bool) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .api import run_report, stderr_progress, terminal_progress
+    from reportgen.api import run_report, stderr_progress, terminal_progress
 
     progress = stderr_progress if args.progress else terminal_progress()
     result = run_report(args.config, out=args.out, period=args.period, progress=progress,
@@ -155,7 +155,7 @@ def open_in_browser(html: Path) -> None:
 
 
 def cmd_send(args: argparse.Namespace) -> int:
-    from .api import send_report
+    from reportgen.api import send_report
 
     result = send_report(args.config, out=args.out, period=args.period, dry_run=args.dry_run,
                          **_settings(args.settings))
@@ -167,7 +167,7 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .api import validate
+    from reportgen.api import validate
 
     found = validate(args.config, period=args.period, **_settings(args.settings))
     low, high = found["k"]
@@ -179,7 +179,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from .starter import write_starter
+    from reportgen.starter import write_starter
 
     path, starter = write_starter(args.data, args.output, args.force)
     if starter.sales is not None:
@@ -194,7 +194,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_upgrade_models(args: argparse.Namespace) -> int:
-    from .upgrade import upgrade_models
+    from reportgen.upgrade import upgrade_models
 
     converted = upgrade_models(args.out, args.trust)
     for item in converted:
@@ -205,7 +205,7 @@ def cmd_upgrade_models(args: argparse.Namespace) -> int:
 
 
 def cmd_sample_data(args: argparse.Namespace) -> int:
-    from .sample import DEFAULT_ROWS, SALES_CUSTOMERS, write_sales_sample, write_sample
+    from reportgen.sample import DEFAULT_ROWS, SALES_CUSTOMERS, write_sales_sample, write_sample
 
     path = write_sample(args.dir)
     print(f"wrote {DEFAULT_ROWS:,} sample customers to {path}")
@@ -225,7 +225,7 @@ def _seconds(text: str) -> float:
 
 
 def _settings(settings: list[str]) -> dict[str, object]:
-    from .config import split_setting
+    from reportgen.config.schema import split_setting
 
     return dict(split_setting(s) for s in settings)
 

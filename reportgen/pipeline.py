@@ -9,20 +9,27 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from .config import Config, LoadedConfig
-from .features import FeatureSet, build_features
-from .history import Current, Previous, carry_colors, carry_names, carry_over, compare
-from .inputs import load_customers
-from .personas import name_segments, persona_rules
-from .profile import build_profiles
-from .publish import publish_report
-from .recommend import recommend, recommendation_rules
-from .report import Analysis
-from .rules import Preset, Rule, bind_roles, load_preset
-from .segment import segment
+from reportgen.config.schema import Config, LoadedConfig
+from reportgen.data.customers import load_customers
+from reportgen.model.continuity import (
+    Current,
+    Previous,
+    carry_colors,
+    carry_names,
+    carry_over,
+    compare,
+)
+from reportgen.model.features import FeatureSet, build_features
+from reportgen.model.personas import name_segments, persona_rules
+from reportgen.model.profile import build_profiles
+from reportgen.model.recommend import recommend, recommendation_rules
+from reportgen.model.rules import Preset, Rule, bind_roles, load_preset
+from reportgen.model.segment import segment
+from reportgen.publish import publish_report
+from reportgen.report.content import Analysis
 
 if TYPE_CHECKING:
-    from .api import StageTimer
+    from reportgen.api import StageTimer
 
 __all__ = ["analyse", "check_inputs", "publish_report"]
 

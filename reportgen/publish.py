@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .modelfile import FILE as MODEL_FILE
-from .outputs import staged_folder, write_model, write_segments_csv, write_summary
-from .profile import SCATTER_POINTS
-from .render import logo_data_url, make_environment, start_pdf, write_html
-from .report import (
+from reportgen.deliver.period import staged_folder, write_model, write_segments_csv, write_summary
+from reportgen.model.profile import SCATTER_POINTS
+from reportgen.model.savedmodel import FILE as MODEL_FILE
+from reportgen.report.content import (
     Analysis,
     ChangesView,
     ChartSpec,
@@ -34,12 +33,13 @@ from .report import (
     segment_views,
     versions,
 )
-from .summary import build_summary
-from .textutil import period_label
+from reportgen.report.render import logo_data_url, make_environment, start_pdf, write_html
+from reportgen.report.summary import build_summary
+from reportgen.text import period_label
 
 if TYPE_CHECKING:
-    from .api import StageTimer
-    from .pdfworker import PdfWorker
+    from reportgen.api import StageTimer
+    from reportgen.report.pdfworker import PdfWorker
 
 DEFAULT_ACCENT = "#0072B2"
 

@@ -19,9 +19,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, OutputError
-from .rawfiles import check_regular_file, file_kind
-from .sources import check_not_binary, parquet_head, parse_text, read_workbook, text_layout
+from reportgen.data.files import (
+    check_not_binary,
+    parquet_head,
+    parse_text,
+    read_workbook,
+    text_layout,
+)
+from reportgen.data.raw import check_regular_file, file_kind
+from reportgen.errors import DataError, OutputError
 
 SAMPLE_ROWS = 50_000
 MAX_CLUSTERED = 8          # more numeric features make segments hard to tell apart
@@ -407,7 +413,7 @@ def unused_columns(starter: Starter) -> list[Column]:
 
 
 def _header_lines(starter: Starter, target: Path) -> list[str]:
-    from .docs import SCHEMA_PATH
+    from reportgen.config.docs import SCHEMA_PATH
 
     sample = starter.sample
     what = ("sales lines (one row a purchase); aggregated to one row a customer"

@@ -17,13 +17,20 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError, ModelError
-from .features import Preprocessing
-from .folders import report_lock
-from .history import is_own_folder, read_summary
-from .modelfile import FILE, LEGACY_FILE, SavedModel, file_record, model_json, parse_model
-from .staging import write_atomically
-from .textutil import PERIOD_RE
+from reportgen.deliver.folders import report_lock
+from reportgen.errors import ConfigError, ModelError
+from reportgen.files import write_atomically
+from reportgen.model.continuity import is_own_folder, read_summary
+from reportgen.model.features import Preprocessing
+from reportgen.model.savedmodel import (
+    FILE,
+    LEGACY_FILE,
+    SavedModel,
+    file_record,
+    model_json,
+    parse_model,
+)
+from reportgen.text import PERIOD_RE
 
 LEGACY_FORMAT = 2
 

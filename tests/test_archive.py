@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from reportgen import run_report
-from reportgen.archive import rebuild_indexes
+from reportgen.deliver.archive import rebuild_indexes
 
 
 def links(html: str) -> list[str]:

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reportgen.config import FeaturesSection
+from reportgen.config.schema import FeaturesSection
+from reportgen.data.files import Table
 from reportgen.errors import DataError
-from reportgen.features import CATEGORY_VARIANCE_SHARE, build_features
-from reportgen.sources import Table
+from reportgen.model.features import CATEGORY_VARIANCE_SHARE, build_features
 
 
 def table(frame: pd.DataFrame) -> Table:

@@ -13,7 +13,7 @@ from helpers import PERIODS, SMALL_CONFIG, blobs_frame, page_texts, squash, writ
 
 from reportgen import run_report
 from reportgen.cli import main
-from reportgen.history import match_ids
+from reportgen.model.continuity import match_ids
 from reportgen.sample import GROUPS
 
 

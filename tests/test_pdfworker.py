@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from reportgen.errors import OutputError
-from reportgen.pdfworker import PdfWorker, placeholder
+from reportgen.report.pdfworker import PdfWorker, placeholder
 
 PAGE = "<html><body><h1>Segments</h1><img src='{}' alt='chart'></body></html>"
 SPEC = {"mark": "bar", "data": {"values": [{"a": "x", "b": 1}, {"a": "y", "b": 2}]},
@@ -56,7 +56,7 @@ def test_the_pdf_process_dies_with_its_parent(tmp_path):
     import sys
 
     parent = subprocess.Popen([sys.executable, "-c", (
-        "from reportgen.pdfworker import PdfWorker; import sys, time; "
+        "from reportgen.report.pdfworker import PdfWorker; import sys, time; "
         "w = PdfWorker(); print(w.process.pid, flush=True); time.sleep(60)")],
         stdout=subprocess.PIPE, text=True)
     assert parent.stdout is not None

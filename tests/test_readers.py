@@ -18,9 +18,9 @@ import pytest
 from helpers import SMALL_CONFIG, blobs_frame, run_cli, write_config
 
 from reportgen import run_report
-from reportgen.config import DataSection
+from reportgen.config.schema import DataSection
+from reportgen.data.files import as_text_ids, read_frame
 from reportgen.errors import DataError
-from reportgen.sources import as_text_ids, read_frame
 
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, event, given, settings  # noqa: E402

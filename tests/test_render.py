@@ -12,7 +12,7 @@ from helpers import chart_specs
 
 from reportgen import run_report
 from reportgen.errors import OutputError
-from reportgen.render import confined_fetcher, make_environment, render_page
+from reportgen.report.render import confined_fetcher, make_environment, render_page
 
 PNG_1PX = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhf"
                            "DwAChwGA60e6kgAAAABJRU5ErkJggg==")
@@ -59,7 +59,7 @@ def test_template_syntax_error_names_the_template_and_line(tmp_path):
 
 
 def test_missing_template_folder_is_a_config_error(small_project):
-    from reportgen.config import load_config
+    from reportgen.config.schema import load_config
     from reportgen.errors import ConfigError
 
     with pytest.raises(ConfigError, match=re.escape("'report.templates': templates folder")):

@@ -23,10 +23,10 @@ from helpers import SMALL_CONFIG, blobs_frame, run_cli, write_config
 from sklearn.cluster import KMeans
 
 from reportgen import run_report
-from reportgen.config import FeaturesSection
-from reportgen.features import balance_categorical, make_transformer
-from reportgen.folders import report_lock
-from reportgen.staging import remove_stale
+from reportgen.config.schema import FeaturesSection
+from reportgen.deliver.folders import report_lock
+from reportgen.files import remove_stale
+from reportgen.model.features import balance_categorical, make_transformer
 
 
 def project(folder: Path) -> Path:
@@ -341,7 +341,7 @@ def test_a_lock_left_by_a_killed_run_does_not_block(tmp_path):
     report = tmp_path / "out" / "small"
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time; from pathlib import Path; "
-         "from reportgen.folders import report_lock\n"
+         "from reportgen.deliver.folders import report_lock\n"
          f"with report_lock(Path({str(report)!r}), 'small'):\n"
          "    print('held', flush=True); time.sleep(600)"],
         stdout=subprocess.PIPE, text=True)

@@ -6,15 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reportgen.config import FeaturesSection, PersonasSection, RecommendationsSection
+from reportgen.config.schema import FeaturesSection, PersonasSection, RecommendationsSection
+from reportgen.data.files import Table
 from reportgen.errors import RuleError
-from reportgen.features import build_features
-from reportgen.personas import name_segments, persona_rules
-from reportgen.profile import NumericStat, SegmentProfile, build_profiles, level_of
-from reportgen.recommend import NO_RULE_ACTION, recommend, recommendation_rules
-from reportgen.rules import Rule, bind_roles, load_preset, matches, normalise_name
-from reportgen.segment import Segmentation
-from reportgen.sources import Table
+from reportgen.model.features import build_features
+from reportgen.model.personas import name_segments, persona_rules
+from reportgen.model.profile import NumericStat, SegmentProfile, build_profiles, level_of
+from reportgen.model.recommend import NO_RULE_ACTION, recommend, recommendation_rules
+from reportgen.model.rules import Rule, bind_roles, load_preset, matches, normalise_name
+from reportgen.model.segment import Segmentation
 
 
 @pytest.mark.parametrize(("z", "level"), [

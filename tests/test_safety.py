@@ -10,7 +10,7 @@ import pytest
 from helpers import blobs_frame, run_cli, write_config
 
 from reportgen import run_report
-from reportgen.csvsafe import neutralise_formulas, restore_formulas
+from reportgen.record import neutralise_formulas, restore_formulas
 
 HOSTILE_IDS = ["=1+2", "+44 20 7946", "-2+3+cmd|' /C calc'!A0", "@SUM(A1)", "\tx", "plain",
                "-5", "+17850", "-1.5"]

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from reportgen.config import SegmentationSection
+from reportgen.config.schema import SegmentationSection
 from reportgen.errors import SegmentationError
-from reportgen.segment import choose_k, relabel, segment, silhouette_scores, size_order
+from reportgen.model.segment import choose_k, relabel, segment, silhouette_scores, size_order
 
 
 def blobs(sizes=(40, 25, 10), spread=0.3, seed=0) -> tuple[np.ndarray, np.ndarray]:
@@ -117,7 +117,7 @@ def test_relabel_maps_by_size_order():
 
 
 def test_reason_mentions_where_the_elbow_is_when_it_disagrees():
-    from reportgen.segment import KScore
+    from reportgen.model.segment import KScore
 
     scores = [KScore(k, 100 / k, sil, 1.0, 1.0) for k, sil in [(2, 0.3), (3, 0.5), (4, 0.4)]]
     k, reason = choose_k(scores, "silhouette", knee=4, fixed=False)

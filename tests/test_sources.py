@@ -7,9 +7,9 @@ import gzip
 import pandas as pd
 import pytest
 
-from reportgen.config import DataSection
+from reportgen.config.schema import DataSection
+from reportgen.data.files import load_table
 from reportgen.errors import DataError
-from reportgen.sources import load_table
 
 FRAME = pd.DataFrame({"cid": ["a1", "a2", "a3"], "income": [10.5, 20.0, 30.25],
                       "Spending Score": [1, 2, 3], "city": ["Lyon", "Nîmes", "Köln"]})

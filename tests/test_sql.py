@@ -20,8 +20,8 @@ import pytest
 from helpers import ROOT, run_cli, write_config
 
 from reportgen import run_report, validate
+from reportgen.data.sql import bound_query
 from reportgen.errors import ConfigError, DataError
-from reportgen.sql import bound_query
 
 PASSWORD = "s3cret-Pa55word-xyz"
 CUSTOMERS = ROOT / "sample_data" / "customers.csv"
@@ -345,8 +345,8 @@ def test_placeholders_are_bound_not_pasted():
 
 
 def test_query_dates_follow_the_period():
-    from reportgen.config import Config
-    from reportgen.sql import query_parameters
+    from reportgen.config.schema import Config
+    from reportgen.data.sql import query_parameters
 
     config = Config.model_validate({
         "report": {"name": "x", "title": "x"},

@@ -13,8 +13,8 @@ from helpers import MALL_CSV, ROOT, SHARED_DATA, needs_mall
 from helpers import run_cli as cli
 
 from reportgen import run_report, validate
-from reportgen.docs import SCHEMA_PATH
-from reportgen.rawfiles import guess_encoding
+from reportgen.config.docs import SCHEMA_PATH
+from reportgen.data.raw import guess_encoding
 from reportgen.starter import write_starter
 
 CUSTOMERS = ROOT / "sample_data" / "customers.csv"

@@ -7,9 +7,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from reportgen.config import TransactionsSection
-from reportgen.errors import DataError
-from reportgen.transactions import (
+from reportgen.config.schema import TransactionsSection
+from reportgen.data.transactions import (
     BAD_PRICE,
     DUPLICATE,
     NETTED,
@@ -19,6 +18,7 @@ from reportgen.transactions import (
     quintile_score,
     rfm_scores,
 )
+from reportgen.errors import DataError
 
 SPEC = TransactionsSection(customer="CustomerID", invoice="InvoiceNo", date="InvoiceDate",
                            quantity="Quantity", price="UnitPrice")
@@ -123,7 +123,7 @@ def test_rfm_scores_reverse_recency():
 
 
 def test_uci_online_retail_dates_month_first_without_padding():
-    from reportgen.transactions import parse_dates
+    from reportgen.data.transactions import parse_dates
 
     values = pd.Series(["12/1/2010 8:26", "12/10/2010 14:05", "1/4/2011 10:00", None, ""])
     parsed = parse_dates(values, "InvoiceDate", dayfirst=False)
@@ -133,7 +133,7 @@ def test_uci_online_retail_dates_month_first_without_padding():
 
 
 def test_mixed_date_styles_fall_back_value_by_value():
-    from reportgen.transactions import parse_dates
+    from reportgen.data.transactions import parse_dates
 
     values = pd.Series(["2026-10-01 09:00", "02/10/2026 10:00", "3 Oct 2026"])
     parsed = parse_dates(values, "d", dayfirst=True)

@@ -1,7 +1,7 @@
 """The README's config reference and the config's JSON Schema, both generated from the
 config models (one source of truth).
 
-`python -m reportgen.docs` rewrites both; a test fails when either is out of date.
+`python -m reportgen.config.docs` rewrites both; a test fails when either is out of date.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from .config import Config, _section_type
+from reportgen.config.schema import Config, _section_type
 
 
 def config_keys(model: type[BaseModel] = Config, prefix: str = "") -> Iterator[tuple[str, Any]]:

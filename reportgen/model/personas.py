@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .config import PersonasSection
-from .features import FeatureSet
-from .profile import Profiles, SegmentProfile
-from .rules import Preset, Rule, matches, preset_rules, user_rules
+from reportgen.config.schema import PersonasSection
+from reportgen.model.features import FeatureSet
+from reportgen.model.profile import Profiles, SegmentProfile
+from reportgen.model.rules import Preset, Rule, matches, preset_rules, user_rules
 
 
 @dataclass

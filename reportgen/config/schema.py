@@ -27,8 +27,8 @@ from pydantic import (
     model_validator,
 )
 
-from .errors import ConfigError
-from .textutil import did_you_mean
+from reportgen.errors import ConfigError
+from reportgen.text import did_you_mean
 
 LEVELS = ("very low", "low", "average", "high", "very high")
 LOGO_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg")
@@ -250,7 +250,7 @@ class FeaturesSection(Section):
 
 
 def _check_expression(value: str) -> str:
-    from .expressions import ExpressionError, parse
+    from reportgen.data.expressions import ExpressionError, parse
 
     try:
         parse(value)

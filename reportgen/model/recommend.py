@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .config import RecommendationsSection
-from .features import FeatureSet
-from .profile import Profiles
-from .rules import Preset, Rule, matches, preset_rules, user_rules
+from reportgen.config.schema import RecommendationsSection
+from reportgen.model.features import FeatureSet
+from reportgen.model.profile import Profiles
+from reportgen.model.rules import Preset, Rule, matches, preset_rules, user_rules
 
 PRIORITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 NO_RULE_ACTION = ("No recommendation rule matched this segment: review its profile and add "

@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from .errors import DataError
+from reportgen.errors import DataError
 
 TEXT_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": None}
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zip": "zip"}

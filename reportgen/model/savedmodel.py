@@ -26,10 +26,10 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import ModelError
-from .features import CategoricalStep, FeatureSet, NumericStep, Preprocessing
-from .folders import read_own_file
-from .textutil import PERIOD_RE
+from reportgen.errors import ModelError
+from reportgen.files import read_own_file
+from reportgen.model.features import CategoricalStep, FeatureSet, NumericStep, Preprocessing
+from reportgen.text import PERIOD_RE
 
 FILE = "model.json"
 LEGACY_FILE = "model.joblib"

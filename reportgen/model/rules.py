@@ -18,10 +18,10 @@ from typing import Any
 
 import yaml
 
-from .config import COMPARISON_RE, LEVELS, Condition
-from .errors import RuleError
-from .profile import SegmentProfile
-from .textutil import did_you_mean
+from reportgen.config.schema import COMPARISON_RE, LEVELS, Condition
+from reportgen.errors import RuleError
+from reportgen.model.profile import SegmentProfile
+from reportgen.text import did_you_mean
 
 LEVEL_MATCHES = {
     "very low": {"very low"},
@@ -129,7 +129,7 @@ class Preset:
 
 
 def load_preset(name: str) -> Preset:
-    text = resources.files("reportgen.presets").joinpath(f"{name}.yaml").read_text("utf-8")
+    text = resources.files("reportgen.model.presets").joinpath(f"{name}.yaml").read_text("utf-8")
     data = yaml.safe_load(text)
     return Preset(name, data.get("roles", {}), data["personas"], data["recommendations"],
                   data.get("log", []))

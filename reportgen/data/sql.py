@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .config import Config, SqlSource
-from .errors import ConfigError, DataError
-from .textutil import did_you_mean
+from reportgen.config.schema import Config, SqlSource
+from reportgen.errors import ConfigError, DataError
+from reportgen.text import did_you_mean
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA
 
-from .features import FeatureSet
-from .segment import Segmentation
-from .textutil import format_number, format_share
+from reportgen.model.features import FeatureSet
+from reportgen.model.segment import Segmentation
+from reportgen.text import format_number, format_share
 
 HISTOGRAM_BINS = 20
 TOP_CATEGORIES = 6

@@ -24,10 +24,10 @@ from sklearn.preprocessing import (
     StandardScaler,
 )
 
-from .config import FeaturesSection
-from .errors import DataError
-from .sources import Table
-from .textutil import humanize
+from reportgen.config.schema import FeaturesSection
+from reportgen.data.files import Table
+from reportgen.errors import DataError
+from reportgen.text import humanize
 
 SCALERS = {"standard": StandardScaler, "robust": RobustScaler, "minmax": MinMaxScaler}
 MAX_BAD_VALUES_SHOWN = 3

@@ -13,20 +13,20 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .config import Config, FeaturesSection
-from .derive import Context, derive_columns
-from .errors import DataError
-from .expressions import ExpressionError, Node, parse
-from .rules import load_preset
-from .sources import Table, load_table, read_source
-from .sql import query_parameters
-from .transactions import (
+from reportgen.config.schema import Config, FeaturesSection
+from reportgen.data.derive import Context, derive_columns
+from reportgen.data.expressions import ExpressionError, Node, parse
+from reportgen.data.files import Table, load_table, read_source
+from reportgen.data.sql import query_parameters
+from reportgen.data.transactions import (
     OUTPUT_COLUMNS,
     RFM_COLUMNS,
     SalesSummary,
     aggregate,
     parse_dates,
 )
+from reportgen.errors import DataError
+from reportgen.model.rules import load_preset
 
 PROFILED_SCORES = ["r_score", "f_score", "m_score"]
 

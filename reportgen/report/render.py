@@ -21,9 +21,15 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from .errors import OutputError
-from .pdfworker import PdfWorker, confined_fetcher, data_url, placeholder, vl_version
-from .report import ChartSpec
+from reportgen.errors import OutputError
+from reportgen.report.content import ChartSpec
+from reportgen.report.pdfworker import (
+    PdfWorker,
+    confined_fetcher,
+    data_url,
+    placeholder,
+    vl_version,
+)
 
 __all__ = ["confined_fetcher", "start_pdf", "write_html"]
 
@@ -32,8 +38,7 @@ ENTRY_TEMPLATE = "report.html.j2"
 
 def builtin_templates() -> Path:
     """Inside an installed wheel the templates sit in the package; in a checkout, beside it."""
-    packaged = Path(__file__).parent / "templates"
-    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "templates"
+    return Path(__file__).parent / "templates"
 
 
 def make_environment(user_dir: Path | None) -> jinja2.Environment:

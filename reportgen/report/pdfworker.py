@@ -36,10 +36,10 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-from .errors import OutputError
+from reportgen.errors import OutputError
 
 if TYPE_CHECKING:
-    from .report import ChartSpec
+    from reportgen.report.content import ChartSpec
 
 RASTER_SCALE = 2
 PLACEHOLDER = "reportgen-chart:{}:end"  # where a chart's data: URL goes in the PDF page
@@ -54,7 +54,7 @@ class PdfWorker:
 
     def __init__(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "reportgen.pdfworker"], stdin=subprocess.PIPE,
+            [sys.executable, "-m", "reportgen.report.pdfworker"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self._allowed: list[Path] = []
         self._outbox: queue.Queue[bytes | None] = queue.Queue()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .expressions import COMPARISONS, ExpressionError, Node
+from reportgen.data.expressions import COMPARISONS, ExpressionError, Node
 
 
 @dataclass(frozen=True)

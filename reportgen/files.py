@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import stat
 import tempfile
 import time
 from pathlib import Path
+from typing import IO
 
 # exactly what temporary_prefix + tempfile's 8-character suffix, and publish's retired
 # folder, make: .NAME.tmp-PID-abcd_123, .NAME.old-PID
@@ -91,3 +93,24 @@ def write_atomically(path: Path, content: str | bytes) -> Path:
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def read_own_file(path: Path, limit: int) -> bytes:
+    """A regular file of the reports folder, at most `limit` bytes (see open_own_file)."""
+    with open_own_file(path) as stream:
+        size = os.fstat(stream.fileno()).st_size
+        if size > limit:
+            raise OSError(f"{path.name} is {size:,} bytes, more than any of ours")
+        return stream.read(limit + 1)[:limit]
+
+
+def open_own_file(path: Path) -> IO[bytes]:
+    """A regular file of the reports folder, opened without following a symbolic link:
+    whoever can write into the folder must not make a run (or `send`) read, and pass on,
+    a file from elsewhere. OSError (FileNotFoundError when it is not there)."""
+    handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    stream = os.fdopen(handle, "rb")
+    if not stat.S_ISREG(os.fstat(handle).st_mode):
+        stream.close()
+        raise OSError(f"{path.name} is not a regular file")
+    return stream

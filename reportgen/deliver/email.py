@@ -20,11 +20,10 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
-from .config import Config, EmailSection
-from .errors import ConfigError, ReportgenError
-from .folders import read_own_file
-from .staging import write_atomically
-from .textutil import format_share, period_label
+from reportgen.config.schema import Config, EmailSection
+from reportgen.errors import ConfigError, ReportgenError
+from reportgen.files import read_own_file, write_atomically
+from reportgen.text import format_share, period_label
 
 MAX_PDF_BYTES = 2**30  # email.max_attachment_mb is checked first; this only bounds the read
 

@@ -13,8 +13,8 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 
-from .config import SegmentationSection
-from .errors import SegmentationError
+from reportgen.config.schema import SegmentationSection
+from reportgen.errors import SegmentationError
 
 WEAK_SILHOUETTE = 0.25
 

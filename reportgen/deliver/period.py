@@ -17,12 +17,12 @@ from typing import Any
 
 import pandas as pd
 
-from .csvsafe import neutralise_formulas
-from .errors import OutputError
-from .history import saved_model
-from .modelfile import write_model as write_model_file
-from .report import Analysis
-from .staging import temporary_prefix
+from reportgen.errors import OutputError
+from reportgen.files import temporary_prefix
+from reportgen.model.continuity import saved_model
+from reportgen.model.savedmodel import write_model as write_model_file
+from reportgen.record import neutralise_formulas
+from reportgen.report.content import Analysis
 
 
 @contextlib.contextmanager

@@ -19,10 +19,9 @@ from typing import Any
 
 import pandas as pd
 
-from .config import DataSection
-from .errors import DataError
-from .memory import check_fits, text_budget, too_big_to_read
-from .rawfiles import (
+from reportgen.config.schema import DataSection
+from reportgen.data.memory import check_fits, text_budget, too_big_to_read
+from reportgen.data.raw import (
     OLE_SIGNATURE,
     TEXT_SUFFIXES,
     ZIP_SIGNATURE,
@@ -37,7 +36,8 @@ from .rawfiles import (
     settle_encoding,
     text_handle,
 )
-from .textutil import did_you_mean
+from reportgen.errors import DataError
+from reportgen.text import did_you_mean
 
 CANDIDATE_SEPARATORS = ",\t;|"
 
@@ -77,7 +77,7 @@ def read_source(data: DataSection, needed: dict[str, str],
     the source, so that an id keeps its zeros and never turns into a float.
     """
     if data.sql is not None:
-        from .sql import read_query
+        from reportgen.data.sql import read_query
 
         frame, sha256 = read_query(data.sql, needed, parameters or {})
     else:

@@ -13,7 +13,7 @@ import os
 import re
 from pathlib import Path
 
-from .errors import DataError
+from reportgen.errors import DataError
 
 # Bytes in memory per byte of the file, while parsing (measured: a 586 MB sales-line CSV
 # peaks at 2.2 GB in the data stage, all columns read; gzip text is about 4x smaller).

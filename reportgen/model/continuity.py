@@ -28,18 +28,18 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
-from .charts import PALETTE
-from .config import SegmentationSection
-from .csvsafe import restore_formulas
-from .errors import ConfigError, ModelError
-from .features import FeatureSet
-from .folders import open_own_file, read_own_file
-from .modelfile import FILE as MODEL_FILE
-from .modelfile import LEGACY_FILE, SavedModel, read_model
-from .personas import Persona
-from .profile import Profiles
-from .segment import Segmentation, score_saved, with_ids
-from .textutil import PERIOD_RE, format_number, format_share, period_label
+from reportgen.config.schema import SegmentationSection
+from reportgen.errors import ConfigError, ModelError
+from reportgen.files import open_own_file, read_own_file
+from reportgen.model.features import FeatureSet
+from reportgen.model.personas import Persona
+from reportgen.model.profile import Profiles
+from reportgen.model.savedmodel import FILE as MODEL_FILE
+from reportgen.model.savedmodel import LEGACY_FILE, SavedModel, read_model
+from reportgen.model.segment import Segmentation, score_saved, with_ids
+from reportgen.record import restore_formulas
+from reportgen.report.charts import PALETTE
+from reportgen.text import PERIOD_RE, format_number, format_share, period_label
 
 PROFILE_SHIFT = 0.25  # a segment mean that moved by more than this many (scaled) units
 TREND_PERIODS = 12

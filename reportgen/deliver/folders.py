@@ -20,15 +20,13 @@ import contextlib
 import datetime as dt
 import fcntl
 import os
-import stat
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
 
-from .errors import OutputError
-from .staging import process_running, temporary_prefix
+from reportgen.errors import OutputError
+from reportgen.files import process_running, temporary_prefix
 
 RUN_LOCK = ".reportgen.lock"
 INDEX_LOCK = ".reportgen-index.lock"
@@ -132,24 +130,3 @@ def _holder(handle: int) -> str:
             pass
         time.sleep(0.05)
     return "pid unknown"
-
-
-def read_own_file(path: Path, limit: int) -> bytes:
-    """A regular file of the reports folder, at most `limit` bytes (see open_own_file)."""
-    with open_own_file(path) as stream:
-        size = os.fstat(stream.fileno()).st_size
-        if size > limit:
-            raise OSError(f"{path.name} is {size:,} bytes, more than any of ours")
-        return stream.read(limit + 1)[:limit]
-
-
-def open_own_file(path: Path) -> IO[bytes]:
-    """A regular file of the reports folder, opened without following a symbolic link:
-    whoever can write into the folder must not make a run (or `send`) read, and pass on,
-    a file from elsewhere. OSError (FileNotFoundError when it is not there)."""
-    handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    stream = os.fdopen(handle, "rb")
-    if not stat.S_ISREG(os.fstat(handle).st_mode):
-        stream.close()
-        raise OSError(f"{path.name} is not a regular file")
-    return stream

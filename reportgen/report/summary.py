@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .history import Changes
-from .report import Analysis, data_warnings, findings, versions
+from reportgen.model.continuity import Changes
+from reportgen.report.content import Analysis, data_warnings, findings, versions
 
 
 def build_summary(a: Analysis, timings: dict[str, float], outputs: list[str],

@@ -15,11 +15,11 @@ from pathlib import Path
 
 from jinja2 import Environment
 
-from .folders import index_lock
-from .history import is_own_folder, read_summary
-from .render import make_environment
-from .staging import write_atomically
-from .textutil import PERIOD_RE, format_share
+from reportgen.deliver.folders import index_lock
+from reportgen.files import write_atomically
+from reportgen.model.continuity import is_own_folder, read_summary
+from reportgen.report.render import make_environment
+from reportgen.text import PERIOD_RE, format_share
 
 
 @dataclass(frozen=True)

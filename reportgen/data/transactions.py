@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .config import TransactionsSection
-from .derive import Context, evaluate
-from .errors import DataError
-from .expressions import ExpressionError, parse
-from .sources import missing_ids
+from reportgen.config.schema import TransactionsSection
+from reportgen.data.derive import Context, evaluate
+from reportgen.data.expressions import ExpressionError, parse
+from reportgen.data.files import missing_ids
+from reportgen.errors import DataError
 
 RFM_COLUMNS = ["recency_days", "frequency", "monetary", "tenure_days", "avg_order_value"]
 SCORE_COLUMNS = ["r_score", "f_score", "m_score", "rfm_score"]

@@ -18,12 +18,13 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from . import charts
-from .config import LoadedConfig
-from .features import CATEGORY_VARIANCE_SHARE, FeatureSet
-from .history import PROFILE_SHIFT, Changes, Continuity, SegmentChange
-from .personas import Persona
-from .profile import (
+from reportgen.config.schema import LoadedConfig
+from reportgen.data.files import Table
+from reportgen.data.transactions import SalesSummary
+from reportgen.model.continuity import PROFILE_SHIFT, Changes, Continuity, SegmentChange
+from reportgen.model.features import CATEGORY_VARIANCE_SHARE, FeatureSet
+from reportgen.model.personas import Persona
+from reportgen.model.profile import (
     Profiles,
     SegmentProfile,
     histograms,
@@ -31,11 +32,10 @@ from .profile import (
     quantiles,
     score_grid,
 )
-from .recommend import Recommendation
-from .segment import WEAK_SILHOUETTE, Segmentation
-from .sources import Table
-from .textutil import format_number, format_share
-from .transactions import SalesSummary
+from reportgen.model.recommend import Recommendation
+from reportgen.model.segment import WEAK_SILHOUETTE, Segmentation
+from reportgen.report import charts
+from reportgen.text import format_number, format_share
 
 VERSIONED_PACKAGES = ("reportgen", "pandas", "numpy", "scikit-learn", "kneed", "altair",
                       "vl-convert-python", "jinja2", "weasyprint", "pydantic")

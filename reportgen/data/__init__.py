@@ -1,0 +1,1 @@
+"""The data stage: data files and SQL to one row a customer."""

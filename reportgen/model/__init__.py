@@ -1,0 +1,1 @@
+"""The model stage: features, segments, their continuity, profiles, personas, actions."""
