@@ -1,9 +1,10 @@
-"""The Python API: `run_report(config)` and `validate(config)`.
+"""The Python API: `run_report(config)`, the one orchestrator, and `validate`, `send_report`.
 
+`run_report` reads as the flow of DESIGN.md: config -> data -> model -> report -> deliver,
+each stage a function of its own package that takes the previous stages' typed results.
 The config is read and validated before the heavy stages (pandas, scikit-learn, Altair,
-WeasyPrint) are even imported, so a typo in the config is reported at once. The stages
-themselves, in the order of DESIGN.md, are in pipeline.py. The CLI is a thin shell over
-these functions.
+WeasyPrint) are even imported, so a typo in the config is reported at once. The CLI is a
+thin shell over these functions.
 """
 
 from __future__ import annotations
@@ -11,25 +12,27 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reportgen.config.schema import LoadedConfig, load_config
+from reportgen.config import LoadedConfig, load_config
 from reportgen.errors import ConfigError, OutputError
+from reportgen.folders import check_report_folder, report_lock
 from reportgen.text import PERIOD_RE
+from reportgen.timing import StageTimer
 
 if TYPE_CHECKING:
+    from reportgen.record import Summary
     from reportgen.report.pdfworker import PdfWorker
 
 
 @dataclass(frozen=True)
 class RunResult:
     folder: Path
-    summary: dict[str, Any]
+    summary: dict[str, Any]  # summary.json as written
 
     @property
     def html(self) -> Path:
@@ -38,22 +41,6 @@ class RunResult:
     @property
     def pdf(self) -> Path:
         return self.folder / "report.pdf"
-
-
-class StageTimer:
-    """Seconds per stage, for summary.json; reports progress when someone is watching."""
-
-    def __init__(self, progress: Callable[[str], None] | None = None) -> None:
-        self.timings: dict[str, float] = {}
-        self.progress = progress
-
-    @contextmanager
-    def __call__(self, stage: str) -> Iterator[None]:
-        if self.progress:
-            self.progress(f"{stage} ...")
-        start = time.perf_counter()
-        yield
-        self.timings[stage] = time.perf_counter() - start
 
 
 def run_report(
@@ -67,35 +54,88 @@ def run_report(
 ) -> RunResult:
     """Render the report a config describes; keyword overrides as in `--set` (dots or dicts).
 
-    Another run of the same report in progress is waited for up to `wait` seconds, then
-    OutputError (see folders.py).
-
     `run_report("cfg.yaml", segmentation={"k": 4})` and
-    `run_report("cfg.yaml", **{"segmentation.k": 4})` are the same.
+    `run_report("cfg.yaml", **{"segmentation.k": 4})` are the same. Another run of the same
+    report in progress is waited for up to `wait` seconds, then OutputError (folders.py).
     """
     timer = StageTimer(progress)
     with timer("config"):
         loaded = load_config(config_path, flatten(overrides))
-        config = loaded.config
         period = resolve_period(period)
-        report_dir = Path(out or config.output.dir) / config.report.name
-        target = report_dir / period
-    from reportgen.deliver.folders import report_lock
-
+    config = loaded.config
+    report_dir = Path(out or config.output.dir) / config.report.name
+    target = report_dir / period
     with report_lock(report_dir, config.report.name, wait):
-        summary = _analyse_and_publish(loaded, period, target, timer)
+        summary = render_period(loaded, period, target, timer)
         with timer("archive"):
             rebuild_archive(report_dir.parent, target, config.report.templates)
         if config.email is not None and config.email.send_after_run:
-            from reportgen.deliver.email import build_message, send
+            from reportgen.deliver import build_message, send
 
             retry = retry_command(loaded.source, period, out)
             send(build_message(config, target, retry), config.email, retry)
-    return RunResult(target, summary)
+    return RunResult(target, summary.model_dump(mode="json"))
+
+
+def render_period(loaded: LoadedConfig, period: str, target: Path,
+                  timer: StageTimer) -> Summary:
+    """The stages, in order, under the report's lock; the PDF is drawn by its own process
+    meanwhile (started before the heavy imports, see pdf_process)."""
+    config = loaded.config
+    check_report_folder(target.parent, period)
+    with pdf_process(config.output.formats) as pdf:
+        with timer("imports"):  # the heavy stages load only once the config is valid
+            from reportgen import data, deliver, model, report
+        deliver.clear_leftovers(target)
+        with timer("data"):
+            customers = data.load_customers(config, period)
+            previous = model.find_previous(target.parent, period)
+        with timer("features"):
+            kept = model.kept_model(previous, customers.features, config.segmentation)
+            features = model.build_features(customers.table, customers.features,
+                                            kept.preprocessing if kept else None)
+            rules = model.rule_sets(config, features)
+        with timer("segmentation"):
+            segments = model.segment_customers(features, config.segmentation, previous, kept)
+        with timer("profiles"):
+            profiles = model.build_profiles(features, segments)
+        with timer("personas"):
+            personas = model.name_segments(profiles, rules.naming, features,
+                                           segments.continuity.kept_names)
+        with timer("recommendations"):
+            actions = model.recommend(profiles, rules.advice, personas)
+        with timer("changes"):
+            changes = report.compare(segments.continuity, report.Now(
+                period, segments, profiles, personas, features, identified=customers.identified))
+        content = report.build_content(
+            loaded=loaded, period=period, generated_at=generation_time(), customers=customers,
+            features=features, segments=segments, profiles=profiles, personas=personas,
+            recommendations=actions, roles=rules.roles, changes=changes)
+        saved = model.saved_model(period, features, segments,
+                                  {p.segment_id: p.name for p in personas})
+        return deliver.publish_period(content, saved, features.ids, segments.labels,
+                                      config.output.formats, target, timer, pdf)
+
+
+@contextmanager
+def pdf_process(formats: Sequence[str]) -> Iterator[PdfWorker | None]:
+    """The PDF process, started before the heavy imports so that it loads WeasyPrint and
+    vl-convert while this one loads pandas and scikit-learn (see report/pdfworker.py); None
+    when no PDF is wanted. Closed whatever happens."""
+    if "pdf" not in formats:
+        yield None
+        return
+    from reportgen.report.pdfworker import PdfWorker
+
+    worker = PdfWorker()
+    try:
+        yield worker
+    finally:
+        worker.close()
 
 
 def rebuild_archive(out_root: Path, target: Path, templates: Path | None) -> None:
-    from reportgen.deliver.archive import rebuild_indexes
+    from reportgen.deliver import rebuild_indexes
 
     try:
         rebuild_indexes(out_root, templates)
@@ -105,40 +145,6 @@ def rebuild_archive(out_root: Path, target: Path, templates: Path | None) -> Non
                           ) from exc
 
 
-def pdf_worker(formats: Sequence[str]) -> PdfWorker | None:
-    """The PDF process, started before the heavy imports so that it loads WeasyPrint and
-    vl-convert while this one loads pandas and scikit-learn (see pdfworker.py)."""
-    if "pdf" not in formats:
-        return None
-    from reportgen.report.pdfworker import PdfWorker
-
-    return PdfWorker()
-
-
-def _analyse_and_publish(loaded: LoadedConfig, period: str, target: Path,
-                         timer: StageTimer) -> dict[str, Any]:
-    """Under the report's lock: the stages, then the period's files, the PDF drawn by its
-    own process meanwhile (started before the heavy imports, see pdf_worker)."""
-    from reportgen.deliver.folders import check_report_folder
-
-    check_report_folder(target.parent, period)
-    worker = pdf_worker(loaded.config.output.formats)
-    try:
-        with timer("imports"):  # the heavy stages load only once the config is valid
-            from reportgen.files import remove_stale
-            from reportgen.pipeline import analyse, publish_report
-        for folder in (target.parent, target.parent.parent):
-            remove_stale(folder)
-        from reportgen.model.continuity import find_previous
-
-        previous = find_previous(target.parent, period)
-        analysis = analyse(loaded, period, generation_time(), timer, previous)
-        return publish_report(analysis, target, timer, worker)
-    finally:
-        if worker is not None:
-            worker.close()
-
-
 def send_report(config_path: str | Path, *, out: str | Path | None = None,
                 period: str | None = None, dry_run: bool = False,
                 **overrides: Any) -> Path:
@@ -146,15 +152,13 @@ def send_report(config_path: str | Path, *, out: str | Path | None = None,
     or with `dry_run` the .eml file written instead of sending."""
     loaded = load_config(config_path, flatten(overrides))
     config = loaded.config
-    from reportgen.deliver.email import build_message, email_section, send, write_eml
+    from reportgen.deliver import build_message, email_section, send, write_eml
 
     spec = email_section(config)
     report_dir = Path(out or config.output.dir) / config.report.name
     period = resolve_period(period) if period else latest_period(report_dir)
-    folder = report_dir / period
-    from reportgen.deliver.folders import check_report_folder
-
     check_report_folder(report_dir, period)
+    folder = report_dir / period
     retry = retry_command(loaded.source, period, out)
     outgoing = build_message(config, folder, retry)
     if dry_run:
@@ -183,9 +187,16 @@ def validate(config_path: str | Path, period: str | None = None,
     `period` matters only to a SQL query's {period_start}, {period_end} and {as_of}.
     """
     loaded = load_config(config_path, flatten(overrides))
-    from reportgen.pipeline import check_inputs
+    config = loaded.config
+    from reportgen import data, model
 
-    return check_inputs(loaded, resolve_period(period))
+    customers = data.load_customers(config, resolve_period(period))
+    features = model.build_features(customers.table, customers.features)
+    rules = model.rule_sets(config, features)
+    return {"rows": customers.table.n_rows_read, "customers": len(features.frame),
+            "numeric": len(features.numeric), "categorical": len(features.categorical),
+            "profile": len(customers.features.profile), "k": config.segmentation.k,
+            "roles": dict(rules.roles)}
 
 
 def flatten(overrides: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

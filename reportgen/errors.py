@@ -35,3 +35,7 @@ class ModelError(ReportgenError):
     """A period's saved model cannot be used: missing, damaged, changed after its run, or
     in the old pickle format. A run then starts its segment numbering afresh and says why;
     `upgrade-models` stops with it."""
+
+
+class DeliveryError(ReportgenError):
+    """The email could not be built or sent; the report itself is untouched."""

@@ -114,3 +114,9 @@ def open_own_file(path: Path) -> IO[bytes]:
         stream.close()
         raise OSError(f"{path.name} is not a regular file")
     return stream
+
+
+def is_own_folder(path: Path) -> bool:
+    """A real folder of the reports tree: a symbolic link may point anywhere, so it is not
+    read from, listed or written into."""
+    return path.is_dir() and not path.is_symlink()

@@ -1,17 +1,262 @@
-"""CSV cells a spreadsheet would run as formulas (CSV injection), neutralised and restored.
+"""What a period keeps for later runs and other programs: summary.json and segments.csv.
 
-segments.csv is opened in Excel by the people the report is for, and its ids and persona
-names come from customer data and configs. A value starting with = + - @ (or a tab or
-carriage return) is written with a leading apostrophe; reportgen strips it again when it
-reads its own file back (month-over-month migration), so ids still match.
+summary.json is the contract DESIGN.md describes, declared once here as a typed model: the
+report stage builds it, the deliver stage writes it (`summary_bytes`), and everything that
+reads a period back (the next month's continuity and "what changed", the archive, email)
+reads it through `read_summary`, never by string keys. Fields read back have defaults, so
+a summary written by an earlier reportgen, which may lack a newer field, still reads.
+
+segments.csv is opened in spreadsheets by the people the report is for, and its ids and
+persona names come from customer data and configs: a value a spreadsheet would run as a
+formula (= + - @, a tab or carriage return) is written with a leading apostrophe (CSV
+injection), and stripped again when reportgen reads its own file back.
 """
 
 from __future__ import annotations
 
-import pandas as pd
+import json
+from pathlib import Path
+from typing import Any
 
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from reportgen.files import open_own_file, read_own_file
+
+SUMMARY_FILE = "summary.json"
+SEGMENTS_FILE = "segments.csv"
+SUMMARY_BYTES = 256 * 2**20
 FORMULA_MARKS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets read as a formula
 PLAIN_NUMBER = r"[+-]?\d+(?:\.\d+)?"
+
+
+class _Part(BaseModel):
+    """A part of summary.json: fields in the order they are written; unknown keys (from a
+    newer reportgen) are ignored when reading."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Dropped(_Part):
+    count: int = 0
+    reasons: dict[str, int] = {}
+
+
+class Transactions(_Part):
+    lines_read: int = 0
+    as_of: str = ""
+    first_date: str = ""
+    last_date: str = ""
+    lines: dict[str, int] = {}
+    customers_excluded: int = 0
+    excluded_ids: list[str] = []
+    revenue: float | None = None
+
+
+class Features(_Part):
+    numeric: list[str] = []
+    categorical: list[str] = []
+    profile: list[str] = []
+    log: list[str] = []
+    scale: str = ""
+    missing: str = ""
+
+
+class Selection(_Part):
+    method: str = ""
+    reason: str = ""
+    knee: int | None = None
+    best_silhouette: float | None = None
+    weak_structure: bool = False
+    silhouette_rows: int = 0
+    sweep_rows: int = 0
+
+
+class KScores(_Part):
+    k: int
+    inertia: float
+    silhouette: float
+    calinski_harabasz: float
+    davies_bouldin: float
+
+
+class Stat(_Part):
+    mean: float | None = None
+    median: float | None = None
+    z: float | None = None
+    level: str = ""
+
+
+class Action(_Part):
+    action: str
+    priority: str
+    rule: str | None = None
+
+
+class Segment(_Part):
+    id: int
+    name: str = ""
+    description: str = ""
+    size: int = 0
+    share: float = 0.0
+    revenue_share: float | None = None
+    color: str = ""
+    profile: dict[str, Stat] = {}
+    mix: dict[str, dict[str, float]] = {}
+    traits: list[str] = []
+    recommendations: list[Action] = []
+    rules_fired: list[str] = []
+
+
+class Continuity(_Part):
+    refit: bool = True
+    match_distance: float = 0.5
+    earlier_period: str | None = None
+    carried_over: bool = False
+    note: str | None = None
+
+
+class Flow(_Part):
+    from_id: int
+    from_name: str
+    to_id: int
+    to_name: str
+    customers: int
+    share_of_from: float
+
+
+class Migration(_Part):
+    returning: int = 0
+    stayed: int = 0
+    new_customers: int = 0
+    lost_customers: int = 0
+    matrix: list[Flow] = []
+
+
+class SegmentChange(_Part):
+    id: int
+    name: str
+    status: str
+    size_before: int | None = None
+    size_now: int | None = None
+    share_before: float | None = None
+    share_now: float | None = None
+    new_customers: int | None = None
+    lost_customers: int | None = None
+    share_change: float | None = None
+
+
+class Shift(_Part):
+    id: int
+    name: str
+    column: str
+    label: str
+    before: float | None = None
+    now: float
+    shift: float
+
+
+class TrendPoint(_Part):
+    period: str
+    id: int
+    name: str
+    share: float
+
+
+class Changes(_Part):
+    previous_period: str = ""
+    k_before: int = 0
+    k_now: int = 0
+    refit: bool = True
+    segments: list[SegmentChange] = []
+    profile_shifts: list[Shift] = []
+    migration_note: str | None = None
+    trend: list[TrendPoint] = []
+    findings: list[str] = []
+
+
+class ModelFile(_Part):
+    file: str = ""
+    format: str = ""
+    version: int = 0
+    sha256: str | None = None
+
+
+class Summary(_Part):
+    """summary.json. Fields written in this order; see DESIGN.md for the contract."""
+
+    report: str = ""
+    title: str = ""
+    period: str = ""
+    generated_at: str = ""
+    source: str = ""
+    n_rows: int = 0
+    n_customers: int = 0
+    dropped: Dropped = Dropped()
+    transactions: Transactions | None = None
+    imputed: dict[str, int] = {}
+    features: Features = Features()
+    k_selected: int = 0
+    selection: Selection = Selection()
+    k_scores: list[KScores] = []
+    segments: list[Segment] = []
+    findings: list[str] = []
+    warnings: list[str] = []
+    roles: dict[str, str] = {}
+    previous_period: str | None = None
+    continuity: Continuity = Continuity()
+    migration: Migration | None = None
+    changes: Changes | None = None
+    outputs: list[str] = []
+    model: ModelFile | None = None
+    timings: dict[str, float] = {}
+    versions: dict[str, str] = {}
+    config_sha256: str = ""
+    data_sha256: str = ""
+
+    def segment(self, segment_id: int) -> Segment | None:
+        return next((s for s in self.segments if s.id == segment_id), None)
+
+
+def summary_bytes(summary: Summary) -> bytes:
+    return (json.dumps(summary.model_dump(mode="json"), indent=2, ensure_ascii=False)
+            + "\n").encode("utf-8")
+
+
+def read_summary(folder: Path) -> Summary | None:
+    """A period's summary.json, or None when it is missing, damaged, not a file of ours
+    (a link is not followed) or not a summary."""
+    try:
+        return Summary.model_validate_json(read_own_file(folder / SUMMARY_FILE, SUMMARY_BYTES))
+    except (OSError, ValueError, ValidationError):
+        return None
+
+
+# ---- segments.csv --------------------------------------------------------------------------
+
+
+def segments_frame(ids: pd.Series, labels: np.ndarray, names: dict[int, str]) -> pd.DataFrame:
+    """segments.csv's rows: id, segment (stable id), persona. The persona column is
+    categorical (k names, not a million strings): a third faster to build and write."""
+    order = list(names)
+    codes, categories = pd.factorize(neutralise_formulas(pd.Series([names[i] for i in order])))
+    code_of = np.zeros(max(order) + 1, dtype=np.int64)
+    code_of[order] = codes
+    return pd.DataFrame({
+        "id": neutralise_formulas(ids.reset_index(drop=True)),
+        "segment": labels,
+        "persona": pd.Categorical.from_codes(code_of[labels], categories=categories),
+    })
+
+
+def read_segments(folder: Path) -> pd.DataFrame:
+    """A period's segments.csv as (id, segment), ids as they were in the data."""
+    with open_own_file(folder / SEGMENTS_FILE) as stream:
+        frame = pd.read_csv(stream, usecols=["id", "segment"], dtype={"id": "string"},
+                            keep_default_na=False)
+    frame["id"] = restore_formulas(frame["id"])
+    return frame
 
 
 def neutralise_formulas(values: pd.Series) -> pd.Series:
@@ -32,3 +277,18 @@ def restore_formulas(values: pd.Series) -> pd.Series:
     marked = text.str.startswith(tuple("'" + m for m in FORMULA_MARKS)).fillna(False)
     marked &= ~text.str.slice(1).str.fullmatch(PLAIN_NUMBER).fillna(False)
     return text.where(~marked, text.str.slice(1))
+
+
+def plain(value: Any) -> Any:
+    """JSON has no NaN or numpy types: NaN becomes None, numpy scalars plain numbers."""
+    import math
+
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

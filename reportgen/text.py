@@ -56,6 +56,12 @@ def format_share(share: float) -> str:
     return f"{pct:.1f}%" if pct < 10 else f"{pct:.0f}%"
 
 
+def signed(value: float, digits: int) -> str:
+    """+1.3, -0.4, and 0.0 rather than the "-0.0" a bare format gives for tiny negatives."""
+    rounded = round(value, digits) + 0.0
+    return f"{rounded:.{digits}f}" if rounded == 0 else f"{rounded:+.{digits}f}"
+
+
 def humanize(column: str) -> str:
     """A column name as a label: `spending_score` -> `spending score`."""
     text = column.replace("_", " ").strip()

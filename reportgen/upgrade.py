@@ -10,17 +10,15 @@ summary.json, and removed.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from reportgen.deliver.folders import report_lock
 from reportgen.errors import ConfigError, ModelError
-from reportgen.files import write_atomically
-from reportgen.model.continuity import is_own_folder, read_summary
+from reportgen.files import is_own_folder, write_atomically
+from reportgen.folders import report_lock
 from reportgen.model.features import Preprocessing
 from reportgen.model.savedmodel import (
     FILE,
@@ -30,6 +28,7 @@ from reportgen.model.savedmodel import (
     model_json,
     parse_model,
 )
+from reportgen.record import ModelFile, read_summary, summary_bytes
 from reportgen.text import PERIOD_RE
 
 LEGACY_FORMAT = 2
@@ -90,10 +89,10 @@ def convert_period(folder: Path) -> None:
     if summary is None:
         raise ModelError(f"upgrade-models: {folder} has no readable summary.json to record the "
                          "model's hash in; rerun that period instead")
-    outputs = [FILE if name == LEGACY_FILE else name for name in summary.get("outputs", [])]
+    outputs = [FILE if name == LEGACY_FILE else name for name in summary.outputs]
     write_atomically(folder / FILE, content)
-    write_atomically(folder / "summary.json", _summary_bytes(
-        {**summary, "outputs": outputs, "model": file_record(content)}))
+    write_atomically(folder / "summary.json", summary_bytes(summary.model_copy(update={
+        "outputs": outputs, "model": ModelFile(**file_record(content))})))
     (folder / LEGACY_FILE).unlink()
 
 
@@ -113,7 +112,3 @@ def from_legacy(record: Any) -> SavedModel:
         colors={int(k): str(v) for k, v in record["colors"].items()},
         centroids={int(k): np.asarray(v, dtype=np.float64)
                    for k, v in record["centroids"].items()})
-
-
-def _summary_bytes(summary: dict[str, Any]) -> bytes:
-    return (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode("utf-8")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from helpers import ROOT, run_cli, write_config
 
-from reportgen.deliver.folders import INDEX_LOCK, RUN_LOCK
+from reportgen.folders import INDEX_LOCK, RUN_LOCK
 
 PERIOD = "2026-11"
 

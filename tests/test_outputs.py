@@ -14,7 +14,7 @@ def test_failed_rerun_leaves_the_previous_report_untouched(small_project, monkey
     def fail(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("reportgen.publish.write_segments_csv", fail)
+    monkeypatch.setattr("reportgen.deliver.period.write_model", fail)
     with pytest.raises(RuntimeError):
         run_report(small_project, period="2026-09", segmentation={"k": 4})
     after = {p.name: p.read_bytes() for p in first.folder.iterdir()}

@@ -9,7 +9,8 @@ import zipfile
 import pytest
 from helpers import ROOT
 
-from reportgen.config.docs import SCHEMA_PATH, config_keys, readme_with_table, schema_text
+from reportgen.config.docs import SCHEMA_PATH, config_keys, schema_text
+from reportgen.docs import readme_current
 from reportgen.sample import generate
 
 
@@ -20,10 +21,11 @@ def test_readme_documents_every_config_key():
 
 
 def test_readme_table_and_json_schema_are_current():
-    """Both come from the config models; `python -m reportgen.config.docs` rewrites them."""
+    """They come from the config models and the page context; `python -m reportgen.docs`
+    rewrites them."""
     readme = (ROOT / "README.md").read_text()
-    assert readme_with_table(readme) == readme, "run: python -m reportgen.config.docs"
-    assert SCHEMA_PATH.read_text() == schema_text(), "run: python -m reportgen.config.docs"
+    assert readme_current(readme) == readme, "run: python -m reportgen.docs"
+    assert SCHEMA_PATH.read_text() == schema_text(), "run: python -m reportgen.docs"
 
 
 def test_every_example_config_passes_the_json_schema():
@@ -75,25 +77,15 @@ def test_wheel_ships_the_templates_and_renders_from_them(tmp_path):
                      "reportgen/report/templates/base.html.j2",
                      "reportgen/report/templates/css/print.css",
                      "reportgen/report/templates/partials/_summary.html.j2",
-                     "reportgen/model/presets/retail.yaml", "reportgen/config/config.schema.json"):
+                     "reportgen/config/presets/retail.yaml", "reportgen/config/config.schema.json"):
         assert template in names
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
-    probe = ("import reportgen.report.render as r; from reportgen.model.rules import load_preset; "
+    probe = ("import reportgen.report.render as r; "
+             "from reportgen.config.presets import load_preset; "
              "print(r.builtin_templates()); print(len(load_preset('retail').personas))")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                             env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"}, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     where, count = result.stdout.split()
     assert where == str(site / "reportgen" / "report" / "templates") and int(count) > 5
-
-
-def test_readme_documents_every_template_variable():
-    from dataclasses import fields
-
-    from reportgen.publish import PageContext
-
-    readme = (ROOT / "README.md").read_text()
-    documented = readme.split("What templates receive:")[1].split("\n\n")[0]
-    names = [f.name for f in fields(PageContext)] + ["target"]
-    assert [name for name in names if f"`{name}`" not in documented] == []

@@ -24,8 +24,8 @@ from sklearn.cluster import KMeans
 
 from reportgen import run_report
 from reportgen.config.schema import FeaturesSection
-from reportgen.deliver.folders import report_lock
 from reportgen.files import remove_stale
+from reportgen.folders import report_lock
 from reportgen.model.features import balance_categorical, make_transformer
 
 
@@ -341,7 +341,7 @@ def test_a_lock_left_by_a_killed_run_does_not_block(tmp_path):
     report = tmp_path / "out" / "small"
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time; from pathlib import Path; "
-         "from reportgen.deliver.folders import report_lock\n"
+         "from reportgen.folders import report_lock\n"
          f"with report_lock(Path({str(report)!r}), 'small'):\n"
          "    print('held', flush=True); time.sleep(600)"],
         stdout=subprocess.PIPE, text=True)

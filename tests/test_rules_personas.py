@@ -6,14 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from reportgen.config.presets import load_preset
 from reportgen.config.schema import FeaturesSection, PersonasSection, RecommendationsSection
 from reportgen.data.files import Table
 from reportgen.errors import RuleError
+from reportgen.model.continuity import Segments
 from reportgen.model.features import build_features
-from reportgen.model.personas import name_segments, persona_rules
+from reportgen.model.personas import Persona, name_segments, persona_rules
 from reportgen.model.profile import NumericStat, SegmentProfile, build_profiles, level_of
 from reportgen.model.recommend import NO_RULE_ACTION, recommend, recommendation_rules
-from reportgen.model.rules import Rule, bind_roles, load_preset, matches, normalise_name
+from reportgen.model.rules import Rule, bind_roles, matches, normalise_name
 from reportgen.model.segment import Segmentation
 
 
@@ -71,10 +73,12 @@ def four_segments():
     frame = pd.DataFrame(rows)
     features = small_features(frame, numeric=["Annual Income (k$)", "Spending Score (1-100)"],
                               profile=["Age", "Gender"])
-    seg = Segmentation(k=4, labels=np.array(labels), centres=np.zeros((4, 2)),
-                       order=np.arange(4), scores=[], method="fixed", reason="", knee=None,
-                       silhouette_rows=100, n_rows=100)
-    return features, build_profiles(features, seg)
+    fit = Segmentation(k=4, labels=np.array(labels), centres=np.zeros((4, 2)),
+                       order=np.arange(4), scores=(), method="fixed", knee=None,
+                       silhouette_rows=100, n_rows=100, ids=(1, 2, 3, 4), sweep_rows=100)
+    segments = Segments(ids=fit.ids, labels=fit.stable_labels,
+                        colors={i: "#000000" for i in fit.ids}, fit=fit)
+    return features, build_profiles(features, segments)
 
 
 def test_profiles_report_size_share_mean_and_z_in_original_units():
@@ -172,6 +176,7 @@ def test_recommendations_are_ordered_by_priority_and_have_a_fallback():
         {"when": {"Spending Score (1-100)": "high"}, "action": "VIP.", "priority": "high"},
     ])
     rules = recommendation_rules(spec, features, None, {})
-    advice = recommend(profiles, rules, ["a", "b", "c", "d"])
+    personas = [Persona(i, name, "", None) for i, name in zip((1, 2, 3, 4), "abcd", strict=True)]
+    advice = recommend(profiles, rules, personas)
     assert [r.action for r in advice[4]] == ["VIP.", "Go social."]
     assert advice[2][0].action == NO_RULE_ACTION

@@ -8,7 +8,15 @@ from sklearn.metrics import adjusted_rand_score
 
 from reportgen.config.schema import SegmentationSection
 from reportgen.errors import SegmentationError
-from reportgen.model.segment import choose_k, relabel, segment, silhouette_scores, size_order
+from reportgen.model.segment import (
+    Segmentation,
+    choose_k,
+    relabel,
+    segment,
+    silhouette_scores,
+    size_order,
+)
+from reportgen.report.wording import selection_reason
 
 
 def blobs(sizes=(40, 25, 10), spread=0.3, seed=0) -> tuple[np.ndarray, np.ndarray]:
@@ -33,7 +41,7 @@ def test_silhouette_finds_the_true_number_of_groups_for_any_seed(seed):
     result = segment(matrix, SegmentationSection(k=[2, 6], random_state=seed))
     assert result.k == 3
     assert adjusted_rand_score(truth, result.labels) == pytest.approx(1.0)
-    assert result.reason.startswith("k=3: highest silhouette")
+    assert selection_reason(result).startswith("k=3: highest silhouette")
 
 
 def test_segments_are_numbered_by_size_largest_first():
@@ -54,16 +62,17 @@ def test_fixed_k_is_used_as_given():
     matrix, _ = blobs()
     result = segment(matrix, SegmentationSection(k=5))
     assert result.k == 5 and result.method == "fixed"
-    assert "set in the config" in result.reason
+    assert "set in the config" in selection_reason(result)
 
 
 def test_elbow_and_calinski_harabasz_selection():
     matrix, _ = blobs(sizes=(40, 40, 40, 40), spread=0.4)
     elbow = segment(matrix, SegmentationSection(k=[2, 9], select="elbow"))
     assert elbow.knee == 4 and elbow.k == 4
-    assert elbow.reason.startswith("k=4: the elbow") and "silhouette also peaks" in elbow.reason
+    reason = selection_reason(elbow)
+    assert reason.startswith("k=4: the elbow") and "silhouette also peaks" in reason
     ch = segment(matrix, SegmentationSection(k=[2, 9], select="calinski_harabasz"))
-    assert ch.k == 4 and "Calinski-Harabasz" in ch.reason
+    assert ch.k == 4 and "Calinski-Harabasz" in selection_reason(ch)
 
 
 def test_every_k_is_scored():
@@ -120,8 +129,12 @@ def test_reason_mentions_where_the_elbow_is_when_it_disagrees():
     from reportgen.model.segment import KScore
 
     scores = [KScore(k, 100 / k, sil, 1.0, 1.0) for k, sil in [(2, 0.3), (3, 0.5), (4, 0.4)]]
-    k, reason = choose_k(scores, "silhouette", knee=4, fixed=False)
-    assert k == 3 and reason == "k=3: highest silhouette (0.50); the elbow is at 4."
+    k = choose_k(scores, "silhouette", knee=4)
+    fit = Segmentation(k=k, labels=np.array([1, 2, 3]), centres=np.zeros((3, 1)),
+                       order=np.arange(3), scores=tuple(scores), method="silhouette", knee=4,
+                       silhouette_rows=3, n_rows=3, ids=(1, 2, 3), sweep_rows=3)
+    assert k == 3 and selection_reason(fit) == ("k=3: highest silhouette (0.50); the elbow "
+                                                 "is at 4.")
 
 
 def test_k_chosen_on_a_sample_matches_the_full_sweep():

@@ -1,1 +1,6 @@
-"""The config stage: the schema of every key, loading with one-line errors, the docs."""
+"""The config stage: the schema of every key (with its help text), loading with one-line
+errors, and the docs generated from the schema."""
+
+from reportgen.config.schema import Config, LoadedConfig, load_config
+
+__all__ = ["Config", "LoadedConfig", "load_config"]

@@ -1,13 +1,12 @@
 """The README's config reference and the config's JSON Schema, both generated from the
 config models (one source of truth).
 
-`python -m reportgen.config.docs` rewrites both; a test fails when either is out of date.
+`python -m reportgen.docs` rewrites both; a test fails when either is out of date.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -78,27 +77,12 @@ def schema_text() -> str:
 
 def readme_with_table(readme: str) -> str:
     """The README with its config table replaced by the generated one."""
-    start = readme.index(TABLE_START)
-    end = readme.find("\n\n", start)
-    end = len(readme) if end < 0 else end
-    return readme[:start] + reference_table() + readme[end:]
+    return replace_table(readme, TABLE_START, reference_table())
 
 
-def write_docs(readme: Path) -> list[Path]:
-    """Rewrite what is out of date; return the files changed."""
-    changed = []
-    text = readme.read_text(encoding="utf-8")
-    if readme_with_table(text) != text:
-        readme.write_text(readme_with_table(text), encoding="utf-8")
-        changed.append(readme)
-    if not SCHEMA_PATH.is_file() or SCHEMA_PATH.read_text(encoding="utf-8") != schema_text():
-        SCHEMA_PATH.write_text(schema_text(), encoding="utf-8")
-        changed.append(SCHEMA_PATH)
-    return changed
-
-
-if __name__ == "__main__":
-    root = Path(__file__).resolve().parent.parent
-    for path in write_docs(root / "README.md"):
-        print(f"updated {path}")
-    sys.exit(0)
+def replace_table(text: str, first_line: str, table: str) -> str:
+    """`text` with the table that starts with `first_line` (up to a blank line) replaced."""
+    start = text.index(first_line)
+    end = text.find("\n\n", start)
+    end = len(text) if end < 0 else end
+    return text[:start] + table + text[end:]

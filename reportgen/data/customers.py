@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from reportgen.config.presets import load_preset
 from reportgen.config.schema import Config, FeaturesSection
 from reportgen.data.derive import Context, derive_columns
 from reportgen.data.expressions import ExpressionError, Node, parse
@@ -26,16 +27,16 @@ from reportgen.data.transactions import (
     parse_dates,
 )
 from reportgen.errors import DataError
-from reportgen.model.rules import load_preset
 
 PROFILED_SCORES = ["r_score", "f_score", "m_score"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Customers:
     table: Table
     features: FeaturesSection  # the config's, completed with preset defaults
     sales: SalesSummary | None
+    identified: bool  # customers carry their own ids (data.id, transactions.customer)
 
 
 def load_customers(config: Config, period: str) -> Customers:
@@ -50,7 +51,8 @@ def load_customers(config: Config, period: str) -> Customers:
         table, sales = _from_sales_lines(config, needed, parameters)
     as_of = config.data.as_of or (sales.as_of if sales else dt.date.today())
     table = _with_derived(table, config, as_of, features)
-    return Customers(table, features, sales)
+    identified = config.data.id is not None or config.transactions is not None
+    return Customers(table, features, sales, identified)
 
 
 def effective_features(config: Config) -> FeaturesSection:

@@ -1,1 +1,10 @@
-"""The deliver stage: period files, the archive, email."""
+"""The deliver stage: a period's files written whole or not at all, the archive's index
+pages, and the email."""
+
+from reportgen.deliver.archive import rebuild_indexes
+from reportgen.deliver.email import build_message, email_section, write_eml
+from reportgen.deliver.period import clear_leftovers, publish_period
+from reportgen.deliver.smtp import send
+
+__all__ = ["build_message", "clear_leftovers", "email_section", "publish_period",
+           "rebuild_indexes", "send", "write_eml"]

@@ -10,27 +10,31 @@ numbers, rather than failing the run.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from jinja2 import Environment
 
-from reportgen.deliver.folders import index_lock
-from reportgen.files import write_atomically
-from reportgen.model.continuity import is_own_folder, read_summary
+from reportgen.files import is_own_folder, write_atomically
+from reportgen.folders import index_lock
+from reportgen.record import Segment, Summary, read_summary
+from reportgen.report.page import DEFAULT_ACCENT
 from reportgen.report.render import make_environment
-from reportgen.text import PERIOD_RE, format_share
+from reportgen.text import PERIOD_RE
 
 
 @dataclass(frozen=True)
 class PeriodEntry:
+    """A period as the index lists it; the numbers are none when its summary is unreadable."""
+
     period: str
     html: str | None  # relative link, or None when the period has no HTML
     pdf: str | None
-    customers: str = ""
-    segments: str = ""
-    largest: str = ""
-    generated_at: str = ""
+    customers: int | None = None
+    segments: int | None = None
+    largest: Segment | None = None
+    generated_at: dt.datetime | None = None
 
 
 @dataclass
@@ -61,9 +65,11 @@ def _write_indexes(out_root: Path, env: Environment) -> list[Path]:
                if r is not None]
     written = []
     for report in reports:
-        page = env.get_template("archive_report.html.j2").render(report=report)
+        page = env.get_template("archive_report.html.j2").render(report=report,
+                                                                 accent=DEFAULT_ACCENT)
         written.append(write_atomically(out_root / report.name / "index.html", page))
-    page = env.get_template("archive_root.html.j2").render(reports=reports)
+    page = env.get_template("archive_root.html.j2").render(reports=reports,
+                                                           accent=DEFAULT_ACCENT)
     written.append(write_atomically(out_root / "index.html", page))
     return written
 
@@ -72,33 +78,30 @@ def read_report(folder: Path) -> ReportEntry | None:
     periods = sorted((d for d in folder.iterdir() if PERIOD_RE.match(d.name)
                       and is_own_folder(d)),
                      key=lambda d: d.name, reverse=True)
-    entries = [read_period(d) for d in periods]
-    if not entries:
+    summaries = [read_summary(d) for d in periods]
+    if not periods:
         return None
-    title = _title(periods[0]) or folder.name
-    return ReportEntry(folder.name, title, entries)
+    title = summaries[0].title if summaries[0] and summaries[0].title else folder.name
+    return ReportEntry(folder.name, title,
+                       [read_period(d, s) for d, s in zip(periods, summaries, strict=True)])
 
 
-def read_period(folder: Path) -> PeriodEntry:
+def read_period(folder: Path, summary: Summary | None) -> PeriodEntry:
     html = f"{folder.name}/report.html" if (folder / "report.html").is_file() else None
     pdf = f"{folder.name}/report.pdf" if (folder / "report.pdf").is_file() else None
-    summary = read_summary(folder)
-    if not summary:
+    if summary is None:
         return PeriodEntry(folder.name, html, pdf)
-    segments = summary.get("segments") or []
-    largest = max(segments, key=lambda s: s.get("size", 0)) if segments else None
-    return PeriodEntry(
-        period=folder.name, html=html, pdf=pdf,
-        customers=f"{summary.get('n_customers', 0):,}",
-        segments=str(summary.get("k_selected", "")),
-        largest=f"{largest['name']} ({format_share(largest['share'])})" if largest else "",
-        generated_at=str(summary.get("generated_at", "")).replace("T", " ")[:16],
-    )
+    largest = max(summary.segments, key=lambda s: s.size) if summary.segments else None
+    return PeriodEntry(period=folder.name, html=html, pdf=pdf, customers=summary.n_customers,
+                       segments=summary.k_selected, largest=largest,
+                       generated_at=_when(summary.generated_at))
 
 
-def _title(folder: Path) -> str | None:
-    summary = read_summary(folder)
-    return str(summary["title"]) if summary and "title" in summary else None
+def _when(text: str) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 __all__ = ["rebuild_indexes"]

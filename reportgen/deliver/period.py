@@ -1,28 +1,78 @@
-"""Writing a run's files: into a temporary sibling folder, renamed into place at the end.
+"""A period's files, written into a temporary sibling folder renamed into place at the end.
 
 A failed or interrupted run therefore never leaves a half-written report, and a rerun of
-a period replaces the previous report only once the new one is complete.
+a period replaces the previous report only once the new one is complete. The PDF is drawn
+by its own process meanwhile (report/pdfworker.py); summary.json is written last, with
+the timings of every stage including this one.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
+from reportgen import record
 from reportgen.errors import OutputError
-from reportgen.files import temporary_prefix
-from reportgen.model.continuity import saved_model
-from reportgen.model.savedmodel import write_model as write_model_file
-from reportgen.record import neutralise_formulas
-from reportgen.report.content import Analysis
+from reportgen.files import remove_stale, temporary_prefix
+from reportgen.model.savedmodel import FILE as MODEL_FILE
+from reportgen.model.savedmodel import SavedModel, write_model
+from reportgen.report.chartset import build_charts
+from reportgen.report.content import ReportContent
+from reportgen.report.page import page_context
+from reportgen.report.render import logo_data_url, make_environment, start_pdf, write_html
+from reportgen.report.summary import build_summary
+from reportgen.timing import StageTimer
+
+if TYPE_CHECKING:
+    from reportgen.report.pdfworker import PdfWorker
+
+
+def clear_leftovers(target: Path) -> None:
+    """What killed runs left beside the period folder and in the output folder."""
+    for folder in (target.parent, target.parent.parent):
+        remove_stale(folder)
+
+
+def publish_period(content: ReportContent, model: SavedModel, ids: pd.Series,
+                   labels: np.ndarray, formats: Sequence[str], target: Path,
+                   timer: StageTimer, worker: PdfWorker | None) -> record.Summary:
+    """Write the period's files; `worker` is the run's PDF process (None: no PDF wanted).
+    Each chart goes to it as soon as it is built, then the PDF page; it converts and draws
+    while this process writes the HTML and the data files, and is waited for last."""
+    with timer("charts"):
+        env = make_environment(content.report.templates)
+        charts = build_charts(content, ready=worker.paint_chart if worker else None)
+        context = vars(page_context(content, charts, logo_data_url(content.report.logo)))
+    with staged_folder(target) as folder:
+        outputs = []
+        if worker:
+            with timer("pdf"):  # the PDF process draws while the files below are written
+                roots = [content.config_base, *filter(None, [content.report.templates])]
+                start_pdf(env, context, charts, folder / "report.pdf", worker, roots)
+        if "html" in formats:
+            with timer("html"):
+                write_html(env, context, charts, folder / "report.html")
+            outputs.append("report.html")
+        with timer("files"):
+            record.segments_frame(ids, labels, model.names).to_csv(
+                folder / record.SEGMENTS_FILE, index=False, lineterminator="\n")
+            model_file = write_model(model, folder / MODEL_FILE)
+        if worker:
+            with timer.more("pdf"):
+                worker.finish_pdf()
+            outputs.append("report.pdf")
+        outputs += [record.SEGMENTS_FILE, MODEL_FILE, record.SUMMARY_FILE]
+        summary = build_summary(content, timer.timings, outputs, model_file)
+        (folder / record.SUMMARY_FILE).write_bytes(record.summary_bytes(summary))
+    return summary
 
 
 @contextlib.contextmanager
@@ -65,25 +115,3 @@ def publish(staging: Path, target: Path) -> None:
     shutil.rmtree(retired, ignore_errors=True)
 
 
-def write_segments_csv(a: Analysis, path: Path) -> None:
-    """One row per customer. The persona column is categorical (k names, not a million
-    strings): a third faster to build and write at a million customers."""
-    codes, names = pd.factorize(neutralise_formulas(pd.Series(a.names)))
-    frame = pd.DataFrame({
-        "id": neutralise_formulas(a.features.ids.reset_index(drop=True)),
-        "segment": a.segmentation.stable_labels,
-        "persona": pd.Categorical.from_codes(codes[a.segmentation.labels - 1],
-                                             categories=names),
-    })
-    frame.to_csv(path, index=False, lineterminator="\n")
-
-
-def write_summary(summary: dict[str, Any], path: Path) -> None:
-    path.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
-def write_model(a: Analysis, path: Path) -> dict[str, Any]:
-    """What the next period needs to score new data and keep segment ids, names and colours;
-    returns what summary.json records of the file (its format and sha256)."""
-    return write_model_file(saved_model(a.period, a.features, a.segmentation, a.names,
-                                        a.colors, a.continuity), path)

@@ -33,7 +33,7 @@ SCALERS = {"standard": StandardScaler, "robust": RobustScaler, "minmax": MinMaxS
 MAX_BAD_VALUES_SHOWN = 3
 
 
-@dataclass
+@dataclass(frozen=True)
 class FeatureSet:
     """What segmentation and profiles need, row-aligned: `matrix`, `frame` and `ids`."""
 
@@ -63,26 +63,37 @@ class FeatureSet:
         return self.labels.get(column) or humanize(column)
 
 
-def build_features(table: Table, spec: FeaturesSection) -> FeatureSet:
-    """Check, clean and transform the clustering columns; keep profile columns as they are."""
+def build_features(table: Table, spec: FeaturesSection,
+                   fitted: Preprocessing | None = None) -> FeatureSet:
+    """Check, clean and transform the clustering columns; keep profile columns as they are.
+
+    `fitted`: a saved model's preprocessing, applied as it is instead of fitting one (a
+    model kept unchanged, `segmentation.refit: false`, clusters in its own space).
+    """
     frame = coerce_numeric(table.frame, spec.numeric, "features.numeric")
     check_informative(frame, spec)
     check_loggable(frame, spec.log or [])
     frame, ids, dropped = drop_incomplete(frame, table.ids, spec)
     imputed = {c: int(n) for c, n in frame[clustered(spec)].isna().sum().items() if n}
-    transformer = make_transformer(spec)
-    matrix = np.asarray(transformer.fit_transform(frame[clustered(spec)]), dtype=np.float64)
-    matrix = balance_categorical(transformer, matrix, len(spec.numeric))
+    matrix, preprocessing = (fitted.transform(frame), fitted) if fitted else fit_matrix(
+        frame, spec)
     profile_numeric = [c for c in spec.profile if pd.api.types.is_numeric_dtype(frame[c])]
     return FeatureSet(
         matrix=matrix, frame=frame, ids=ids, numeric=list(spec.numeric),
         categorical=list(spec.categorical), log=list(spec.log or []),
         profile_numeric=profile_numeric,
         profile_categorical=[c for c in spec.profile if c not in profile_numeric],
-        preprocessing=Preprocessing.from_fitted(transformer),
-        column_names=list(transformer.get_feature_names_out()),
+        preprocessing=preprocessing, column_names=preprocessing.names,
         labels=dict(spec.labels), dropped={**table.dropped, **dropped}, imputed=imputed,
     )
+
+
+def fit_matrix(frame: pd.DataFrame, spec: FeaturesSection) -> tuple[np.ndarray, Preprocessing]:
+    """Fit the transformation on this period's data: the matrix and its plain numbers."""
+    transformer = make_transformer(spec)
+    matrix = np.asarray(transformer.fit_transform(frame[clustered(spec)]), dtype=np.float64)
+    matrix = balance_categorical(transformer, matrix, len(spec.numeric))
+    return matrix, Preprocessing.from_fitted(transformer)
 
 
 def clustered(spec: FeaturesSection) -> list[str]:

@@ -8,27 +8,29 @@ are told apart by their strongest trait the rule did not mention.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
+from reportgen.config.presets import Preset
 from reportgen.config.schema import PersonasSection
 from reportgen.model.features import FeatureSet
 from reportgen.model.profile import Profiles, SegmentProfile
-from reportgen.model.rules import Preset, Rule, matches, preset_rules, user_rules
+from reportgen.model.rules import Rule, matches, preset_rules, user_rules
 
 
-@dataclass
+@dataclass(frozen=True)
 class Persona:
-    segment_id: int
+    segment_id: int  # the stable id
     name: str
     description: str
     rule: str | None
-    fired: list[str] = field(default_factory=list)
+    fired: tuple[str, ...] = ()
     conditions: str = ""
     rule_name: str | None = None  # the rules' name when an earlier period's name was kept
 
 
 def persona_rules(spec: PersonasSection, features: FeatureSet, preset: Preset | None,
-                  roles: dict[str, str]) -> list[Rule]:
+                  roles: Mapping[str, str]) -> list[Rule]:
     rules = user_rules(spec.rules, "personas.rules", features.all_numeric,
                        features.all_categorical, ("name", "description"))
     if preset:
@@ -37,10 +39,13 @@ def persona_rules(spec: PersonasSection, features: FeatureSet, preset: Preset | 
     return rules
 
 
-def name_segments(profiles: Profiles, rules: list[Rule], features: FeatureSet) -> list[Persona]:
+def name_segments(profiles: Profiles, rules: list[Rule], features: FeatureSet,
+                  kept_names: Mapping[int, str] | None = None) -> tuple[Persona, ...]:
+    """A persona per segment. `kept_names`: last period's names of the segments matched
+    this period, which they keep (see keep_earlier_names)."""
     personas = [first_match(p, rules, features) for p in profiles.segments]
-    make_unique(personas, profiles, rules, features)
-    return personas
+    personas = unique_names(personas, profiles, rules)
+    return tuple(keep_earlier_names(personas, profiles, kept_names or {}))
 
 
 def first_match(profile: SegmentProfile, rules: list[Rule], features: FeatureSet) -> Persona:
@@ -49,7 +54,7 @@ def first_match(profile: SegmentProfile, rules: list[Rule], features: FeatureSet
         rule = fired[0]
         description = rule.payload.get("description") or traits_sentence(profile)
         return Persona(profile.id, str(rule.payload["name"]), description, rule.source,
-                       [r.source for r in fired], rule.conditions)
+                       tuple(r.source for r in fired), rule.conditions)
     return Persona(profile.id, trait_name(profile, features), traits_sentence(profile), None)
 
 
@@ -67,40 +72,67 @@ def traits_sentence(profile: SegmentProfile) -> str:
     return "; ".join(t.text for t in profile.key_traits) + "."
 
 
-def make_unique(personas: list[Persona], profiles: Profiles, rules: list[Rule],
-                features: FeatureSet) -> None:
+def unique_names(personas: list[Persona], profiles: Profiles,
+                 rules: list[Rule]) -> list[Persona]:
+    """When a rule names several segments, the best fit keeps the plain name and the others
+    are told apart by their strongest trait the rule did not mention."""
     by_name: dict[str, list[Persona]] = {}
     for persona in personas:
         by_name.setdefault(persona.name, []).append(persona)
+    renamed: dict[int, str] = {}
     for name, group in by_name.items():
-        if len(group) < 2:
-            continue
         ranked = sorted(group, key=lambda p: -fit_strength(p, profiles, rules))
         for persona in ranked[1:]:
-            persona.name = f"{name} ({qualifier(persona, profiles, rules, features)})"
-    _number_leftovers(personas)
+            renamed[persona.segment_id] = f"{name} ({qualifier(persona, profiles, rules)})"
+    return _number_leftovers([replace(p, name=renamed.get(p.segment_id, p.name))
+                              for p in personas])
 
 
 def fit_strength(persona: Persona, profiles: Profiles, rules: list[Rule]) -> float:
     """How strongly a segment shows the traits its naming rule asks for (sum of |z|)."""
-    profile = profiles.segments[persona.segment_id - 1]
+    profile = profiles.of(persona.segment_id)
     rule = next((r for r in rules if r.source == persona.rule), None)
     columns = rule.when if rule else [t.column for t in profile.traits[:2]]
     return sum(abs(profile.numeric[c].z) for c in columns if c in profile.numeric)
 
 
-def qualifier(persona: Persona, profiles: Profiles, rules: list[Rule],
-              features: FeatureSet) -> str:
-    profile = profiles.segments[persona.segment_id - 1]
+def qualifier(persona: Persona, profiles: Profiles, rules: list[Rule]) -> str:
+    profile = profiles.of(persona.segment_id)
     rule = next((r for r in rules if r.source == persona.rule), None)
     used = set(rule.when) if rule else set()
     extra = [t for t in profile.traits if t.column not in used]
     return extra[0].phrase if extra else f"segment {persona.segment_id}"
 
 
-def _number_leftovers(personas: list[Persona]) -> None:
+def _number_leftovers(personas: list[Persona]) -> list[Persona]:
     seen: set[str] = set()
+    out = []
     for persona in personas:
-        if persona.name in seen:
-            persona.name = f"{persona.name} - segment {persona.segment_id}"
-        seen.add(persona.name)
+        name = (f"{persona.name} - segment {persona.segment_id}" if persona.name in seen
+                else persona.name)
+        seen.add(name)
+        out.append(replace(persona, name=name))
+    return out
+
+
+def keep_earlier_names(personas: list[Persona], profiles: Profiles,
+                       kept: Mapping[int, str]) -> list[Persona]:
+    """Matched segments keep last period's name; the name the rules give now is remembered.
+
+    A new segment whose name is taken (typically half of a segment that split) is told
+    apart by its strongest trait.
+    """
+    personas = [replace(p, name=kept[p.segment_id], rule_name=p.name)
+                if p.segment_id in kept and p.name != kept[p.segment_id] else p
+                for p in personas]
+    taken = set(kept.values())
+    out = []
+    for persona in personas:
+        if persona.segment_id not in kept and persona.name in taken:
+            traits = profiles.of(persona.segment_id).traits
+            qualified = f"{persona.name} ({traits[0].phrase})" if traits else ""
+            persona = replace(persona, name=qualified if qualified and qualified not in taken
+                              else f"{persona.name} (segment {persona.segment_id})")
+        taken.add(persona.name)
+        out.append(persona)
+    return out

@@ -13,11 +13,9 @@ import operator
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
-import yaml
-
+from reportgen.config.presets import Preset
 from reportgen.config.schema import COMPARISON_RE, LEVELS, Condition
 from reportgen.errors import RuleError
 from reportgen.model.profile import SegmentProfile
@@ -117,22 +115,6 @@ def user_rules(rules: list[Any], key: str, numeric: list[str], categorical: list
         check_rule(rule.when, source, numeric, categorical)
         out.append(Rule(source, dict(rule.when), {f: getattr(rule, f) for f in payload_fields}))
     return out
-
-
-@dataclass(frozen=True)
-class Preset:
-    name: str
-    roles: Mapping[str, list[str]]
-    personas: list[dict[str, Any]]
-    recommendations: list[dict[str, Any]]
-    log: list[str]  # columns the preset logs when features.log is not set
-
-
-def load_preset(name: str) -> Preset:
-    text = resources.files("reportgen.model.presets").joinpath(f"{name}.yaml").read_text("utf-8")
-    data = yaml.safe_load(text)
-    return Preset(name, data.get("roles", {}), data["personas"], data["recommendations"],
-                  data.get("log", []))
 
 
 def bind_roles(preset: Preset, numeric: list[str], explicit: Mapping[str, str]) -> dict[str, str]:

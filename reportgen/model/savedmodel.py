@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reportgen.errors import ModelError
 from reportgen.files import read_own_file
-from reportgen.model.features import CategoricalStep, FeatureSet, NumericStep, Preprocessing
+from reportgen.model.features import CategoricalStep, NumericStep, Preprocessing
 from reportgen.text import PERIOD_RE
 
 FILE = "model.json"
@@ -59,10 +59,11 @@ class SavedModel:
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         return self.preprocessing.transform(frame)
 
-    def feature_difference(self, features: FeatureSet) -> str | None:
-        """Why this model cannot read the new features, or None when it can."""
+    def feature_difference(self, numeric: list[str], categorical: list[str],
+                           log: list[str]) -> str | None:
+        """Why this model cannot read data clustered on these features, or None."""
         before = (set(self.numeric), set(self.categorical), set(self.log))
-        now = (set(features.numeric), set(features.categorical), set(features.log))
+        now = (set(numeric), set(categorical), set(log))
         if before == now:
             return None
         added = sorted((now[0] | now[1]) - (before[0] | before[1]))

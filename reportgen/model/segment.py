@@ -7,7 +7,8 @@ the same numbering, whatever order K-Means found the centres in.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sklearn.cluster import KMeans
@@ -28,26 +29,24 @@ class KScore:
     davies_bouldin: float
 
 
-@dataclass
+@dataclass(frozen=True)
 class Segmentation:
-    """The chosen model and why it was chosen. `labels` are 1..k, aligned with the rows."""
+    """The chosen model and what chose it. `labels` are positions 1..k, aligned with the
+    rows; `ids` the stable id of each position (continuity.py gives them), so outside this
+    stage and continuity a segment is only ever its stable id."""
 
     k: int
     labels: np.ndarray
     centres: np.ndarray  # the final K-Means centres, by its own cluster index
-    order: np.ndarray  # order[new_id - 1] = K-Means' own cluster index
-    scores: list[KScore]
-    method: str
-    reason: str
+    order: np.ndarray  # order[position - 1] = K-Means' own cluster index
+    scores: tuple[KScore, ...]
+    method: str  # silhouette | elbow | calinski_harabasz | fixed | saved
     knee: int | None
     silhouette_rows: int
     n_rows: int
-    ids: list[int] = field(default_factory=list)  # stable id of each position 1..k
-    sweep_rows: int = 0  # rows the k sweep was fitted on; 0 given means all of them
-
-    def __post_init__(self) -> None:
-        self.ids = self.ids or list(range(1, self.k + 1))
-        self.sweep_rows = self.sweep_rows or self.n_rows
+    ids: tuple[int, ...]  # stable id of each position 1..k
+    sweep_rows: int  # rows the k sweep was fitted on
+    fitted_in: str | None = None  # with method "saved": the period the model was fitted in
 
     @property
     def sampled_sweep(self) -> bool:
@@ -59,12 +58,12 @@ class Segmentation:
         return np.asarray(self.ids)[self.labels - 1]
 
     @property
-    def cluster_ids(self) -> list[int]:
+    def cluster_ids(self) -> tuple[int, ...]:
         """The stable id of each of the model's own cluster indices."""
         ids = [0] * len(self.order)
         for position, cluster in enumerate(self.order):
             ids[int(cluster)] = self.ids[position]
-        return ids
+        return tuple(ids)
 
     @property
     def best_silhouette(self) -> float:
@@ -88,16 +87,15 @@ def segment(matrix: np.ndarray, spec: SegmentationSection) -> Segmentation:
     models = {k: fit_kmeans(single, k, spec) for k in range(low, high + 1)}
     scores = score_models(swept, list(models.values()), sample)
     knee = find_knee(scores)
-    k, reason = choose_k(scores, spec.select, knee, fixed=low == high)
+    method = spec.select if low != high else "fixed"
+    k = choose_k(scores, method, knee)
     model = refit_on_all(matrix, models[k], spec)
     order = size_order(model.labels_, k)
     return Segmentation(
         k=k, labels=relabel(model.labels_, order), centres=model.cluster_centers_, order=order,
-        scores=scores,
-        method=spec.select if low != high else "fixed", reason=reason, knee=knee,
+        scores=tuple(scores), method=method, knee=knee,
         silhouette_rows=len(sample) if sample is not None else len(swept), n_rows=len(matrix),
-        sweep_rows=len(swept),
-    )
+        ids=tuple(range(1, k + 1)), sweep_rows=len(swept))
 
 
 def rows_for_sweep(matrix: np.ndarray, spec: SegmentationSection) -> np.ndarray:
@@ -136,10 +134,10 @@ def with_ids(seg: Segmentation, ids: list[int]) -> Segmentation:
     rank = np.empty_like(perm)
     rank[perm] = np.arange(len(perm))
     return replace(seg, labels=rank[seg.labels - 1] + 1, order=seg.order[perm],
-                   ids=[ids[i] for i in perm])
+                   ids=tuple(ids[i] for i in perm))
 
 
-def score_saved(matrix: np.ndarray, centres: np.ndarray, cluster_ids: list[int],
+def score_saved(matrix: np.ndarray, centres: np.ndarray, cluster_ids: tuple[int, ...],
                 spec: SegmentationSection, fitted_in: str) -> Segmentation:
     """Label rows with a model fitted in an earlier period, unchanged (`refit: false`).
 
@@ -156,19 +154,17 @@ def score_saved(matrix: np.ndarray, centres: np.ndarray, cluster_ids: list[int],
     labels = position[clusters]
     sample = silhouette_sample(len(matrix), spec.silhouette_sample, spec.random_state)
     rows, sample_labels = (matrix, labels) if sample is None else (matrix[sample], labels[sample])
-    silhouette = silhouette_scores(rows, [sample_labels])[0]
     inertia = float(((matrix - centres[clusters]) ** 2).sum())
-    score = KScore(k=len(present), inertia=inertia, silhouette=silhouette,
+    score = KScore(k=len(present), inertia=inertia,
+                   silhouette=silhouette_scores(rows, [sample_labels])[0],
                    calinski_harabasz=float(calinski_harabasz_score(matrix, labels)),
                    davies_bouldin=float(davies_bouldin_score(matrix, labels)))
     return Segmentation(
         k=len(present), labels=labels, centres=centres, order=np.array(present),
-        scores=[score], method="saved", knee=None,
-        reason=(f"k={len(present)}: the segmentation fitted in {fitted_in} is kept unchanged "
-                f"(segmentation.refit: false); silhouette {silhouette:.2f} on this period's "
-                "data."),
+        scores=(score,), method="saved", knee=None,
         silhouette_rows=len(sample) if sample is not None else len(matrix),
-        n_rows=len(matrix), ids=[cluster_ids[c] for c in present])
+        n_rows=len(matrix), ids=tuple(cluster_ids[c] for c in present),
+        sweep_rows=len(matrix), fitted_in=fitted_in)
 
 
 def nearest_centre(matrix: np.ndarray, centres: np.ndarray,
@@ -279,39 +275,21 @@ def find_knee(scores: list[KScore]) -> int | None:
     return int(knee) if knee is not None else None
 
 
-def choose_k(
-    scores: list[KScore], method: str, knee: int | None, fixed: bool
-) -> tuple[int, str]:
-    """The chosen k and the sentence that tells a reader why."""
-    best_sil = max(scores, key=lambda s: (s.silhouette, -s.k))
-    if fixed:
-        return scores[0].k, (f"k={scores[0].k}: set in the config (silhouette "
-                             f"{scores[0].silhouette:.2f}).")
+def choose_k(scores: list[KScore], method: str, knee: int | None) -> int:
+    """The k the configured criterion picks (a fixed k is the only one scored). The
+    sentence that tells a reader why is the report's (report/wording.py)."""
+    if method == "fixed":
+        return scores[0].k
     if method == "elbow" and knee is not None:
-        chosen = knee
-        lead = f"k={chosen}: the elbow of the inertia curve"
-    elif method == "calinski_harabasz":
-        chosen = max(scores, key=lambda s: (s.calinski_harabasz, -s.k)).k
-        score = next(s for s in scores if s.k == chosen).calinski_harabasz
-        lead = f"k={chosen}: highest Calinski-Harabasz score ({score:,.0f})"
-    else:
-        chosen = best_sil.k
-        lead = f"k={chosen}: highest silhouette ({best_sil.silhouette:.2f})"
-        if method == "elbow":
-            lead += " (the inertia curve has no clear elbow)"
-    return chosen, lead + _second_opinion(scores, method, chosen, knee, best_sil) + "."
+        return knee
+    if method == "calinski_harabasz":
+        return max(scores, key=lambda s: (s.calinski_harabasz, -s.k)).k
+    return best_silhouette_score(scores).k
 
 
-def _second_opinion(
-    scores: list[KScore], method: str, chosen: int, knee: int | None, best_sil: KScore
-) -> str:
-    if method == "silhouette":
-        if knee is None:
-            return "; the inertia curve has no clear elbow"
-        return f"; the elbow is {'also ' if knee == chosen else ''}at {knee}"
-    if best_sil.k == chosen:
-        return f"; silhouette also peaks there ({best_sil.silhouette:.2f})"
-    return f"; silhouette peaks at k={best_sil.k} ({best_sil.silhouette:.2f})"
+def best_silhouette_score(scores: Sequence[KScore]) -> KScore:
+    """The highest silhouette, the smaller k on a tie."""
+    return max(scores, key=lambda s: (s.silhouette, -s.k))
 
 
 def size_order(labels: np.ndarray, k: int) -> np.ndarray:

@@ -1,1 +1,26 @@
-"""The report stage: what the page says, its charts, HTML and PDF, summary.json."""
+"""The report stage: what changed since the last period, what the page says (its content,
+charts, HTML and PDF) and summary.json.
+
+Exported lazily: the PDF process (`python -m reportgen.report.pdfworker`) imports this
+package too, and must not pay for pandas and Altair to start.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from reportgen.report.changes import Changes, Now, compare
+    from reportgen.report.content import ReportContent, build_content
+
+__all__ = ["Changes", "Now", "ReportContent", "build_content", "compare"]
+_HOMES = {"Changes": "changes", "Now": "changes", "compare": "changes",
+          "ReportContent": "content", "build_content": "content"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(name)
+    from importlib import import_module
+
+    return getattr(import_module(f"reportgen.report.{_HOMES[name]}"), name)

@@ -12,21 +12,14 @@ from collections.abc import Sequence
 import altair as alt
 import pandas as pd
 
+from reportgen.model.continuity import PALETTE
+
 FONT = "DejaVu Sans"
 INK = "#1f2933"
 MUTED = "#6b7785"
 GRID = "#e4e7eb"
 POPULATION = "#b8c0c8"
 WIDTH = 600
-# Colour-blind-safe: Okabe-Ito without yellow and black, then Paul Tol's muted colours.
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00",
-           "#882255", "#999933", "#332288", "#44AA99", "#AA4499", "#117733")
-
-
-def segment_colors(k: int) -> list[str]:
-    return [PALETTE[i % len(PALETTE)] for i in range(k)]
-
-
 THEME = {
     "font": FONT, "background": "white",
     "view": {"stroke": None},

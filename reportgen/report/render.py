@@ -9,6 +9,7 @@ nothing is fetched from the network or the disk while the PDF is made.
 
 from __future__ import annotations
 
+import datetime as dt
 import mimetypes
 import os
 import re
@@ -22,7 +23,7 @@ import jinja2
 from markupsafe import Markup
 
 from reportgen.errors import OutputError
-from reportgen.report.content import ChartSpec
+from reportgen.report.chartset import ChartSpec
 from reportgen.report.pdfworker import (
     PdfWorker,
     confined_fetcher,
@@ -30,6 +31,7 @@ from reportgen.report.pdfworker import (
     placeholder,
     vl_version,
 )
+from reportgen.text import format_number, format_share, signed
 
 __all__ = ["confined_fetcher", "start_pdf", "write_html"]
 
@@ -37,7 +39,6 @@ ENTRY_TEMPLATE = "report.html.j2"
 
 
 def builtin_templates() -> Path:
-    """Inside an installed wheel the templates sit in the package; in a checkout, beside it."""
     return Path(__file__).parent / "templates"
 
 
@@ -48,22 +49,66 @@ def make_environment(user_dir: Path | None) -> jinja2.Environment:
     if user_dir is not None:
         loaders.append(jinja2.FileSystemLoader(str(user_dir)))
     loaders += [jinja2.PrefixLoader({"default": builtin}, delimiter=":"), builtin]
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders), autoescape=True, undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
+    env.filters.update(FILTERS)
+    return env
+
+
+def _count(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else format_share(value)
+
+
+def _fixed(value: float, digits: int = 2) -> str:
+    return f"{value:.{digits}f}"
+
+
+def _grouped(value: float, digits: int = 1) -> str:
+    return f"{value:,.{digits}f}"
+
+
+def _points(value: float | None) -> str:
+    """A change of a share, in percentage points: +1.5 pts."""
+    return "-" if value is None else f"{value * 100:+.1f} pts"
+
+
+def _timestamp(value: dt.datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+FILTERS = {
+    "count": _count,          # 12,345 (none: -)
+    "share": _share,          # 0.183 -> 18%, 0.005 -> 0.5% (none: -)
+    "number": format_number,  # 86.5k, 1.2M, 42, 3.7 (none: n/a)
+    "fixed": _fixed,          # 0.4912 -> 0.49 (fixed(3): 0.491)
+    "grouped": _grouped,      # 12345.67 -> 12,345.7
+    "signed": signed,         # +1.3, -0.4, 0.0
+    "points": _points,        # +1.5 pts (none: -)
+    "timestamp": _timestamp,  # 2026-11-30 06:00 UTC
+}
 
 
 def render_page(env: jinja2.Environment, context: dict[str, Any]) -> str:
+    return render_template(env, ENTRY_TEMPLATE, context)
+
+
+def render_template(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
+    """A template rendered, or OutputError naming the template and line at fault."""
     try:
-        return env.get_template(ENTRY_TEMPLATE).render(**context)
+        return env.get_template(name).render(**context)
     except jinja2.TemplateSyntaxError as exc:
         where = exc.filename or exc.name or "template"
-        raise OutputError(f"template {where} line {exc.lineno}: {exc.message}") from None
+        raise OutputError(f"template {where} line {exc.lineno}: {exc.message}") from exc
     except jinja2.TemplateNotFound as exc:
-        raise OutputError(f"template not found: {exc.name}") from None
+        raise OutputError(f"template not found: {exc.name}") from exc
     except jinja2.UndefinedError as exc:
-        raise OutputError(f"template error: {exc.message}") from None
+        raise OutputError(f"template error: {exc.message}") from exc
 
 
 @cache

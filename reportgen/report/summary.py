@@ -1,60 +1,63 @@
-"""summary.json: the machine-readable record of a run (contract in DESIGN.md)."""
+"""summary.json's content: the typed record (record.Summary) of a report, from its content."""
 
 from __future__ import annotations
 
-import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reportgen.model.continuity import Changes
-from reportgen.report.content import Analysis, data_warnings, findings, versions
+from reportgen import record
+from reportgen.report import wording
+from reportgen.report.changes import Changes
+from reportgen.report.content import ReportContent, SegmentFacts
+from reportgen.report.page import versions
 
 
-def build_summary(a: Analysis, timings: dict[str, float], outputs: list[str],
-                  model: dict[str, Any]) -> dict[str, Any]:
+def build_summary(content: ReportContent, timings: Mapping[str, float],
+                  outputs: Sequence[str], model: Mapping[str, Any]) -> record.Summary:
     """`model`: the saved model file's record (name, format, sha256), checked next period."""
-    cfg, seg, feats = a.config, a.segmentation, a.features
-    return clean({
-        "report": cfg.report.name,
-        "title": cfg.report.title,
-        "period": a.period,
-        "generated_at": a.generated_at.isoformat(timespec="seconds"),
-        "source": a.table.source,
-        "n_rows": a.table.n_rows_read,
-        "n_customers": len(feats.frame),
-        "dropped": a.dropped(),
-        "transactions": _transactions(a),
-        "imputed": dict(feats.imputed),
-        "features": {"numeric": feats.numeric, "categorical": feats.categorical,
-                     "profile": feats.profile_numeric + feats.profile_categorical,
-                     "log": feats.log, "scale": cfg.features.scale,
-                     "missing": cfg.features.missing},
-        "k_selected": seg.k,
-        "selection": {"method": seg.method, "reason": seg.reason, "knee": seg.knee,
-                      "best_silhouette": seg.best_silhouette,
-                      "weak_structure": seg.weak_structure,
-                      "silhouette_rows": seg.silhouette_rows,
-                      "sweep_rows": seg.sweep_rows},
-        "k_scores": [vars(s) for s in seg.scores],
-        "segments": [_segment(a, p.id) for p in a.profiles.segments],
-        "findings": findings(a),
-        "warnings": data_warnings(a),
-        "roles": a.roles,
-        "previous_period": a.changes.previous_period if a.changes else None,
-        "continuity": _continuity(a),
-        "migration": _migration(a.changes),
-        "changes": _changes(a.changes),
-        "outputs": outputs,
-        "model": model,
+    fit, features, data = content.fit, content.features, content.data
+    structure = wording.structure_warning(fit)
+    return record.Summary.model_validate(record.plain({
+        "report": content.report.name,
+        "title": content.report.title,
+        "period": content.period,
+        "generated_at": content.generated_at.isoformat(timespec="seconds"),
+        "source": data.source,
+        "n_rows": data.n_rows_read,
+        "n_customers": data.n_customers,
+        "dropped": data.removed,
+        "transactions": _transactions(content),
+        "imputed": dict(features.imputed),
+        "features": {"numeric": features.numeric, "categorical": features.categorical,
+                     "profile": features.profile_numeric + features.profile_categorical,
+                     "log": features.log, "scale": features.scale,
+                     "missing": features.missing},
+        "k_selected": fit.k,
+        "selection": {"method": fit.method, "reason": wording.selection_reason(fit),
+                      "knee": fit.knee, "best_silhouette": fit.best_silhouette,
+                      "weak_structure": fit.weak_structure,
+                      "silhouette_rows": fit.silhouette_rows, "sweep_rows": fit.sweep_rows},
+        "k_scores": [vars(s) for s in fit.scores],
+        "segments": [_segment(s) for s in content.segments],
+        "findings": content.findings,
+        "warnings": [*content.warnings, *([structure] if structure else [])],
+        "roles": dict(content.roles),
+        "previous_period": content.changes.previous_period if content.changes else None,
+        "continuity": _continuity(content),
+        "migration": _migration(content.changes),
+        "changes": _changes(content.changes),
+        "outputs": list(outputs),
+        "model": dict(model),
         "timings": {stage: round(seconds, 3) for stage, seconds in timings.items()},
         "versions": versions(),
-        "config_sha256": a.loaded.sha256,
-        "data_sha256": a.table.sha256,
-    })
+        "config_sha256": content.config_sha256,
+        "data_sha256": data.sha256,
+    }))
 
 
-def _continuity(a: Analysis) -> dict[str, Any]:
+def _continuity(content: ReportContent) -> dict[str, Any]:
     """Whether segment ids carry over from an earlier period, and how."""
-    continuity, spec = a.continuity, a.config.segmentation
+    continuity, spec = content.continuity, content.method
     previous = continuity.previous
     return {"refit": spec.refit, "match_distance": spec.match_distance,
             "earlier_period": previous.period if previous else None,
@@ -62,11 +65,13 @@ def _continuity(a: Analysis) -> dict[str, Any]:
 
 
 def _migration(changes: Changes | None) -> dict[str, Any] | None:
-    if changes is None or changes.returning is None:
+    if changes is None or changes.migration.returning is None:
         return None
-    return {"returning": changes.returning, "stayed": changes.stayed,
-            "new_customers": changes.new_customers, "lost_customers": changes.lost_customers,
-            "matrix": [vars(f) for f in changes.flows]}
+    migration = changes.migration
+    return {"returning": migration.returning, "stayed": migration.stayed,
+            "new_customers": migration.new_customers,
+            "lost_customers": migration.lost_customers,
+            "matrix": [vars(f) for f in migration.flows]}
 
 
 def _changes(changes: Changes | None) -> dict[str, Any] | None:
@@ -76,51 +81,32 @@ def _changes(changes: Changes | None) -> dict[str, Any] | None:
             "k_now": changes.k_now, "refit": changes.refit,
             "segments": [{**vars(c), "share_change": c.share_change} for c in changes.segments],
             "profile_shifts": [vars(s) for s in changes.shifts],
-            "migration_note": changes.migration_note, "trend": changes.trend,
-            "findings": changes.findings}
+            "migration_note": changes.migration.note, "trend": list(changes.trend),
+            "findings": list(changes.findings)}
 
 
-def _transactions(a: Analysis) -> dict[str, Any] | None:
-    if a.sales is None:
+def _transactions(content: ReportContent) -> dict[str, Any] | None:
+    sales = content.data.sales
+    if sales is None:
         return None
-    sales = a.sales
     return {"lines_read": sales.lines_read, "as_of": sales.as_of.isoformat(),
             "first_date": sales.first_date.isoformat(),
             "last_date": sales.last_date.isoformat(), "lines": sales.line_counts,
             "customers_excluded": len(sales.excluded),
             "excluded_ids": sales.excluded["id"].astype(str).head(50).tolist(),
-            "revenue": a.total_revenue()}
+            "revenue": content.data.revenue}
 
 
-def _segment(a: Analysis, segment_id: int) -> dict[str, Any]:
-    profile = a.profiles.segments[segment_id - 1]
-    persona = a.personas[segment_id - 1]
+def _segment(s: SegmentFacts) -> dict[str, Any]:
+    profile = s.profile
     return {
-        "id": a.stable_id(segment_id),
-        "name": persona.name,
-        "description": persona.description,
-        "size": profile.size,
-        "share": profile.share,
-        "revenue_share": a.revenue_share(segment_id),
-        "color": a.colors[segment_id - 1],
-        "profile": {c: {"mean": s.mean, "median": s.median, "z": s.z, "level": s.level}
-                    for c, s in profile.numeric.items()},
+        "id": s.id, "name": s.name, "description": s.description, "size": s.size,
+        "share": s.share, "revenue_share": s.revenue_share, "color": s.color,
+        "profile": {c: {"mean": v.mean, "median": v.median, "z": v.z, "level": v.level}
+                    for c, v in profile.numeric.items()},
         "mix": profile.mix,
         "traits": [t.text for t in profile.traits],
         "recommendations": [{"action": r.action, "priority": r.priority, "rule": r.rule}
-                            for r in a.recommendations[segment_id]],
-        "rules_fired": a.rules_fired(segment_id),
+                            for r in s.recommendations],
+        "rules_fired": list(s.rules_fired),
     }
-
-
-def clean(value: Any) -> Any:
-    """JSON has no NaN or numpy types: NaN becomes null, numpy scalars plain numbers."""
-    if isinstance(value, dict):
-        return {str(k): clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [clean(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, str | bytes):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

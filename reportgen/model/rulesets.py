@@ -1,0 +1,41 @@
+"""The rules a run names and advises segments by: the config's own, then each preset's,
+with the presets' roles (income, spending, ...) bound to this data's columns."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from reportgen.config.presets import Preset, load_preset
+from reportgen.config.schema import Config
+from reportgen.model.features import FeatureSet
+from reportgen.model.personas import persona_rules
+from reportgen.model.recommend import recommendation_rules
+from reportgen.model.rules import Rule, bind_roles
+
+
+@dataclass(frozen=True)
+class RuleSets:
+    naming: list[Rule]
+    advice: list[Rule]
+    roles: Mapping[str, str]  # preset role -> the column that plays it
+
+
+def rule_sets(config: Config, features: FeatureSet) -> RuleSets:
+    """Persona and recommendation rules (the config's, then each preset's), and the roles."""
+    persona_preset, persona_roles = resolve_preset(config.personas.preset, config, features)
+    advice_preset, advice_roles = resolve_preset(config.recommendations.preset, config,
+                                                 features)
+    naming = persona_rules(config.personas, features, persona_preset, persona_roles)
+    advice = recommendation_rules(config.recommendations, features, advice_preset,
+                                  advice_roles)
+    return RuleSets(naming, advice, persona_roles or advice_roles)
+
+
+def resolve_preset(name: str | None, config: Config,
+                   features: FeatureSet) -> tuple[Preset | None, dict[str, str]]:
+    """A preset and its roles bound to this data's columns."""
+    if name is None:
+        return None, {}
+    preset = load_preset(name)
+    return preset, bind_roles(preset, features.all_numeric, config.personas.roles)

@@ -1,0 +1,375 @@
+"""What the templates receive: the page context, field by field, built from the content.
+
+Numbers stay numbers here; the templates format them with the filters of render.py
+(`count`, `share`, `number`, `fixed`, `grouped`, `signed`, `points`, `timestamp`), so a
+template override shows any number as it likes. Sentences come from wording.py and
+changes.py. Each field documents itself (`help`), the README's table is generated from
+those, and a test checks that the templates use exactly the documented fields.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+from dataclasses import dataclass, field, fields
+from importlib import metadata
+from typing import Any
+
+import yaml
+
+from reportgen.model.continuity import PALETTE
+from reportgen.model.features import CATEGORY_VARIANCE_SHARE
+from reportgen.model.recommend import Recommendation
+from reportgen.model.segment import WEAK_SILHOUETTE
+from reportgen.report import wording
+from reportgen.report.changes import (
+    PROFILE_SHIFT,
+    SegmentChange,
+    changes_intro,
+    returning_sentence,
+)
+from reportgen.report.chartdata import SCATTER_POINTS
+from reportgen.report.chartset import ChartSpec
+from reportgen.report.content import ReportContent, SegmentFacts
+from reportgen.text import period_label
+
+DEFAULT_ACCENT = PALETTE[0]  # the first segment's colour, also the archive's
+VERSIONED_PACKAGES = ("reportgen", "pandas", "numpy", "scikit-learn", "kneed", "altair",
+                      "vl-convert-python", "jinja2", "weasyprint", "pydantic")
+
+
+def doc(text: str) -> dict[str, str]:
+    """A field's metadata that documents it, as datasette's template contexts do."""
+    return {"help": text}
+
+
+@dataclass(frozen=True)
+class StatRow:
+    label: str = field(metadata=doc("the feature's label"))
+    mean: float = field(metadata=doc("the segment's mean, in the data's units"))
+    median: float = field(metadata=doc("the segment's median"))
+    average: float = field(metadata=doc("the mean of all customers"))
+    z: float = field(metadata=doc("the segment mean's z-score against all customers"))
+    level: str = field(metadata=doc("very low, low, average, high or very high"))
+
+
+@dataclass(frozen=True)
+class MixRow:
+    label: str = field(metadata=doc("the column's label"))
+    values: list[tuple[str, float, float]] = field(metadata=doc(
+        "(value, share in the segment, share of all customers), most common first"))
+
+
+@dataclass(frozen=True)
+class SegmentView:
+    id: int = field(metadata=doc("the stable segment id"))
+    name: str = field(metadata=doc("the persona's name"))
+    description: str = field(metadata=doc("one line about the segment"))
+    color: str = field(metadata=doc("its colour, #rrggbb, the same in every chart and period"))
+    size: int = field(metadata=doc("customers in the segment"))
+    share: float = field(metadata=doc("its share of all customers, 0 to 1"))
+    revenue_share: float | None = field(metadata=doc(
+        "its share of net revenue (sales lines), else none"))
+    traits: list[str] = field(metadata=doc("up to three distinctive traits, as sentences"))
+    short_traits: list[str] = field(metadata=doc("the same, short, for the summary cards"))
+    recommendations: list[Recommendation] = field(metadata=doc(
+        "actions (`action`, `priority`), high priority first"))
+    stats: list[StatRow] = field(metadata=doc("a row per numeric column"))
+    mix: list[MixRow] = field(metadata=doc("a row per categorical column"))
+    named_by: str = field(metadata=doc("the rule that named it, in words"))
+    advised_by: list[str] = field(metadata=doc("the rules its actions came from"))
+
+    @property
+    def top_action(self) -> str:
+        return self.recommendations[0].action
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    k: int
+    inertia: float
+    silhouette: float
+    calinski_harabasz: float
+    davies_bouldin: float
+    chosen: bool
+
+
+@dataclass(frozen=True)
+class FeatureRow:
+    column: str
+    use: str
+    treatment: str
+
+
+@dataclass(frozen=True)
+class SalesView:
+    lines_read: int
+    as_of: dt.date
+    first_date: dt.date
+    last_date: dt.date
+    excluded: int  # customers with zero or negative net revenue, not segmented
+    line_counts: list[tuple[str, int]]
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    name: str
+    color: str
+    status: str  # "", "new" or "retired"
+    size_before: int | None
+    share_before: float | None
+    size_now: int | None
+    share_now: float | None
+    change: float | None  # the share's change, 0 to 1
+    new: int | None
+    lost: int | None
+
+
+@dataclass(frozen=True)
+class ShiftRow:
+    segment: str
+    feature: str
+    before: float | None
+    now: float
+    moved: float
+
+
+@dataclass(frozen=True)
+class ChangesView:
+    previous_label: str = field(metadata=doc("the earlier period, e.g. October 2026"))
+    intro: str = field(metadata=doc("how this period relates to that one, in words"))
+    findings: list[str] = field(metadata=doc("what changed, as sentences"))
+    rows: list[ChangeRow] = field(metadata=doc(
+        "a row per segment: sizes then and now, new and lost"))
+    shifts: list[ShiftRow] = field(metadata=doc("features whose segment mean moved"))
+    returning: str | None = field(metadata=doc("the returning customers, in a sentence"))
+    migration_note: str | None = field(metadata=doc("why customers could not be followed, if so"))
+    shift_threshold: float = field(metadata=doc("how far a mean must move to be a shift (SD)"))
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """Everything the templates receive, besides what the renderer adds for one output
+    (`target`, `images`, `chart_specs`, `vega_bundle`)."""
+
+    title: str = field(metadata=doc("the report's title (report.title)"))
+    company: str | None = field(metadata=doc("report.company, or none"))
+    logo: str | None = field(metadata=doc("the logo as a data URL, or none"))
+    accent: str = field(metadata=doc("the accent colour, #rrggbb"))
+    footer_text: str = field(metadata=doc("the text at the foot of every PDF page"))
+    period: str = field(metadata=doc("the period, YYYY-MM"))
+    period_label: str = field(metadata=doc("the period in words, e.g. November 2026"))
+    generated_at: dt.datetime = field(metadata=doc("when the report was made (UTC)"))
+    n_customers: int = field(metadata=doc("customers segmented"))
+    n_rows_read: int = field(metadata=doc("rows (or sales lines) read"))
+    silhouette: float = field(metadata=doc("the silhouette of the chosen k"))
+    best_silhouette: float = field(metadata=doc("the best silhouette over the k range"))
+    weak_threshold: float = field(metadata=doc("below this best silhouette the data have no strong "
+                                   "cluster structure"))
+    weak_structure: bool = field(metadata=doc("the best silhouette is below weak_threshold"))
+    warnings: list[str] = field(metadata=doc(
+        "sentences: a feature over 30% missing, a segment under 1%, numbering started afresh"))
+    segments: list[SegmentView] = field(metadata=doc("the segments in report order"))
+    findings: list[str] = field(metadata=doc("three to five sentences for the executive summary"))
+    selection_reason: str = field(metadata=doc("why this k, in a sentence"))
+    scores: list[ScoreRow] = field(metadata=doc("k, inertia, silhouette, calinski_harabasz, "
+                                    "davies_bouldin and chosen, a row per k"))
+    charts: dict[str, ChartSpec] = field(metadata=doc(
+        "by name: sizes, elbow, scores, heatmap, map, dist-<id>; for sales revenue, "
+        "rfm-boxes, rfm-grid; with an earlier period trend, migration"))
+    map_note: str = field(metadata=doc("what the segment map shows"))
+    source_name: str = field(metadata=doc("where the data came from"))
+    data_sha256: str = field(metadata=doc("the data's sha256"))
+    dropped: list[tuple[str, int]] = field(metadata=doc("rows left out, by reason"))
+    sales: SalesView | None = field(metadata=doc("the sales lines (none for a customer table)"))
+    changes: ChangesView | None = field(metadata=doc(
+        "what changed (none without an earlier period)"))
+    feature_rows: list[FeatureRow] = field(metadata=doc(
+        "column, use and treatment of each feature"))
+    method_notes: list[str] = field(metadata=doc("how the segments were made, as sentences"))
+    config_text: str = field(metadata=doc("the config as YAML"))
+    versions: dict[str, str] = field(metadata=doc("Python's and the libraries' versions"))
+    sections: list[dict[str, Any]] = field(metadata=doc(
+        "id, title, short and parts of each section, for the navigation and the contents"))
+
+
+def page_context(content: ReportContent, charts: dict[str, ChartSpec],
+                 logo: str | None) -> PageContext:
+    """The page context of a report; `logo` is the logo as a data URL (render.py)."""
+    report, fit = content.report, content.fit
+    views = [segment_view(s, content) for s in content.segments]
+    return PageContext(
+        title=report.title, company=report.company, logo=logo,
+        accent=report.accent_color or DEFAULT_ACCENT,
+        footer_text=report.footer or report.company or report.title, period=content.period,
+        period_label=period_label(content.period), generated_at=content.generated_at,
+        n_customers=content.data.n_customers, n_rows_read=content.data.n_rows_read,
+        silhouette=fit.score_for(fit.k).silhouette, best_silhouette=fit.best_silhouette,
+        weak_threshold=WEAK_SILHOUETTE, weak_structure=fit.weak_structure,
+        warnings=list(content.warnings), segments=views, findings=list(content.findings),
+        selection_reason=wording.selection_reason(fit),
+        scores=[ScoreRow(s.k, s.inertia, s.silhouette, s.calinski_harabasz, s.davies_bouldin,
+                         s.k == fit.k) for s in fit.scores],
+        charts=charts, map_note=map_note(content.data.n_customers),
+        source_name=content.data.source, data_sha256=content.data.sha256,
+        dropped=list(content.data.dropped.items()), sales=sales_view(content),
+        changes=changes_view(content), feature_rows=feature_rows(content),
+        method_notes=wording.method_notes(fit, content.method, bool(content.features.log),
+                                          content.roles, content.continuity),
+        config_text=yaml.safe_dump(dict(content.config_raw), sort_keys=False,
+                                   allow_unicode=True).strip(),
+        versions=versions(), sections=sections(content, views))
+
+
+def segment_view(s: SegmentFacts, content: ReportContent) -> SegmentView:
+    key = s.profile.key_traits
+    return SegmentView(
+        id=s.id, name=s.name, description=s.description, color=s.color, size=s.size,
+        share=s.share, revenue_share=s.revenue_share,
+        traits=[t.text for t in key] or ["Close to the average on every feature"],
+        short_traits=[t.short for t in key] or ["Close to the average"],
+        recommendations=list(s.recommendations), stats=_stat_rows(s, content),
+        mix=_mix_rows(s, content), named_by=s.named_by, advised_by=list(s.advised_by))
+
+
+def _stat_rows(s: SegmentFacts, content: ReportContent) -> list[StatRow]:
+    return [StatRow(content.features.label(c), s.profile.numeric[c].mean,
+                    s.profile.numeric[c].median, content.population[c].mean,
+                    s.profile.numeric[c].z, s.profile.numeric[c].level)
+            for c in content.features.all_numeric]
+
+
+def _mix_rows(s: SegmentFacts, content: ReportContent) -> list[MixRow]:
+    rows = []
+    for column, mix in s.profile.mix.items():
+        overall = content.population_mix[column]
+        top = sorted(mix.items(), key=lambda kv: (kv[0] == "other", -kv[1]))[:4]
+        rows.append(MixRow(content.features.label(column),
+                           [(value, share, overall.get(value, 0.0)) for value, share in top]))
+    return rows
+
+
+def sales_view(content: ReportContent) -> SalesView | None:
+    sales = content.data.sales
+    if sales is None:
+        return None
+    return SalesView(sales.lines_read, sales.as_of, sales.first_date, sales.last_date,
+                     len(sales.excluded), list(sales.line_counts.items()))
+
+
+def changes_view(content: ReportContent) -> ChangesView | None:
+    changes = content.changes
+    if changes is None:
+        return None
+    colors = content.colors
+    migration = changes.migration
+    return ChangesView(
+        previous_label=changes.previous_label,
+        intro=changes_intro(changes, content.data.n_customers),
+        findings=list(changes.findings),
+        rows=[_change_row(c, colors.get(c.id, "#BBBBBB")) for c in changes.segments],
+        shifts=[ShiftRow(s.name, s.label, s.before, s.now, s.shift) for s in changes.shifts],
+        returning=returning_sentence(changes), migration_note=migration.note,
+        shift_threshold=PROFILE_SHIFT)
+
+
+STATUS_TEXT = {"kept": "", "new": "new", "retired": "retired"}
+
+
+def _change_row(change: SegmentChange, color: str) -> ChangeRow:
+    return ChangeRow(name=change.name, color=color, status=STATUS_TEXT[change.status],
+                     size_before=change.size_before, share_before=change.share_before,
+                     size_now=change.size_now, share_now=change.share_now,
+                     change=change.share_change, new=change.new_customers,
+                     lost=change.lost_customers)
+
+
+def feature_rows(content: ReportContent) -> list[FeatureRow]:
+    f = content.features
+    rows = []
+    for column in f.numeric:
+        steps = (["log(1 + x)"] if column in f.log else []) + [f"{f.scale} scaling"]
+        rows.append(FeatureRow(column, "clustering, numeric", _with_imputed(f, column, steps)))
+    for column in f.categorical:
+        steps = [f"one-hot, weighted to {CATEGORY_VARIANCE_SHARE:.3g} of a numeric "
+                 "column's variance"]
+        rows.append(FeatureRow(column, "clustering, categorical", _with_imputed(f, column, steps)))
+    for column in f.profile_numeric + f.profile_categorical:
+        kind = "numeric" if column in f.profile_numeric else "categorical"
+        rows.append(FeatureRow(column, f"profile only, {kind}", "described, not clustered on"))
+    return rows
+
+
+def _with_imputed(f: Any, column: str, steps: list[str]) -> str:
+    if f.imputed.get(column):
+        how = "median" if column in f.numeric else "most frequent value"
+        steps = [f"{f.imputed[column]:,} missing values filled with the {how}", *steps]
+    return "; ".join(steps)
+
+
+def map_note(n: int) -> str:
+    shown = min(n, SCATTER_POINTS)
+    sample = f"a random sample of {shown:,} of the {n:,} customers" if shown < n else (
+        f"all {n:,} customers")
+    return (f"Each dot is a customer ({sample}), placed by the two principal components of "
+            "the clustering features. Segments that overlap here may still be separated "
+            "along other directions.")
+
+
+def sections(content: ReportContent, views: list[SegmentView]) -> list[dict[str, Any]]:
+    """The report's sections in order, for the HTML navigation and the PDF contents."""
+    entries = [{"id": "summary", "title": "Executive summary", "short": "Summary", "parts": []}]
+    if content.changes is not None:
+        entries.append({"id": "changes", "title": "What changed since "
+                        f"{content.changes.previous_label}", "short": "What changed",
+                        "parts": []})
+    if content.data.sales is not None:
+        entries.append({"id": "revenue", "title": "Revenue and RFM", "short": "Revenue",
+                        "parts": []})
+    entries += [
+        {"id": "segments", "title": "Segment profiles", "short": "Segments",
+         "parts": [{"id": f"segment-{v.id}", "title": v.name} for v in views]},
+        {"id": "map", "title": "Segment map", "short": "Map", "parts": []},
+        {"id": "method", "title": "How k was chosen", "short": "How k was chosen", "parts": []},
+        {"id": "appendix", "title": "Data appendix", "short": "Appendix", "parts": []},
+    ]
+    return entries
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for package in VERSIONED_PACKAGES:
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = "not installed"
+    return found
+
+
+CONTEXT_TABLE_START = "| variable | what |"
+RENDERER_ADDS = {
+    "target": '"html" or "pdf": the one output this rendering is for',
+    "images": "pdf: each chart's picture as a data URL, by chart id (`ui.chart` uses it)",
+    "chart_specs": "html: every chart's Vega-Lite spec, by chart id",
+    "vega_bundle": "html: Vega, Vega-Lite and vega-embed, to inline once",
+}
+NESTED = {"segments": SegmentView, "changes": ChangesView, "stats": StatRow, "mix": MixRow}
+
+
+def context_reference() -> str:
+    """The README's table of what templates receive, from the fields' help."""
+    lines = [CONTEXT_TABLE_START, "|---|---|"]
+    for item in fields(PageContext):
+        lines.append(f"| `{item.name}` | {item.metadata['help']} |")
+        for part in _parts(NESTED.get(item.name)):
+            lines.append(f"| `{item.name}[].{part.name}` | {part.metadata['help']} |"
+                         if item.name == "segments" else
+                         f"| `{item.name}.{part.name}` | {part.metadata['help']} |")
+        if item.name == "segments":
+            lines.append("| `segments[].top_action` | the first recommendation's action |")
+    lines += [f"| `{name}` | {text} |" for name, text in RENDERER_ADDS.items()]
+    return "\n".join(lines)
+
+
+def _parts(view: type | None) -> list[Any]:
+    return [f for f in fields(view) if "help" in f.metadata] if view else []
