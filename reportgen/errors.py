@@ -39,3 +39,9 @@ class ModelError(ReportgenError):
 
 class DeliveryError(ReportgenError):
     """The email could not be built or sent; the report itself is untouched."""
+
+
+class ExpressionError(ReportgenError):
+    """A `derive:` or `transactions.amount` expression cannot be parsed or evaluated; the
+    message points at the token. The config and data stages re-raise it as ConfigError or
+    DataError naming the key."""

@@ -106,7 +106,7 @@ def write_starter(data_file: Path, config_file: Path | None = None,
         os.replace(temporary, target)
     except OSError as exc:
         temporary.unlink(missing_ok=True)
-        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
     return target, starter
 
 

@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from reportgen.config.expressions import parse
 from reportgen.data.derive import Context, derive_columns, evaluate
-from reportgen.data.expressions import ExpressionError, parse
+from reportgen.errors import ExpressionError
 
 FRAME = pd.DataFrame({
     "a": [1.0, 2.0, 3.0], "b": [4.0, 0.0, 6.0], "Annual Income (k$)": [15.0, 60.0, 137.0],

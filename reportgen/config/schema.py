@@ -27,7 +27,8 @@ from pydantic import (
     model_validator,
 )
 
-from reportgen.errors import ConfigError
+from reportgen.config.expressions import parse
+from reportgen.errors import ConfigError, ExpressionError
 from reportgen.text import did_you_mean
 
 LEVELS = ("very low", "low", "average", "high", "very high")
@@ -250,12 +251,10 @@ class FeaturesSection(Section):
 
 
 def _check_expression(value: str) -> str:
-    from reportgen.data.expressions import ExpressionError, parse
-
     try:
         parse(value)
     except ExpressionError as exc:
-        raise ValueError(f"{exc} in {value!r}") from None
+        raise ValueError(f"{exc} in {value!r}") from exc
     return value
 
 
@@ -316,7 +315,7 @@ def _check_placeholders(template: str, known: Sequence[str]) -> None:
     try:
         names = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
     except ValueError as exc:
-        raise ValueError(f"{template!r}: {exc}; write {{{{ and }}}} for literal braces") from None
+        raise ValueError(f"{template!r}: {exc}; write {{{{ and }}}} for literal braces") from exc
     for name in names:
         if name not in known:
             raise ValueError(f"unknown placeholder {{{name}}} in {template!r}; use "
@@ -560,7 +559,7 @@ def load_config(
     try:
         config = Config.model_validate(raw, context={"base_dir": source.parent})
     except ValidationError as exc:
-        raise ConfigError(f"{first_error_line(exc, raw)} (in {source.name})") from None
+        raise ConfigError(f"{first_error_line(exc, raw)} (in {source.name})") from exc
     digest = hashlib.sha256(yaml.safe_dump(raw, sort_keys=True).encode()).hexdigest()
     return LoadedConfig(config=config, source=source, raw=raw, sha256=digest)
 
@@ -573,16 +572,16 @@ def read_yaml_mapping(source: Path) -> dict[str, Any]:
         text = source.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(
-            f"{source.name} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+            f"{source.name} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
     try:
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
         problem = exc.problem or exc.context or "invalid YAML"
-        raise ConfigError(f"{source.name} {where}: YAML syntax error: {problem}") from None
+        raise ConfigError(f"{source.name} {where}: YAML syntax error: {problem}") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{source.name}: YAML syntax error: {exc}") from None
+        raise ConfigError(f"{source.name}: YAML syntax error: {exc}") from exc
     if not isinstance(data, dict):
         found = "an empty file" if data is None else f"{_yaml_type(data)} {data!r:.40}"
         raise ConfigError(

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from reportgen.config.expressions import Node, parse
 from reportgen.config.presets import load_preset
 from reportgen.config.schema import Config, FeaturesSection
 from reportgen.data.derive import Context, derive_columns
-from reportgen.data.expressions import ExpressionError, Node, parse
 from reportgen.data.files import Table, load_table, read_source
 from reportgen.data.sql import query_parameters
 from reportgen.data.transactions import (
@@ -26,7 +26,7 @@ from reportgen.data.transactions import (
     aggregate,
     parse_dates,
 )
-from reportgen.errors import DataError
+from reportgen.errors import DataError, ExpressionError
 
 PROFILED_SCORES = ["r_score", "f_score", "m_score"]
 
@@ -133,7 +133,7 @@ def _with_derived(table: Table, config: Config, as_of: dt.date,
             try:
                 frame = derive_columns(frame, nodes, context)
             except (ExpressionError, DataError) as exc:
-                raise DataError(f"derive.{name}: {exc}") from None
+                raise DataError(f"derive.{name}: {exc}") from exc
     used = list(dict.fromkeys(features.numeric + features.categorical + features.profile))
     return Table(frame=pd.DataFrame(frame[used]), ids=table.ids, source=table.source,
                  sha256=table.sha256, n_rows_read=table.n_rows_read, dropped=table.dropped)

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from reportgen.data.expressions import COMPARISONS, ExpressionError, Node
+from reportgen.config.expressions import COMPARISONS, Node
+from reportgen.errors import ExpressionError
 
 
 @dataclass(frozen=True)

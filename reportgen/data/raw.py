@@ -45,9 +45,9 @@ def check_regular_file(path: Path, key: str = "data.path") -> None:
     """A missing path, and one that is not a regular file, each get their own line."""
     try:
         mode = path.stat().st_mode
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
         raise DataError(f"{key}: file not found: {path} (relative paths are resolved against "
-                        "the config file's folder)") from None
+                        "the config file's folder)") from exc
     except OSError as exc:
         raise DataError(f"{key}: cannot read {path} ({exc.strerror or exc})") from exc
     if not stat.S_ISREG(mode):
@@ -187,9 +187,9 @@ def settle_encoding(head: bytes, configured: str) -> str:
 def _codec(name: str) -> str:
     try:
         return codecs.lookup(name).name
-    except LookupError:
+    except LookupError as exc:
         raise DataError(f"data.read.encoding: unknown encoding {name!r}; try latin-1 or "
-                        "cp1252") from None
+                        "cp1252") from exc
 
 
 def is_utf8(encoding: str) -> bool:

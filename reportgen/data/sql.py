@@ -7,6 +7,10 @@ driver echoes is scrubbed of it. `{period_start}`, `{period_end}` and `{as_of}` 
 bound date parameters, never text pasted into the SQL. Rows arrive in chunks from a
 server-side cursor and each chunk is typed compactly at once, so a big result is never
 held twice as Python objects.
+
+A driver's own exception is the one cause not kept (`from None`, against the rule of
+errors.py): its text may carry the password, which the one-line message has scrubbed, and
+`--debug` must not print it either.
 """
 
 from __future__ import annotations
@@ -111,14 +115,14 @@ def _engine(sql: SqlSource, password: str | None) -> Engine:
             url = url.set(password=password)
         return create_engine(url, poolclass=NullPool,
                              connect_args=_connect_args(url.get_backend_name(), sql))
-    except NoSuchModuleError:
+    except NoSuchModuleError as exc:
         scheme = sql.url.split("://", 1)[0]
         raise ConfigError(f"data.sql.url: no SQLAlchemy dialect for {scheme!r}; use "
                           "postgresql://, sqlite:/// or duckdb:///, or install the dialect "
-                          "for your database") from None
+                          "for your database") from exc
     except ModuleNotFoundError as exc:
         raise ConfigError(f"data.sql.url: the database driver {exc.name!r} is not installed; "
-                          f"pip install it into reportgen's environment") from None
+                          f"pip install it into reportgen's environment") from exc
     except ArgumentError as exc:
         raise ConfigError(f"data.sql.url: {_scrub(str(exc), password)}") from None
 

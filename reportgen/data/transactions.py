@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from reportgen.config.expressions import parse
 from reportgen.config.schema import TransactionsSection
 from reportgen.data.derive import Context, evaluate
-from reportgen.data.expressions import ExpressionError, parse
 from reportgen.data.files import missing_ids
-from reportgen.errors import DataError
+from reportgen.errors import DataError, ExpressionError
 
 RFM_COLUMNS = ["recency_days", "frequency", "monetary", "tenure_days", "avg_order_value"]
 SCORE_COLUMNS = ["r_score", "f_score", "m_score", "rfm_score"]
@@ -189,7 +189,7 @@ def _amount(lines: pd.DataFrame, spec: TransactionsSection, dayfirst: bool,
     try:
         value = evaluate(parse(spec.amount_expression()), lines, context)
     except ExpressionError as exc:
-        raise DataError(f"transactions.amount: {exc}") from None
+        raise DataError(f"transactions.amount: {exc}") from exc
     amount = np.broadcast_to(np.asarray(value, dtype=float), (len(lines),))
     missing = considered & np.isnan(amount)
     if missing.any():

@@ -89,7 +89,7 @@ def staged_folder(target: Path) -> Iterator[Path]:
         raise OutputError(
             f"writing the report to {target} failed ({exc.strerror or exc}); free some space "
             "or fix the folder and run again; the earlier report of this period, if any, is "
-            "untouched") from None
+            "untouched") from exc
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

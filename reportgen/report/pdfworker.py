@@ -121,8 +121,8 @@ class PdfWorker:
         assert self.process.stdout is not None
         try:
             return pickle.load(self.process.stdout)
-        except EOFError:
-            raise self._died() from None
+        except EOFError as exc:
+            raise self._died() from exc
 
     def _died(self) -> OutputError:
         code = self.process.wait()

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from reportgen.errors import ExpressionError
+
 FUNCTIONS = {"abs": 1, "log": 1, "min": None, "max": None, "year": 1, "days_since": 1}
 COMPARISONS = ("<=", ">=", "==", "!=", "<", ">")
 TOKEN_RE = re.compile(r"""
@@ -22,10 +24,6 @@ TOKEN_RE = re.compile(r"""
   | (?P<quoted>`[^`]+`)
   | (?P<op><=|>=|==|!=|[-+*/()<>,])
 """, re.VERBOSE)
-
-
-class ExpressionError(ValueError):
-    """An expression that cannot be parsed or evaluated; the message points at the token."""
 
 
 @dataclass(frozen=True)
