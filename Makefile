@@ -23,7 +23,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_scale.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check reportgen tests benchmarks
+	$(BIN)/ruff check reportgen tests benchmarks scripts
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 system-deps:
 	@bash scripts/system-deps.sh "$(PYTHON)"

@@ -53,8 +53,8 @@ def generate(n: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED,
              weights: Sequence[float] | None = None) -> tuple[pd.DataFrame, np.ndarray]:
     """The customer table and each row's true group index (into GROUPS)."""
     rng = np.random.default_rng(seed)
-    weights = np.array(weights if weights is not None else [g.weight for g in GROUPS])
-    groups = rng.choice(len(GROUPS), size=n, p=weights / weights.sum())
+    shares = np.array(weights if weights is not None else [g.weight for g in GROUPS])
+    groups = rng.choice(len(GROUPS), size=n, p=shares / shares.sum())
     columns = {name: np.empty(n) for name in
                ("income", "spending", "frequency", "amount", "age", "membership")}
     category = np.empty(n, dtype=object)

@@ -86,8 +86,8 @@ def parse(text: str) -> Node:
         raise ExpressionError("the expression is empty")
     parser = _Parser(str(text), tokenize(str(text)))
     node = parser.comparison()
-    if parser.peek() is not None:
-        token = parser.peek()
+    token = parser.peek()
+    if token is not None:
         raise ExpressionError(f"unexpected {token.text!r} at position {token.position + 1}")
     return node
 

@@ -436,7 +436,7 @@ class OutputSection(Section):
     dir: Path = Field(Path("reports"), validate_default=True,
                       description="Where report folders are written.")
     formats: list[Literal["html", "pdf"]] = Field(
-        default_factory=lambda: ["html", "pdf"],
+        default_factory=lambda: list[Literal["html", "pdf"]](["html", "pdf"]),
         description="Rendered formats; segments.csv and summary.json are always written.",
     )
 

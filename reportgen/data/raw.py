@@ -27,7 +27,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from reportgen.errors import DataError
 
@@ -85,7 +85,7 @@ def damaged(path: Path, exc: BaseException) -> DataError:
 
 
 @contextlib.contextmanager
-def decompressed(path: Path) -> Iterator[IO[bytes]]:
+def decompressed(path: Path) -> Iterator[io.BufferedIOBase]:
     """The file's bytes, decompressed as they are read."""
     kind = compression(path)
     try:
@@ -93,8 +93,7 @@ def decompressed(path: Path) -> Iterator[IO[bytes]]:
             with _zip_member(path) as member:
                 yield member
             return
-        opener = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}.get(kind or "", open)
-        with opener(path, "rb") as handle:
+        with _opened(path, kind) as handle:
             yield handle
     except READ_ERRORS as exc:
         if isinstance(exc, PermissionError):
@@ -103,12 +102,12 @@ def decompressed(path: Path) -> Iterator[IO[bytes]]:
 
 
 @contextlib.contextmanager
-def _zip_member(path: Path) -> Iterator[IO[bytes]]:
+def _zip_member(path: Path) -> Iterator[io.BufferedIOBase]:
     """The one file of a .zip. zipfile says 'not supported' with NotImplementedError (a
     format version or method it lacks) and 'encrypted' with RuntimeError."""
     try:
         archive = zipfile.ZipFile(path)
-        member = archive.open(_only_member(path, archive))
+        member = cast(io.BufferedIOBase, archive.open(_only_member(path, archive)))  # ZipExtFile
     except NotImplementedError as exc:
         raise damaged(path, exc) from exc
     except RuntimeError as exc:
@@ -116,6 +115,16 @@ def _zip_member(path: Path) -> Iterator[IO[bytes]]:
                         "zip the CSV again without a password") from exc
     with archive, member:
         yield member
+
+
+def _opened(path: Path, kind: str | None) -> io.BufferedIOBase:
+    if kind == "gzip":
+        return gzip.GzipFile(path, "rb")
+    if kind == "bz2":
+        return bz2.open(path, "rb")
+    if kind == "xz":
+        return lzma.open(path, "rb")
+    return open(path, "rb")
 
 
 def _only_member(path: Path, archive: zipfile.ZipFile) -> zipfile.ZipInfo:
@@ -211,7 +220,7 @@ class Guarded(io.RawIOBase):
     """A byte stream that stops past `limit` bytes (the memory guard) and, for 8-bit text,
     at the first NUL byte; the decompressor's own errors become one line about the file."""
 
-    def __init__(self, raw: IO[bytes], path: Path, limit: float, refuse_nul: bool,
+    def __init__(self, raw: io.BufferedIOBase, path: Path, limit: float, refuse_nul: bool,
                  too_big: DataError) -> None:
         super().__init__()
         self.raw, self.path, self.limit = raw, path, limit
@@ -222,7 +231,7 @@ class Guarded(io.RawIOBase):
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         try:
-            count = self.raw.readinto(buffer)  # type: ignore[attr-defined]
+            count = self.raw.readinto(buffer)
         except READ_ERRORS as exc:
             raise damaged(self.path, exc) from exc
         if count and self.refuse_nul:

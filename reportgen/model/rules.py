@@ -130,9 +130,9 @@ def bind_roles(preset: Preset, numeric: list[str], explicit: Mapping[str, str]) 
     bound = dict(explicit)
     for role, patterns in preset.roles.items():
         if role not in bound:
-            column = _first_column_for(patterns, numeric, taken=set(bound.values()))
-            if column:
-                bound[role] = column
+            found = _first_column_for(patterns, numeric, taken=set(bound.values()))
+            if found:
+                bound[role] = found
     return bound
 
 

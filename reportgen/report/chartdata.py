@@ -7,19 +7,16 @@ Altair's row limit is never hit. Every table is keyed by segment name (or stable
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from reportgen.model.continuity import Segments
 from reportgen.model.features import FeatureSet
+from reportgen.report.changes import Changes
+from reportgen.report.facts import SegmentFacts
 from reportgen.text import format_number, format_share, signed
-
-if TYPE_CHECKING:
-    from reportgen.report.changes import Changes
-    from reportgen.report.content import SegmentFacts
 
 HISTOGRAM_BINS = 20
 SCATTER_POINTS = 5_000
@@ -50,16 +47,17 @@ def chart_data(features: FeatureSet, segments: Segments, people: Sequence[Segmen
     points, explained = project_2d(features.matrix, segments.labels, seed)
     points["name"] = [names[int(s)] for s in points["segment"]]
     bins = histograms(features, segments)
-    return ChartData(
+    data = ChartData(
         sizes=pd.DataFrame({"name": [s.name for s in people], "size": [s.size for s in people],
                             "share": [s.share for s in people]}),
         scores=pd.DataFrame([vars(s) for s in segments.fit.scores]),
         heatmap=heatmap_cells(people, features) if features.all_numeric else None,
         map_points=points[["pc1", "pc2", "name"]].round(3), map_explained=explained,
         distributions={s.id: segment_bins(bins, s.id) for s in people} if features.numeric
-        else {},
-        **(sales_tables(features, segments, people) if sales else {}),
-        **(change_tables(changes, people) if changes is not None else {}))
+        else {})
+    if sales:
+        data = with_sales_tables(data, features, segments, people)
+    return with_change_tables(data, changes, people) if changes is not None else data
 
 
 def heatmap_cells(people: Sequence[SegmentFacts], features: FeatureSet) -> pd.DataFrame:
@@ -73,35 +71,35 @@ def heatmap_cells(people: Sequence[SegmentFacts], features: FeatureSet) -> pd.Da
     return pd.DataFrame(rows)
 
 
-def sales_tables(features: FeatureSet, segments: Segments,
-                 people: Sequence[SegmentFacts]) -> dict[str, pd.DataFrame]:
+def with_sales_tables(data: ChartData, features: FeatureSet, segments: Segments,
+                      people: Sequence[SegmentFacts]) -> ChartData:
     """Revenue against customers, R/F/M spread by segment, and the R x F score grid."""
     frame, names = features.frame, {s.id: s.name for s in people}
     shares = pd.DataFrame(
         [{"name": s.name, "measure": "Customers", "share": s.share} for s in people]
         + [{"name": s.name, "measure": "Revenue", "share": s.revenue_share} for s in people])
-    return {"revenue": shares,
-            "rfm_boxes": quantiles(frame, segments.labels, list(RFM_BOXES), names),
-            "rfm_grid": score_grid(frame, segments.labels, names)}
+    return replace(data, revenue=shares,
+                   rfm_boxes=quantiles(frame, segments.labels, list(RFM_BOXES), names),
+                   rfm_grid=score_grid(frame, segments.labels, names))
 
 
-def change_tables(changes: Changes, people: Sequence[SegmentFacts]) -> dict[str, object]:
+def with_change_tables(data: ChartData, changes: Changes,
+                       people: Sequence[SegmentFacts]) -> ChartData:
     """The share trend over kept periods and the migration cells of returning customers."""
-    out: dict[str, object] = {}
     names = {s.id: s.name for s in people}
     trend = pd.DataFrame([r for r in changes.trend if r["id"] in names])
     if not trend.empty:
         trend["name"] = [names[i] for i in trend["id"]]
-        out["trend"] = trend[["period", "name", "share"]]
+        data = replace(data, trend=trend[["period", "name", "share"]])
     flows = changes.migration.flows
     if flows:
-        out["migration"] = pd.DataFrame([{
+        data = replace(data, migration=pd.DataFrame([{
             "source": f.from_name, "target": f.to_name, "customers": f.customers,
             "share": round(f.share_of_from, 4),
-            "label": f"{format_share(f.share_of_from)}\n{f.customers:,}"} for f in flows])
-        out["migration_sources"] = tuple(dict.fromkeys(
-            f.from_name for f in sorted(flows, key=lambda f: f.from_id)))
-    return out
+            "label": f"{format_share(f.share_of_from)}\n{f.customers:,}"} for f in flows]),
+            migration_sources=tuple(dict.fromkeys(
+                f.from_name for f in sorted(flows, key=lambda f: f.from_id))))
+    return data
 
 
 def histograms(features: FeatureSet, segments: Segments) -> pd.DataFrame:

@@ -8,6 +8,7 @@ is the one the PDF uses, so vl-convert measures text as WeasyPrint draws it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import altair as alt
 import pandas as pd
@@ -39,7 +40,7 @@ def themed(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     Altair's `configure_*` methods deep-copy the whole chart, data included, once per call:
     six calls per chart were 0.7 s of the sample report's chart stage.
     """
-    chart.config = alt.Config.from_dict(THEME, validate=False)
+    chart.config = alt.Config.from_dict(THEME, validate=False)  # type: ignore[attr-defined]
     return chart
 
 
@@ -161,7 +162,8 @@ def zscore_heatmap(cells: pd.DataFrame) -> alt.TopLevelMixin:
                                            * len(row_order)))
 
 
-def value_axis(low: float, high: float, logged: bool, log_type: str, zero: bool,
+def value_axis(low: float, high: float, logged: bool, log_type: Literal["log", "symlog"],
+               zero: bool,
                ticks: int) -> tuple[alt.Scale, alt.Axis]:
     """Scale and axis for a value that may be shown on a log scale (with 1-2-5 ticks)."""
     if logged:
@@ -250,7 +252,7 @@ def distribution_boxes(stats: pd.DataFrame, names: Sequence[str], colors: Sequen
 
     Columns of `stats`: feature, name, q05, q25, q50, q75, q95.
     """
-    panels = []
+    panels: list[alt.LayerChart | alt.FacetChart] = []
     for feature in dict.fromkeys(stats["feature"]):
         data = stats[stats["feature"] == feature]
         scale, axis = value_axis(data["q05"].min(), data["q95"].max(), feature in logged,

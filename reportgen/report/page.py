@@ -318,7 +318,8 @@ def map_note(n: int) -> str:
 
 def sections(content: ReportContent, views: list[SegmentView]) -> list[dict[str, Any]]:
     """The report's sections in order, for the HTML navigation and the PDF contents."""
-    entries = [{"id": "summary", "title": "Executive summary", "short": "Summary", "parts": []}]
+    entries: list[dict[str, Any]] = [
+        {"id": "summary", "title": "Executive summary", "short": "Summary", "parts": []}]
     if content.changes is not None:
         entries.append({"id": "changes", "title": "What changed since "
                         f"{content.changes.previous_label}", "short": "What changed",

@@ -39,7 +39,7 @@ from urllib.request import url2pathname
 from reportgen.errors import OutputError
 
 if TYPE_CHECKING:
-    from reportgen.report.content import ChartSpec
+    from reportgen.report.chartset import ChartSpec
 
 RASTER_SCALE = 2
 PLACEHOLDER = "reportgen-chart:{}:end"  # where a chart's data: URL goes in the PDF page

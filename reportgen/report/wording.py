@@ -7,16 +7,13 @@ name, description and traits are the persona stage's.)
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 from reportgen.config.schema import SegmentationSection
 from reportgen.model.continuity import Continuity
 from reportgen.model.profile import NumericStat
 from reportgen.model.segment import WEAK_SILHOUETTE, KScore, Segmentation, best_silhouette_score
+from reportgen.report.facts import FeatureFacts, SegmentFacts
 from reportgen.text import format_number, format_share
-
-if TYPE_CHECKING:
-    from reportgen.report.content import FeatureFacts, SegmentFacts
 
 MISSING_WARNING = 0.30   # a clustering feature missing for more customers than this
 SMALL_SEGMENT = 0.01     # a segment holding fewer customers than this share
