@@ -58,7 +58,7 @@ def damaged(rng: random.Random, original: bytes, kind: str) -> bytes:
 def outcome(path: Path) -> str:
     import pandas as pd
 
-    from reportgen.config.schema import DataSection
+    from reportgen.config.sources import DataSection
     from reportgen.data.files import read_frame
     from reportgen.errors import DataError
 

@@ -225,7 +225,7 @@ def _seconds(text: str) -> float:
 
 
 def _settings(settings: list[str]) -> dict[str, object]:
-    from reportgen.config.schema import split_setting
+    from reportgen.config.load import split_setting
 
     return dict(split_setting(s) for s in settings)
 

@@ -45,3 +45,29 @@ def test_a_period_with_a_broken_summary_is_listed_without_numbers(small_project)
     rebuild_indexes(result.folder.parent.parent)
     index = (result.folder.parent / "index.html").read_text()
     assert "<strong>2026-07</strong>" in index and "<strong>2026-10</strong>" in index
+
+
+def test_the_index_is_built_from_the_summaries_alone(tmp_path):
+    """Hand-made periods (tests/handmade.py), no pipeline: the index shows each period's
+    numbers as its summary.json records them, newest first."""
+    import handmade
+
+    from reportgen import record
+    from reportgen.report.summary import build_summary
+
+    model = {"file": "model.json", "format": "f", "version": 1, "sha256": "ef" * 32}
+    for period in ("2026-10", "2026-11"):
+        folder = tmp_path / "six" / period
+        folder.mkdir(parents=True)
+        summary = build_summary(handmade.content(period=period), {}, ["report.html"], model)
+        (folder / "summary.json").write_bytes(record.summary_bytes(summary))
+        (folder / "report.html").write_text("<html></html>")
+    rebuild_indexes(tmp_path)
+    index = (tmp_path / "six" / "index.html").read_text()
+    assert re.findall(r"<strong>(\d{4}-\d\d)</strong>", index) == ["2026-11", "2026-10"]
+    row = index[index.index("<strong>2026-11</strong>"):index.index("<strong>2026-10</strong>")]
+    assert '<td class="num">6</td>' in row and '<td class="num">2</td>' in row
+    assert "Budget fans (67%)" in row and "2026-11-30 06:00 UTC" in row
+    assert 'href="2026-11/report.html"' in row and "PDF" not in row
+    root = (tmp_path / "index.html").read_text()
+    assert "Six customers" in root and 'href="six/index.html"' in root

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from helpers import write_config
 
-from reportgen.config.schema import load_config
+from reportgen.config.load import load_config
 from reportgen.errors import ConfigError
 
 MINIMAL = """

@@ -54,3 +54,23 @@ def test_a_k_change_and_a_kept_model_give_the_golden_outputs(request, refit_seri
     assert [r.summary["selection"]["method"] for r in refit_series][-1] == "saved"
     for run in refit_series:
         check(request, f"refit-{run.folder.name}", run.folder)
+
+
+@pytest.mark.parametrize("data", ["customers.csv", "transactions.csv.gz"])
+def test_init_writes_the_golden_starter_config(request, tmp_path, data):
+    """`reportgen init` on the sample files (the day it ran and the schema's path masked)."""
+    import re
+
+    from golden import GOLDEN
+    from helpers import ROOT
+
+    from reportgen.starter import write_starter
+
+    path, _ = write_starter(ROOT / "sample_data" / data, tmp_path / "starter.yaml")
+    text = re.sub(r"\$schema=\S+", "$schema=<path>", path.read_text())
+    text = re.sub(r" on \d{4}-\d\d-\d\d,", " on <date>,", text)
+    golden = GOLDEN / "starter" / f"{data}.yaml"
+    if request.config.getoption("--update-golden"):
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(text)
+    assert text == golden.read_text()

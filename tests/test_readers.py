@@ -18,7 +18,7 @@ import pytest
 from helpers import SMALL_CONFIG, blobs_frame, run_cli, write_config
 
 from reportgen import run_report
-from reportgen.config.schema import DataSection
+from reportgen.config.sources import DataSection
 from reportgen.data.files import as_text_ids, read_frame
 from reportgen.errors import DataError
 

@@ -59,7 +59,7 @@ def test_template_syntax_error_names_the_template_and_line(tmp_path):
 
 
 def test_missing_template_folder_is_a_config_error(small_project):
-    from reportgen.config.schema import load_config
+    from reportgen.config.load import load_config
     from reportgen.errors import ConfigError
 
     with pytest.raises(ConfigError, match=re.escape("'report.templates': templates folder")):
@@ -111,8 +111,15 @@ def test_every_chart_is_valid_vega_lite(sample_run, transactions_run, drift_run)
     checked here instead, on every kind of chart the reports draw."""
     from altair.vegalite.v6.schema.core import Root
 
-    for run in (sample_run, transactions_run, drift_run):
-        for chart_id, spec in chart_specs(run.html).items():
+    common = {"chart-sizes", "chart-elbow", "chart-scores", "chart-heatmap", "chart-map"}
+    runs = [(sample_run, common),
+            (transactions_run, common | {"chart-revenue", "chart-rfm-boxes", "chart-rfm-grid"}),
+            (drift_run, common | {"chart-trend", "chart-migration"})]
+    for run, expected in runs:
+        specs = chart_specs(run.html)
+        distributions = {f"chart-dist-{s['id']}" for s in run.summary["segments"]}
+        assert set(specs) == expected | distributions, run.html
+        for chart_id, spec in specs.items():
             try:
                 Root.validate(spec)
             except Exception as exc:

@@ -11,7 +11,7 @@ from helpers import ROOT, write_config
 from sklearn.metrics import adjusted_rand_score
 
 from reportgen import run_report
-from reportgen.config.schema import load_config
+from reportgen.config.load import load_config
 from reportgen.errors import ConfigError, DataError
 from reportgen.sample import BEHAVIOURS, generate_sales
 

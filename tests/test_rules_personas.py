@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from reportgen.config.presets import load_preset
-from reportgen.config.schema import FeaturesSection, PersonasSection, RecommendationsSection
+from reportgen.config.rules import PersonasSection, RecommendationsSection
+from reportgen.config.schema import FeaturesSection
 from reportgen.data.files import Table
 from reportgen.errors import RuleError
 from reportgen.model.continuity import Segments

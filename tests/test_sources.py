@@ -7,7 +7,7 @@ import gzip
 import pandas as pd
 import pytest
 
-from reportgen.config.schema import DataSection
+from reportgen.config.sources import DataSection
 from reportgen.data.files import load_table
 from reportgen.errors import DataError
 

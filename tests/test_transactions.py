@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from reportgen.config.schema import TransactionsSection
+from reportgen.config.sources import TransactionsSection
 from reportgen.data.transactions import (
     BAD_PRICE,
     DUPLICATE,

@@ -14,7 +14,8 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from reportgen.config.schema import Config, _section_type
+from reportgen.config.load import _section_type
+from reportgen.config.schema import Config
 
 
 def config_keys(model: type[BaseModel] = Config, prefix: str = "") -> Iterator[tuple[str, Any]]:

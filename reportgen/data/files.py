@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from reportgen.config.schema import DataSection
+from reportgen.config.sources import DataSection
 from reportgen.data.memory import check_fits, text_budget, too_big_to_read
 from reportgen.data.raw import (
     OLE_SIGNATURE,

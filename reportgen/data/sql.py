@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from reportgen.config.schema import Config, SqlSource
+from reportgen.config.schema import Config
+from reportgen.config.sources import SqlSource
 from reportgen.errors import ConfigError, DataError
 from reportgen.text import did_you_mean
 

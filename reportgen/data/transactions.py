@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from reportgen.config.expressions import parse
-from reportgen.config.schema import TransactionsSection
+from reportgen.config.sources import TransactionsSection
 from reportgen.data.derive import Context, evaluate
 from reportgen.data.files import missing_ids
 from reportgen.errors import DataError, ExpressionError

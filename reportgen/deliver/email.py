@@ -12,7 +12,8 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
-from reportgen.config.schema import Config, EmailSection
+from reportgen.config.email import EmailSection
+from reportgen.config.schema import Config
 from reportgen.errors import ConfigError, DeliveryError
 from reportgen.files import read_own_file, write_atomically
 from reportgen.record import SUMMARY_FILE, Summary, read_summary

@@ -12,7 +12,7 @@ import os
 import smtplib
 import ssl
 
-from reportgen.config.schema import EmailSection, SmtpSection
+from reportgen.config.email import EmailSection, SmtpSection
 from reportgen.deliver.email import Outgoing
 from reportgen.errors import ConfigError, DeliveryError
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from reportgen.config.presets import Preset
-from reportgen.config.schema import PersonasSection
+from reportgen.config.rules import PersonasSection
 from reportgen.model.features import FeatureSet
 from reportgen.model.profile import Profiles, SegmentProfile
 from reportgen.model.rules import Rule, matches, preset_rules, user_rules

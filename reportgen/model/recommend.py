@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from reportgen.config.presets import Preset
-from reportgen.config.schema import RecommendationsSection
+from reportgen.config.rules import RecommendationsSection
 from reportgen.model.features import FeatureSet
 from reportgen.model.personas import Persona
 from reportgen.model.profile import Profiles

@@ -15,8 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from reportgen.config.base import COMPARISON_RE, LEVELS
 from reportgen.config.presets import Preset
-from reportgen.config.schema import COMPARISON_RE, LEVELS, Condition
+from reportgen.config.rules import Condition
 from reportgen.errors import RuleError
 from reportgen.model.profile import SegmentProfile
 from reportgen.text import did_you_mean

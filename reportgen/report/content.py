@@ -11,12 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reportgen.config.schema import (
-    FeaturesSection,
-    LoadedConfig,
-    ReportSection,
-    SegmentationSection,
-)
+from reportgen.config.load import LoadedConfig
+from reportgen.config.schema import FeaturesSection, ReportSection, SegmentationSection
 from reportgen.data.customers import Customers
 from reportgen.model.continuity import Continuity, Segments
 from reportgen.model.features import FeatureSet

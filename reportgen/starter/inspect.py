@@ -1,17 +1,11 @@
-"""`reportgen init`: a commented starter config from a look at a data file.
-
-It reads a sample (the first rows), works out how the file is written (encoding,
-delimiter, day-first dates), what each column is (an id, a date, a measure, a category,
-free text) and whether rows are customers or sales lines, and writes a config that runs
-as it is. Every choice is explained in a comment beside it, because the user will edit it:
-the point is a good first report and a config that teaches its own keys.
-"""
+"""What `reportgen init` finds in a data file: a sample of its first rows, how the file
+is written (encoding, delimiter, day-first dates), what each column is (an id, a date, a
+measure, a category, free text), whether rows are customers or sales lines, and what the
+config should therefore cluster on and profile, each choice with its reason."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +21,7 @@ from reportgen.data.files import (
     text_layout,
 )
 from reportgen.data.raw import check_regular_file, file_kind
-from reportgen.errors import DataError, OutputError
+from reportgen.errors import DataError
 
 SAMPLE_ROWS = 50_000
 MAX_CLUSTERED = 8          # more numeric features make segments hard to tell apart
@@ -86,28 +80,6 @@ class Starter:
     profile: list[Column] = field(default_factory=list)
     derive: list[tuple[str, str, str]] = field(default_factory=list)  # name, expression, why
     labels: dict[str, str] = field(default_factory=dict)  # readable names of derived columns
-
-
-def write_starter(data_file: Path, config_file: Path | None = None,
-                  force: bool = False) -> tuple[Path, Starter]:
-    """Inspect the file and write the config next to where the user asked; return both."""
-    data_file = data_file.expanduser().resolve()
-    target = (config_file or Path(f"{_slug(data_file.name.split('.')[0]) or 'report'}.yaml"))
-    target = target.expanduser().resolve()
-    if target.exists() and not force:
-        raise OutputError(f"{target} already exists; choose another name with -o or add "
-                          "--force to replace it")
-    starter = inspect(data_file)
-    text = render_config(starter, target)
-    temporary = target.with_name(f".{target.name}.tmp")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, target)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
-    return target, starter
 
 
 def inspect(path: Path) -> Starter:
@@ -291,21 +263,21 @@ def _add_derived(starter: Starter) -> None:
         if column.role == "numeric" and BIRTH_RE.search(column.name) and \
                 values.dropna().between(1900, this_year).mean() > 0.95:
             name = _free_name("age", starter)
-            starter.derive.append((name, f"{this_year} - {_ref(column.name)}",
+            starter.derive.append((name, f"{this_year} - {ref(column.name)}",
                                    f"age from {column.name}"))
             column.role, column.reason = "excluded", f"a birth year: used for {name}"
             _insert_after(starter.columns, column, Column(name, "numeric",
                                                           f"from {column.name}"))
         elif column.role == "date":
-            name = _free_name(f"days_since_{_slug(column.name, '_')}", starter)
-            starter.derive.append((name, f"days_since({_ref(column.name)})",
+            name = _free_name(f"days_since_{slug(column.name, '_')}", starter)
+            starter.derive.append((name, f"days_since({ref(column.name)})",
                                    f"days from {column.name} to the report date"))
             column.reason += f"; used for {name}"
             starter.labels[name] = f"days since {column.name}"
             starter.columns.append(Column(name, "profile", f"from {column.name}"))
     for prefix, parts in money_families(starter.columns).items():
-        name = _free_name(f"total_{_slug(prefix, '_')}", starter)
-        starter.derive.append((name, " + ".join(_ref(p.name) for p in parts),
+        name = _free_name(f"total_{slug(prefix, '_')}", starter)
+        starter.derive.append((name, " + ".join(ref(p.name) for p in parts),
                                f"the {len(parts)} {prefix}* columns added up"))
         starter.labels[name] = f"total {prefix} ({len(parts)} columns)"
         for part in parts:
@@ -367,150 +339,7 @@ def _comparable(frame: pd.DataFrame, column: Column) -> pd.Series | None:
     return np.log1p(values.clip(lower=0)) if column.log else values
 
 
-# --- writing -------------------------------------------------------------------------------
-
-
-def render_config(starter: Starter, target: Path) -> str:
-    lines = _header_lines(starter, target)
-    lines += _data_lines(starter, target.parent)
-    if starter.sales is not None:
-        lines += _sales_lines(starter)
-    else:
-        lines += _derive_lines(starter) + _features_lines(starter)
-    preset = "rfm" if starter.sales is not None else "retail"
-    lines += [
-        "segmentation:",
-        _commented("  k: [2, 8]", "the range of segment counts tried; one number fixes it"),
-        _commented("  select: silhouette", "or elbow, or calinski_harabasz"),
-        f"personas: {{preset: {preset}}}",
-        f"recommendations: {{preset: {preset}}}",
-        "output:",
-        _commented("  dir: reports", "next to this file; one folder a report and a month"),
-        "",
-    ]
-    unused = unused_columns(starter)
-    if unused:
-        lines.append("# Not used:")
-        width = max(len(c.name) for c in unused)
-        lines += [f"#   {c.name:<{width}}  {c.reason}" for c in unused]
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def unused_columns(starter: Starter) -> list[Column]:
-    """The file's columns the config does not name, with why."""
-    named = {starter.id, *(starter.sales or {}).values(),
-             *(c.name for c in starter.clustered + starter.profile)}
-    unused = []
-    for name in starter.sample.frame.columns:
-        column = _column(starter, name)
-        if name in named:
-            continue
-        if starter.sales is not None and column.role == "numeric":
-            column = Column(name, "excluded", "a value per sales line, not aggregated; add "
-                            "it in SQL or a per-customer file if it matters")
-        unused.append(column)
-    return unused
-
-
-def _header_lines(starter: Starter, target: Path) -> list[str]:
-    from reportgen.config.docs import SCHEMA_PATH
-
-    sample = starter.sample
-    what = ("sales lines (one row a purchase); aggregated to one row a customer"
-            if starter.sales else "one row a customer")
-    stem = sample.path.name.split(".")[0]
-    return [
-        f"# yaml-language-server: $schema={SCHEMA_PATH}",
-        f"# Starter config written by `reportgen init` from {sample.path.name} on "
-        f"{dt.date.today():%Y-%m-%d},",
-        f"# after reading its first {len(sample.frame):,} rows: {what}.",
-        "# Every choice below is a guess with its reason; change what you know better,",
-        f"# then: reportgen validate {target.name} && reportgen run {target.name}",
-        "report:",
-        f"  name: {_slug(stem) or 'report'}",
-        f"  title: {_scalar(_title(stem))}",
-    ]
-
-
-def _data_lines(starter: Starter, config_dir: Path) -> list[str]:
-    sample = starter.sample
-    lines = ["data:", f"  path: {_scalar(_relative(sample.path, config_dir))}"]
-    if starter.id:
-        lines.append(_commented(f"  id: {_scalar(starter.id)}", "unique in every row"))
-    read = []
-    if sample.kind == "text" and sample.sep not in (None, ","):
-        read.append(f"sep: {json.dumps(sample.sep)}")
-    if sample.encoding != "utf-8":
-        read.append(f"encoding: {sample.encoding}")
-    if starter.dayfirst:
-        read.append("dayfirst: true")
-    if read:
-        lines.append(_commented(f"  read: {{{', '.join(read)}}}", "as detected in the file"))
-    return lines
-
-
-def _sales_lines(starter: Starter) -> list[str]:
-    sales = starter.sales
-    assert sales is not None
-    lines = [_commented("transactions:", "rows are sales lines, summed up per customer"),
-             f"  customer: {_scalar(sales['customer'])}",
-             f"  invoice: {_scalar(sales['invoice'])}",
-             f"  date: {_scalar(sales['date'])}"]
-    if "quantity" in sales and "price" in sales:
-        lines += [f"  quantity: {_scalar(sales['quantity'])}",
-                  _commented(f"  price: {_scalar(sales['price'])}",
-                             "amount = quantity * price")]
-    else:
-        lines.append(f"  amount: {_scalar(_ref(sales['amount']))}")
-    lines += [_commented("  as_of: auto", "recency counted to the day after the last sale"),
-              "features:",
-              _commented("  numeric: [recency_days, frequency, monetary, avg_order_value]",
-                         "computed per customer"),
-              "  profile:"]
-    lines += [_commented("    - tenure_days", "days since the first purchase")]
-    lines += [_commented(f"    - {_scalar(c.name)}", c.reason) for c in starter.profile]
-    lines += ["  labels:", "    recency_days: days since last purchase",
-              "    avg_order_value: average order value",
-              "    tenure_days: days since first purchase"]
-    return lines
-
-
-def _derive_lines(starter: Starter) -> list[str]:
-    if not starter.derive:
-        return []
-    lines = ["derive:"]
-    lines += [_commented(f"  {_scalar(name)}: {_scalar(expression)}", why)
-              for name, expression, why in starter.derive]
-    return lines
-
-
-def _features_lines(starter: Starter) -> list[str]:
-    lines = ["features:"]
-    if starter.clustered:
-        lines.append(_commented("  numeric:", "clustered on"))
-        lines += [_commented(f"    - {_scalar(c.name)}", c.reason) for c in starter.clustered]
-    else:
-        lines.append(_commented("  categorical:", "no measures found: clustered on categories"))
-        lines += [f"    - {_scalar(c.name)}" for c in starter.profile if c.role == "category"]
-    logged = [c.name for c in starter.clustered if c.log]
-    lines.append(_commented(f"  log: [{', '.join(_flow(n) for n in logged)}]",
-                            "" if logged else "nothing skewed enough to log"))
-    profile = [c for c in starter.profile
-               if starter.clustered or c.role != "category"]
-    if profile:
-        lines.append(_commented("  profile:", "described per segment, not clustered on"))
-        lines += [_commented(f"    - {_scalar(c.name)}", c.reason) for c in profile]
-    if starter.labels:
-        lines.append(_commented("  labels:", "how the report names derived columns"))
-        lines += [f"    {_scalar(k)}: {_scalar(v)}" for k, v in starter.labels.items()]
-    return lines
-
-
 # --- small helpers -------------------------------------------------------------------------
-
-
-def _column(starter: Starter, name: str) -> Column:
-    return next(c for c in starter.columns if c.name == name)
 
 
 def _free_name(name: str, starter: Starter) -> str:
@@ -521,45 +350,12 @@ def _free_name(name: str, starter: Starter) -> str:
     return candidate
 
 
-def _ref(column: str) -> str:
+def ref(column: str) -> str:
     """A column as an expression names it: backticks around anything but an identifier."""
     return column if IDENTIFIER_RE.match(column) else f"`{column}`"
 
 
-def _scalar(value: str) -> str:
-    """A YAML scalar: bare when that reads back as the same string, else double-quoted."""
-    import yaml
-
-    try:
-        if yaml.safe_load(value) == value and not value.startswith(("`", "#")) \
-                and ": " not in value and " #" not in value:
-            return value
-    except yaml.YAMLError:
-        pass
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _flow(value: str) -> str:
-    """An item of a [flow, list]: quoted unless a plain identifier."""
-    return value if IDENTIFIER_RE.match(value) else json.dumps(value, ensure_ascii=False)
-
-
-def _commented(line: str, comment: str) -> str:
-    if not comment:
-        return line
-    return f"{line:<{COMMENT_COLUMN}}# {comment}" if len(line) < COMMENT_COLUMN \
-        else f"{line}  # {comment}"
-
-
-def _title(stem: str) -> str:
-    words = re.sub(r"[_\-.]+", " ", stem).strip()
-    if not words:
-        return "Customer segments"
-    what = "segments" if "customer" in words.lower() else "customer segments"
-    return f"{words[:1].upper()}{words[1:]}: {what}"
-
-
-def _slug(text: str, joiner: str = "-") -> str:
+def slug(text: str, joiner: str = "-") -> str:
     return re.sub(r"[^a-z0-9]+", joiner, text.lower()).strip(joiner)
 
 
@@ -571,12 +367,3 @@ def _words(name: str) -> str:
 def _short(value: object) -> str:
     text = f"{value:g}" if isinstance(value, float | np.floating) else str(value)
     return text if len(text) <= 20 else text[:17] + "..."
-
-
-def _relative(path: Path, folder: Path) -> str:
-    """Relative to the config when the data lives close by (the pair can move together)."""
-    try:
-        relative = os.path.relpath(path, folder)
-    except ValueError:  # another drive on Windows
-        return str(path)
-    return str(path) if relative.startswith(f"..{os.sep}..{os.sep}") else relative
