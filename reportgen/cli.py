@@ -13,6 +13,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TypeAlias
 
 EXIT_OK, EXIT_BUG, EXIT_USER, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -25,7 +26,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     parser.add_argument("--version", action="version", version=f"reportgen {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_run(commands)
+    _add_send(commands)
+    check = commands.add_parser("validate", help="check a config and its data; render nothing")
+    check.add_argument("config", type=Path, help="the YAML config file")
+    check.add_argument("--period", help="the period a SQL query's dates come from, YYYY-MM "
+                       "(default: this month)")
+    _add_set(check)
+    _add_init(commands)
+    _add_upgrade(commands)
+    sample = commands.add_parser("sample-data",
+                                 help="write the seeded sample customers and sales lines")
+    sample.add_argument("dir", type=Path, nargs="?", default=Path("sample_data"),
+                        help="folder to write customers.csv and transactions.csv.gz into "
+                        "(default: sample_data)")
+    return parser
 
+
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def _add_run(commands: Commands) -> None:
     run = commands.add_parser("run", help="render the report a config describes")
     _add_period_target(run, "the report's period, YYYY-MM (default: this month)")
     run.add_argument("--open", action="store_true",
@@ -38,24 +59,25 @@ def build_parser() -> argparse.ArgumentParser:
                      "this long for it (default 0: stop at once with exit code 2)")
     _add_set(run)
 
+
+def _add_send(commands: Commands) -> None:
     mail = commands.add_parser("send", help="email a period's PDF report (config's email:)")
     _add_period_target(mail, "the period to send, YYYY-MM (default: the latest)")
     mail.add_argument("--dry-run", action="store_true",
                       help="write the message to email.eml in the period folder; send nothing")
     _add_set(mail)
 
-    check = commands.add_parser("validate", help="check a config and its data; render nothing")
-    check.add_argument("config", type=Path, help="the YAML config file")
-    check.add_argument("--period", help="the period a SQL query's dates come from, YYYY-MM "
-                       "(default: this month)")
-    _add_set(check)
 
+def _add_init(commands: Commands) -> None:
     init = commands.add_parser("init", help="write a commented starter config for a data file")
-    init.add_argument("data", type=Path, help="a .csv .tsv .txt .csv.gz .parquet or .xlsx file")
+    init.add_argument("data", type=Path, help="a .csv .tsv .txt (optionally .gz .bz2 .xz "
+                      ".zip), .parquet or .xlsx file")
     init.add_argument("-o", "--output", type=Path,
                       help="the config to write (default: <data file name>.yaml here)")
     init.add_argument("--force", action="store_true", help="replace an existing config")
 
+
+def _add_upgrade(commands: Commands) -> None:
     upgrade = commands.add_parser(
         "upgrade-models", help="convert the old model.joblib files of a folder you trust "
         "into model.json, keeping segment ids")
@@ -64,13 +86,6 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade.add_argument("--trust", action="store_true",
                          help="you vouch that nobody else could write into the folder: "
                          "loading a model.joblib (a pickle) runs any code it holds")
-
-    sample = commands.add_parser("sample-data",
-                                 help="write the seeded sample customers and sales lines")
-    sample.add_argument("dir", type=Path, nargs="?", default=Path("sample_data"),
-                        help="folder to write customers.csv and transactions.csv.gz into "
-                        "(default: sample_data)")
-    return parser
 
 
 def _add_period_target(command: argparse.ArgumentParser, period_help: str) -> None:

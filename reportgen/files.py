@@ -1,9 +1,10 @@
-"""Names for the temporary files and folders a run writes beside its outputs, and the
-clean-up of what a killed run left behind.
+"""Files of the reports tree, handled safely: temporary names and the clean-up of what a
+killed run left behind, atomic writes, and reads that never follow a link.
 
 Every temporary name is hidden and carries the writer's PID (.NAME.tmp-PID-xyz), so a
 later run can remove the leftovers of a run that was killed with SIGKILL or lost power,
-and leave alone those of a run that is still going.
+and leave alone those of a run that is still going. The folder is often shared or served:
+a file read back from it is opened without following a symbolic link.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from reportgen.model.continuity import Continuity, Matching, Previous, Segments
 from reportgen.model.features import FeatureSet
 from reportgen.model.personas import Persona
 from reportgen.model.profile import Profiles
-from reportgen.record import Segment, read_segments, read_summary
+from reportgen.record import Flow, Segment, SegmentChange, Shift, read_segments, read_summary
 from reportgen.text import format_number, format_share
 
 PROFILE_SHIFT = 0.25  # a segment mean that moved by more than this many (scaled) units
@@ -27,46 +27,6 @@ TREND_PERIODS = 12
 FLOW_SHARE = 0.05  # a movement is worth a sentence from 5% of the segment ...
 FLOW_MIN_CUSTOMERS = 5  # ... and at least this many customers
 SIZE_CHANGE = 0.01  # share changes under one point are not findings
-
-
-@dataclass(frozen=True)
-class SegmentChange:
-    id: int
-    name: str
-    status: str  # kept | new | retired
-    size_before: int | None
-    size_now: int | None
-    share_before: float | None
-    share_now: float | None
-    new_customers: int | None
-    lost_customers: int | None
-
-    @property
-    def share_change(self) -> float | None:
-        if self.share_before is None or self.share_now is None:
-            return None
-        return self.share_now - self.share_before
-
-
-@dataclass(frozen=True)
-class Flow:
-    from_id: int
-    from_name: str
-    to_id: int
-    to_name: str
-    customers: int
-    share_of_from: float
-
-
-@dataclass(frozen=True)
-class Shift:
-    id: int
-    name: str
-    column: str
-    label: str
-    before: float | None
-    now: float
-    shift: float  # in the previous model's scaled units (standard deviations for `standard`)
 
 
 @dataclass(frozen=True)
@@ -148,7 +108,8 @@ def _segment_changes(matching: Matching, before: Mapping[int, Segment], now: Now
             size_before=old.size if old else None, size_now=profile.size,
             share_before=old.share if old else None, share_now=profile.share,
             new_customers=new.get(sid, 0) if new is not None else None,
-            lost_customers=lost.get(sid, 0) if lost is not None else None))
+            lost_customers=lost.get(sid, 0) if lost is not None else None,
+            share_change=profile.share - old.share if old else None))
     for sid in matching.retired:
         old = before.get(sid)
         out.append(SegmentChange(
@@ -187,8 +148,10 @@ def _migration(previous: Previous, now: Now) -> Migration:
     arrived = joined[joined["_merge"] == "right_only"]
     left = joined[joined["_merge"] == "left_only"]
     return Migration(
-        flows=tuple(Flow(int(f), names_now.get(int(f)) or _old_name(previous, int(f)), int(t),
-                         names_now[int(t)], int(n), float(n) / float(from_sizes[f]))
+        flows=tuple(Flow(from_id=int(f), from_name=names_now.get(int(f))
+                         or _old_name(previous, int(f)), to_id=int(t),
+                         to_name=names_now[int(t)], customers=int(n),
+                         share_of_from=float(n) / float(from_sizes[f]))
                     for (f, t), n in counts.items()),
         returning=len(returning), stayed=int((returning["segment"] == returning["now"]).sum()),
         new_customers=len(arrived), lost_customers=len(left),
@@ -212,9 +175,10 @@ def _shifts(matching: Matching, now: Now, before: Mapping[int, Segment]) -> list
                 continue
             old = before.get(sid)
             old_stat = old.profile.get(column) if old else None
-            out.append(Shift(sid, now.names[sid], column, now.features.label(column),
-                             old_stat.mean if old_stat else None,
-                             profile.numeric[column].mean, moved))
+            out.append(Shift(id=sid, name=now.names[sid], column=column,
+                             label=now.features.label(column),
+                             before=old_stat.mean if old_stat else None,
+                             now=profile.numeric[column].mean, shift=moved))
     return sorted(out, key=lambda s: -abs(s.shift))
 
 

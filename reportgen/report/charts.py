@@ -134,16 +134,7 @@ def zscore_heatmap(cells: pd.DataFrame) -> alt.TopLevelMixin:
         features, segments)
     widest = 88 if columns == "segment" else 72  # bold persona names need more room
     cell = max(widest, min(110, (WIDTH - 220) // max(len(column_order), 1)))
-    base = alt.Chart(cells).encode(
-        x=alt.X(f"{columns}:N", sort=column_order, title=None,
-                axis=alt.Axis(labelAngle=0, orient="bottom", labelLimit=cell + 8, labelPadding=6,
-                              labelExpr="split(replace(datum.label, regexp('-', 'g'), '- '), ' ')",
-                              labelFontWeight="bold" if columns == "segment" else "normal",
-                              labelColor=INK)),
-        y=alt.Y(f"{rows}:N", sort=row_order, title=None,
-                axis=alt.Axis(labelLimit=220, labelColor=INK,
-                              labelFontWeight="bold" if rows == "segment" else "normal")),
-    )
+    base = _heatmap_axes(cells, rows, columns, row_order, column_order, cell)
     rect = base.mark_rect(stroke="white", strokeWidth=2).encode(
         color=alt.Color("z:Q", title="z-score", legend=None, scale=alt.Scale(
             scheme="blueorange", domain=[-2, 2], clamp=True)),
@@ -162,9 +153,23 @@ def zscore_heatmap(cells: pd.DataFrame) -> alt.TopLevelMixin:
                                            * len(row_order)))
 
 
+def _heatmap_axes(cells: pd.DataFrame, rows: str, columns: str, row_order: list[str],
+                  column_order: list[str], cell: int) -> alt.Chart:
+    """The grid of the heatmap: names in bold, column labels broken at spaces."""
+    return alt.Chart(cells).encode(
+        x=alt.X(f"{columns}:N", sort=column_order, title=None,
+                axis=alt.Axis(labelAngle=0, orient="bottom", labelLimit=cell + 8, labelPadding=6,
+                              labelExpr="split(replace(datum.label, regexp('-', 'g'), '- '), ' ')",
+                              labelFontWeight="bold" if columns == "segment" else "normal",
+                              labelColor=INK)),
+        y=alt.Y(f"{rows}:N", sort=row_order, title=None,
+                axis=alt.Axis(labelLimit=220, labelColor=INK,
+                              labelFontWeight="bold" if rows == "segment" else "normal")),
+    )
+
+
 def value_axis(low: float, high: float, logged: bool, log_type: Literal["log", "symlog"],
-               zero: bool,
-               ticks: int) -> tuple[alt.Scale, alt.Axis]:
+               zero: bool, ticks: int) -> tuple[alt.Scale, alt.Axis]:
     """Scale and axis for a value that may be shown on a log scale (with 1-2-5 ticks)."""
     if logged:
         return alt.Scale(type=log_type), alt.Axis(format="~s", values=log_ticks(low, high))

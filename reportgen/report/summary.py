@@ -28,15 +28,9 @@ def build_summary(content: ReportContent, timings: Mapping[str, float],
         "dropped": data.removed,
         "transactions": _transactions(content),
         "imputed": dict(features.imputed),
-        "features": {"numeric": features.numeric, "categorical": features.categorical,
-                     "profile": features.profile_numeric + features.profile_categorical,
-                     "log": features.log, "scale": features.scale,
-                     "missing": features.missing},
+        "features": _features(content),
         "k_selected": fit.k,
-        "selection": {"method": fit.method, "reason": wording.selection_reason(fit),
-                      "knee": fit.knee, "best_silhouette": fit.best_silhouette,
-                      "weak_structure": fit.weak_structure,
-                      "silhouette_rows": fit.silhouette_rows, "sweep_rows": fit.sweep_rows},
+        "selection": _selection(content),
         "k_scores": [vars(s) for s in fit.scores],
         "segments": [_segment(s) for s in content.segments],
         "findings": content.findings,
@@ -55,6 +49,20 @@ def build_summary(content: ReportContent, timings: Mapping[str, float],
     }))
 
 
+def _features(content: ReportContent) -> dict[str, Any]:
+    features = content.features
+    return {"numeric": features.numeric, "categorical": features.categorical,
+            "profile": features.profile_numeric + features.profile_categorical,
+            "log": features.log, "scale": features.scale, "missing": features.missing}
+
+
+def _selection(content: ReportContent) -> dict[str, Any]:
+    fit = content.fit
+    return {"method": fit.method, "reason": wording.selection_reason(fit), "knee": fit.knee,
+            "best_silhouette": fit.best_silhouette, "weak_structure": fit.weak_structure,
+            "silhouette_rows": fit.silhouette_rows, "sweep_rows": fit.sweep_rows}
+
+
 def _continuity(content: ReportContent) -> dict[str, Any]:
     """Whether segment ids carry over from an earlier period, and how."""
     continuity, spec = content.continuity, content.method
@@ -71,7 +79,7 @@ def _migration(changes: Changes | None) -> dict[str, Any] | None:
     return {"returning": migration.returning, "stayed": migration.stayed,
             "new_customers": migration.new_customers,
             "lost_customers": migration.lost_customers,
-            "matrix": [vars(f) for f in migration.flows]}
+            "matrix": [f.model_dump() for f in migration.flows]}
 
 
 def _changes(changes: Changes | None) -> dict[str, Any] | None:
@@ -79,8 +87,8 @@ def _changes(changes: Changes | None) -> dict[str, Any] | None:
         return None
     return {"previous_period": changes.previous_period, "k_before": changes.k_before,
             "k_now": changes.k_now, "refit": changes.refit,
-            "segments": [{**vars(c), "share_change": c.share_change} for c in changes.segments],
-            "profile_shifts": [vars(s) for s in changes.shifts],
+            "segments": [c.model_dump() for c in changes.segments],
+            "profile_shifts": [s.model_dump() for s in changes.shifts],
             "migration_note": changes.migration.note, "trend": list(changes.trend),
             "findings": list(changes.findings)}
 
