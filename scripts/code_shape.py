@@ -22,7 +22,8 @@ TRACER = """
 import sys, threading
 seen = set()
 def tracer(frame, event, arg):
-    if event == "call" and "/reportgen/" in frame.f_code.co_filename:
+    name = frame.f_code.co_filename
+    if event == "call" and "/reportgen/" in name and name.endswith(".py"):
         seen.add(frame.f_code.co_filename)
     return None
 sys.setprofile(tracer)
