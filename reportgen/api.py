@@ -90,6 +90,9 @@ def render_period(loaded: LoadedConfig, period: str, target: Path,
         with timer("data"):
             customers = data.load_customers(config, period)
             previous = model.find_previous(target.parent, period)
+        with timer("value"):
+            value = model.customer_value(customers, config.value)
+            customers = model.with_value(customers, value)
         with timer("features"):
             kept = model.kept_model(previous, customers.features, config.segmentation)
             features = model.build_features(customers.table, customers.features,

@@ -17,12 +17,18 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 MALL_CSV = SHARED_DATA / "Mall_Customers.csv"
 CAMPAIGN_CSV = SHARED_DATA / "marketing_campaign.csv"
+CDNOW_TXT = SHARED_DATA / "CDNOW_sample.txt"
 PERIODS = ("2026-09", "2026-10", "2026-11")  # the drifting-sample months
 
 
 def needs_mall() -> pytest.MarkDecorator:
     return pytest.mark.skipif(not MALL_CSV.is_file(),
                               reason=f"shared dataset not present: {MALL_CSV}")
+
+
+def needs_cdnow() -> pytest.MarkDecorator:
+    return pytest.mark.skipif(not CDNOW_TXT.is_file(),
+                              reason=f"shared dataset not present: {CDNOW_TXT}")
 
 
 def write_config(folder: Path, text: str, name: str = "config.yaml") -> Path:

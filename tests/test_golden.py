@@ -60,13 +60,12 @@ def test_a_k_change_and_a_kept_model_give_the_golden_outputs(request, refit_seri
 def test_init_writes_the_golden_starter_config(request, tmp_path, data):
     """`reportgen init` on the sample files (the day it ran and the schema's path masked)."""
     import re
+    import shutil
 
     from golden import GOLDEN
     from helpers import ROOT
 
     from reportgen.starter import write_starter
-
-    import shutil
 
     shutil.copy(ROOT / "sample_data" / data, tmp_path / data)  # the path is then relative
     path, _ = write_starter(tmp_path / data, tmp_path / "starter.yaml")

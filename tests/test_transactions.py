@@ -48,7 +48,7 @@ def result():
 
 
 def test_every_dirty_case_is_counted_exactly(result):
-    _, sales = result
+    _, sales, _ = result
     assert sales.lines_read == 11
     assert sales.line_counts[NO_CUSTOMER] == 2
     assert sales.line_counts[DUPLICATE] == 1
@@ -60,7 +60,7 @@ def test_every_dirty_case_is_counted_exactly(result):
 
 
 def test_customers_get_recency_frequency_monetary_and_tenure(result):
-    customers, sales = result
+    customers, sales, _ = result
     assert sales.as_of == dt.date(2026, 10, 22)  # the day after the last sale (21 Oct)
     assert customers.index.tolist() == [1, 2]
     one, two = customers.loc[1], customers.loc[2]
@@ -75,14 +75,14 @@ def test_customers_get_recency_frequency_monetary_and_tenure(result):
 
 def test_fixed_as_of_date():
     spec = SPEC.model_copy(update={"as_of": dt.date(2026, 12, 31)})
-    customers, sales = aggregate(LINES, spec, dayfirst=True, extra=[])
+    customers, sales, _ = aggregate(LINES, spec, dayfirst=True, extra=[])
     assert sales.as_of == dt.date(2026, 12, 31)
     assert customers.loc[1, "recency_days"] == 72
 
 
 def test_month_first_dates_read_as_month_first():
     lines = LINES.assign(InvoiceDate=["10/01/2026 09:00"] * 11)
-    _, sales = aggregate(lines, SPEC, dayfirst=False, extra=[])
+    _, sales, _ = aggregate(lines, SPEC, dayfirst=False, extra=[])
     assert sales.last_date == dt.date(2026, 10, 1)
 
 
@@ -98,7 +98,7 @@ def test_unparseable_date_shows_an_example():
 def test_amount_expression_instead_of_quantity_and_price():
     spec = TransactionsSection(customer="CustomerID", invoice="InvoiceNo",
                                date="InvoiceDate", amount="Quantity * UnitPrice")
-    customers, sales = aggregate(LINES, spec, dayfirst=True, extra=[])
+    customers, sales, _ = aggregate(LINES, spec, dayfirst=True, extra=[])
     assert customers.loc[1, "monetary"] == pytest.approx(30.0)
     assert sales.line_counts["lines with a zero amount"] == 1
 

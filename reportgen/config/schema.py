@@ -16,6 +16,7 @@ from reportgen.config.base import Section, resolve_path
 from reportgen.config.email import EmailSection
 from reportgen.config.rules import PersonasSection, RecommendationsSection
 from reportgen.config.sources import DataSection, Expression, TransactionsSection
+from reportgen.config.value import ValueSection
 
 LOGO_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg")
 
@@ -198,6 +199,9 @@ class Config(Section):
         default_factory=dict, validate_default=True, description="Marketing actions per segment.")
     output: OutputSection = Field(
         default_factory=dict, validate_default=True, description="Where and what to write.")
+    value: ValueSection | None = Field(
+        None, description="Predict each customer's purchases, P(alive) and value from sales "
+        "lines (needs transactions:), with a backtest.")
     email: EmailSection | None = Field(
         None, description="Email the PDF: `reportgen send`, or after every run.")
 
@@ -206,6 +210,10 @@ class Config(Section):
         if self.transactions is not None and self.data.id is not None:
             raise ValueError("data.id is not used with transactions: customers are identified "
                              "by transactions.customer; remove data.id")
+        if self.value is not None and self.transactions is None:
+            raise ValueError("value: the value model needs sales lines (a purchase history); "
+                             "add a transactions: block (customer, date and amount columns) "
+                             "or remove value:")
         return self
 
 

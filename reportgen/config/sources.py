@@ -17,8 +17,11 @@ from reportgen.errors import ExpressionError
 
 class ReadOptions(Section):
     sep: str | None = Field(
-        None, min_length=1, description="Column separator; detected from the file when absent."
-    )
+        None, min_length=1, description="Column separator, or `whitespace` for columns "
+        "lined up with spaces; detected from the file when absent.")
+    columns: list[str] | None = Field(
+        None, min_length=1, description="The column names of a file without a header row "
+        "(its first line is then data).")
     encoding: str = Field("utf-8", description="Text encoding of the file, e.g. latin-1 "
                           "(a UTF-8 byte-order mark and UTF-16 are detected by themselves).")
     dayfirst: bool = Field(False, description="Dates are written day first (31/12/2024).")
@@ -126,8 +129,10 @@ Expression = Annotated[str, BeforeValidator(lambda v: _check_expression(str(v)))
 
 class TransactionsSection(Section):
     customer: str = Field(description="Customer id column of the sales lines.")
-    invoice: str = Field(description="Invoice (order) number column; distinct invoices count "
-                         "as purchases.")
+    invoice: str | None = Field(
+        None, description="Invoice (order) number column; distinct invoices count as "
+        "purchases. Without one (an order log of one line a purchase) a purchase is a "
+        "customer's day.")
     date: str = Field(description="Date (and time) column of the sales lines.")
     amount: Expression | None = Field(
         None, description="Line revenue: a column or an expression such as "
@@ -140,7 +145,8 @@ class TransactionsSection(Section):
         "auto", description="Reference date for recency and tenure, or `auto`: the day after "
         "the last transaction.")
     cancel_prefix: str | None = Field(
-        "C", description="Invoice numbers starting with this mark cancellations.")
+        "C", description="Invoice numbers starting with this mark cancellations (with an "
+        "invoice column).")
 
     @model_validator(mode="after")
     def _amount_is_defined(self) -> TransactionsSection:

@@ -16,12 +16,14 @@ import pandas as pd
 from reportgen.config.expressions import Node, parse
 from reportgen.config.presets import load_preset
 from reportgen.config.schema import Config, FeaturesSection
+from reportgen.config.value import VALUE_COLUMNS
 from reportgen.data.derive import Context, derive_columns
 from reportgen.data.files import Table, load_table, read_source
 from reportgen.data.sql import query_parameters
 from reportgen.data.transactions import (
     OUTPUT_COLUMNS,
     RFM_COLUMNS,
+    PurchaseDays,
     SalesSummary,
     aggregate,
     parse_dates,
@@ -37,6 +39,7 @@ class Customers:
     features: FeaturesSection  # the config's, completed with preset defaults
     sales: SalesSummary | None
     identified: bool  # customers carry their own ids (data.id, transactions.customer)
+    purchases: PurchaseDays | None = None  # sales lines as customer-days (transactions:)
 
 
 def load_customers(config: Config, period: str) -> Customers:
@@ -46,13 +49,14 @@ def load_customers(config: Config, period: str) -> Customers:
     parameters = query_parameters(config, period)
     if config.transactions is None:
         table = load_table(config.data, needed, parameters)
-        sales = None
+        sales = purchases = None
     else:
-        table, sales = _from_sales_lines(config, needed, parameters)
+        table, sales, purchases = _from_sales_lines(config, needed, parameters)
     as_of = config.data.as_of or (sales.as_of if sales else dt.date.today())
     table = _with_derived(table, config, as_of, features)
     identified = config.data.id is not None or config.transactions is not None
-    return Customers(table, features, sales, identified)
+    return Customers(table, features, sales, identified,
+                     purchases if config.transactions is not None else None)
 
 
 def effective_features(config: Config) -> FeaturesSection:
@@ -64,16 +68,18 @@ def effective_features(config: Config) -> FeaturesSection:
         preset_log = load_preset(preset_name).log if preset_name else []
         log = [c for c in preset_log if c in spec.numeric]
     profile = list(spec.profile)
+    computed = RFM_COLUMNS + PROFILED_SCORES + (list(VALUE_COLUMNS) if config.value else [])
     if config.transactions is not None:
         named = set(spec.numeric + spec.categorical + profile)
-        profile += [c for c in RFM_COLUMNS + PROFILED_SCORES if c not in named]
+        profile += [c for c in computed if c not in named]
     return spec.model_copy(update={"log": log, "profile": profile})
 
 
 def required_columns(config: Config, features: FeaturesSection) -> dict[str, str]:
     """Columns to read from the file, each with the config key that needs it."""
     derived = list(config.derive)
-    computed = set(derived) | (set(OUTPUT_COLUMNS) if config.transactions else set())
+    computed = (set(derived) | (set(OUTPUT_COLUMNS) if config.transactions else set())
+                | (set(VALUE_COLUMNS) if config.value else set()))
     needed: dict[str, str] = {}
 
     def need(column: str, key: str) -> None:
@@ -96,8 +102,9 @@ def required_columns(config: Config, features: FeaturesSection) -> dict[str, str
 def _transaction_columns(config: Config) -> dict[str, str]:
     spec = config.transactions
     assert spec is not None
-    columns = {spec.customer: "transactions.customer", spec.invoice: "transactions.invoice",
-               spec.date: "transactions.date"}
+    columns = {spec.customer: "transactions.customer", spec.date: "transactions.date"}
+    if spec.invoice is not None:
+        columns[spec.invoice] = "transactions.invoice"
     for key in ("quantity", "price"):
         if getattr(spec, key):
             columns.setdefault(getattr(spec, key), f"transactions.{key}")
@@ -106,19 +113,20 @@ def _transaction_columns(config: Config) -> dict[str, str]:
     return columns
 
 
-def _from_sales_lines(config: Config, needed: dict[str, str],
-                      parameters: dict[str, dt.date]) -> tuple[Table, SalesSummary]:
+def _from_sales_lines(config: Config, needed: dict[str, str], parameters: dict[str, dt.date]
+                      ) -> tuple[Table, SalesSummary, PurchaseDays]:
     spec = config.transactions
     assert spec is not None
-    lines, sha256 = read_source(config.data, needed, parameters, [spec.customer, spec.invoice])
+    lines, sha256 = read_source(config.data, needed, parameters,
+                                [c for c in (spec.customer, spec.invoice) if c])
     own = set(_transaction_columns(config))
     extra = [c for c in needed if c not in own]  # per-customer profile columns from the lines
-    customers, sales = aggregate(lines, spec, config.data.read.dayfirst, extra)
+    customers, sales, purchases = aggregate(lines, spec, config.data.read.dayfirst, extra)
     frame = customers.reset_index()
     ids = frame.pop("id").rename("id")
     table = Table(frame=frame, ids=ids, source=config.data.source_name, sha256=sha256,
                   n_rows_read=sales.lines_read, dropped={})
-    return table, sales
+    return table, sales, purchases
 
 
 def _with_derived(table: Table, config: Config, as_of: dt.date,
@@ -134,6 +142,8 @@ def _with_derived(table: Table, config: Config, as_of: dt.date,
                 frame = derive_columns(frame, nodes, context)
             except (ExpressionError, DataError) as exc:
                 raise DataError(f"derive.{name}: {exc}") from exc
-    used = list(dict.fromkeys(features.numeric + features.categorical + features.profile))
+    later = set(VALUE_COLUMNS) if config.value else set()  # the value stage adds them
+    used = [c for c in dict.fromkeys(features.numeric + features.categorical + features.profile)
+            if c not in later]
     return Table(frame=pd.DataFrame(frame[used]), ids=table.ids, source=table.source,
                  sha256=table.sha256, n_rows_read=table.n_rows_read, dropped=table.dropped)

@@ -110,7 +110,7 @@ def read_frame(data: DataSection, needed: dict[str, str],
 def _read_text(path: Path, data: DataSection, wanted: dict[str, str],
                text_columns: Collection[str]) -> pd.DataFrame:
     opts = data.read
-    layout = text_layout(path, opts.encoding, opts.sep)
+    layout = text_layout(path, opts.encoding, opts.sep, opts.columns)
     share = len(wanted) / max(len(layout.header), 1)
     if compression(path) is None:
         check_fits(path, "text", share)
@@ -131,17 +131,24 @@ class TextLayout:
     encoding: str
     sep: str
     header: list[str]
+    named: bool = False  # the header comes from data.read.columns: the file has none
 
 
-def text_layout(path: Path, encoding: str | None, sep: str | None) -> TextLayout:
-    """The file's encoding (`None`: guessed), delimiter (`None`: sniffed) and header."""
+def text_layout(path: Path, encoding: str | None, sep: str | None,
+                columns: list[str] | None = None) -> TextLayout:
+    """The file's encoding (`None`: guessed), delimiter (`None`: sniffed) and header
+    (`columns` for a file that has none)."""
     head = read_head(path)
     encoding = settle_encoding(head, encoding or guess_encoding(head))
     sample = _decode_sample(head, encoding, path)
     if not sample.strip():
         raise DataError(f"data file {path.name} is empty")
-    sep = sep or sniff_separator(sample, path)
-    return TextLayout(head, encoding, sep, _header(sample, sep))
+    sep = WHITESPACE if sep == "whitespace" else sep or sniff_separator(sample, path)
+    header = list(columns) if columns else _header(sample, sep)
+    return TextLayout(head, encoding, sep, header, named=columns is not None)
+
+
+WHITESPACE = r"\s+"  # pandas' C parser reads columns lined up by any run of blanks
 
 
 def check_not_binary(layout: TextLayout, path: Path) -> None:
@@ -155,7 +162,8 @@ def parse_text(path: Path, layout: TextLayout, share: float, **options: Any) -> 
     try:
         with text_handle(path, layout.encoding, limit, too_big_to_read(path, limit)) as handle:
             return pd.read_csv(handle, sep=layout.sep, encoding=csv_encoding(layout.encoding),
-                               low_memory=False, **options)
+                               low_memory=False, **({"header": None, "names": layout.header}
+                                                    if layout.named else {}), **options)
     except UnicodeDecodeError as exc:
         raise _encoding_error(path, layout.encoding, exc) from exc
     except (pd.errors.ParserError, ValueError) as exc:

@@ -110,41 +110,57 @@ def _parse_with_guessed_format(values: pd.Series, dayfirst: bool) -> pd.Series:
         return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     # Each distinct text is parsed once: 10M lines hold about 460k distinct timestamps,
     # and parsing those and spreading them by code takes 2 s against 5 s for every line.
-    parsed = pd.to_datetime(pd.Series(uniques), format=guessed, errors="coerce").to_numpy()
+    texts = pd.Series(uniques)
+    if pd.api.types.is_integer_dtype(texts.dtype):  # 19970101: a date written as a number
+        texts = texts.astype(str)
+    parsed = pd.to_datetime(texts, format=guessed, errors="coerce").to_numpy()
     spread = parsed[codes]
     spread[codes < 0] = np.datetime64("NaT")
     return pd.Series(spread, index=values.index)
 
 
+@dataclass(frozen=True)
+class PurchaseDays:
+    """One row a customer and a day with a purchase, sorted by customer then day: the unit
+    of the customer-value models (a day's lines merged, that day's returns netted).
+    `customer` indexes `ids`. A day of a free item (amount 0) is a purchase, as in the
+    literature; a day whose returns outweigh its purchases is not, and is counted in
+    `negative_days`."""
+
+    customer: np.ndarray
+    day: np.ndarray  # datetime64[D]
+    amount: np.ndarray
+    ids: np.ndarray
+    negative_days: int
+    zero_days: int
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """The lines that survived cleaning, as arrays (the frame is never copied)."""
+
+    rows: np.ndarray  # revenue lines: what the customer table is made of
+    amount: np.ndarray
+    days: np.ndarray
+    returns: np.ndarray
+    purchase_rows: np.ndarray  # the revenue lines and the zero-amount ones: the value model's
+    counts: dict[str, int]
+
+
 def aggregate(lines: pd.DataFrame, spec: TransactionsSection, dayfirst: bool,
-              extra: list[str]) -> tuple[pd.DataFrame, SalesSummary]:
-    """Customers (indexed by id) with the RFM columns and `extra` columns, and what was done.
+              extra: list[str]) -> tuple[pd.DataFrame, SalesSummary, PurchaseDays]:
+    """Customers (indexed by id) with the RFM columns and `extra` columns, what was done,
+    and the purchase days.
 
     One mask runs through the cleaning steps and rows are selected once at the end: on
     10M lines, copying the frame at every step doubled the peak memory.
     """
-    counts: dict[str, int] = {}
-    keep = ~missing_ids(lines[spec.customer]).to_numpy()
-    counts[NO_CUSTOMER] = int((~keep).sum())
-    keep = _discard(keep, duplicate_lines(lines), DUPLICATE, counts)
-    amount = _amount(lines, spec, dayfirst, keep)
-    if spec.price is not None:
-        price = pd.to_numeric(lines[spec.price], errors="coerce").to_numpy()
-        keep = _discard(keep, price <= 0, BAD_PRICE, counts)
-    keep = _discard(keep, amount == 0, ZERO_AMOUNT, counts)
-    dates = read_dates(lines[spec.date], dayfirst)
-    check_dates(lines[spec.date], dates, spec.date, dayfirst, keep)
-    keep = _discard(keep, dates.isna().to_numpy(), NO_DATE, counts)
-    if not keep.any():
-        raise DataError("no sales lines are left after cleaning; check the transactions "
-                        f"columns ({', '.join(f'{k}: {n:,}' for k, n in counts.items())})")
-    rows = np.flatnonzero(keep)  # arrays are indexed by rows; the frame is never copied
-    returns = _returns(lines, amount, spec)[rows]
-    counts[NETTED] = int(returns.sum())
-    days = dates.to_numpy()[rows].astype("datetime64[D]")
+    kept = _clean(lines, spec, dayfirst)
+    days, counts = kept.days[kept.rows], kept.counts
     as_of = spec.as_of if spec.as_of != "auto" else (
         days.max().astype(dt.date) + dt.timedelta(days=1))
-    customers = _per_customer(lines, rows, amount[rows], days, returns, spec, as_of, extra)
+    codes, ids = pd.factorize(lines[spec.customer], sort=True)
+    customers = _per_customer(lines, kept, codes, ids, spec, as_of, extra)
     excluded = customers[customers["monetary"] <= 0]
     customers = customers[customers["monetary"] > 0]
     if customers.empty:
@@ -155,7 +171,58 @@ def aggregate(lines: pd.DataFrame, spec: TransactionsSection, dayfirst: bool,
                            first_date=days.min().astype(dt.date),
                            last_date=days.max().astype(dt.date), line_counts=counts,
                            excluded=excluded[["frequency", "monetary"]].reset_index())
-    return customers, summary
+    rows = kept.purchase_rows
+    return customers, summary, purchase_days(codes[rows], kept.days[rows], kept.amount[rows],
+                                             kept.returns[rows], np.asarray(ids))
+
+
+def _clean(lines: pd.DataFrame, spec: TransactionsSection, dayfirst: bool) -> _Kept:
+    """Which lines stay, with their amounts, days and return flags, and what went why."""
+    counts: dict[str, int] = {}
+    keep = ~missing_ids(lines[spec.customer]).to_numpy()
+    counts[NO_CUSTOMER] = int((~keep).sum())
+    if spec.invoice is not None:
+        # Without an invoice number two identical lines are two orders of the same
+        # amount on the same day (CDNOW has 21); with one, a repeat is an export's echo.
+        keep = _discard(keep, duplicate_lines(lines), DUPLICATE, counts)
+    else:
+        counts[DUPLICATE] = 0
+    amount = _amount(lines, spec, dayfirst, keep)
+    if spec.price is not None:
+        price = pd.to_numeric(lines[spec.price], errors="coerce").to_numpy()
+        keep = _discard(keep, price <= 0, BAD_PRICE, counts)
+    priced = keep.copy()
+    keep = _discard(keep, amount == 0, ZERO_AMOUNT, counts)
+    dates = read_dates(lines[spec.date], dayfirst)
+    check_dates(lines[spec.date], dates, spec.date, dayfirst, keep)
+    dated = dates.notna().to_numpy()
+    keep = _discard(keep, ~dated, NO_DATE, counts)
+    if not keep.any():
+        raise DataError("no sales lines are left after cleaning; check the transactions "
+                        f"columns ({', '.join(f'{k}: {n:,}' for k, n in counts.items())})")
+    returns = _returns(lines, amount, spec)
+    counts[NETTED] = int(returns[keep].sum())
+    return _Kept(rows=np.flatnonzero(keep), amount=amount,
+                 days=dates.to_numpy().astype("datetime64[D]"), returns=returns,
+                 purchase_rows=np.flatnonzero(priced & dated), counts=counts)
+
+
+def purchase_days(codes: np.ndarray, days: np.ndarray, amount: np.ndarray,
+                  returns: np.ndarray, ids: np.ndarray) -> PurchaseDays:
+    """Lines merged into customer-days: one sort of a 64-bit key (customer, day)."""
+    day_number = days.astype(np.int64)
+    base, span = int(day_number.min()), int(day_number.max() - day_number.min()) + 1
+    keys, inverse = np.unique(codes.astype(np.int64) * span + (day_number - base),
+                              return_inverse=True)
+    inverse = inverse.ravel()
+    net = np.bincount(inverse, weights=amount, minlength=len(keys))
+    bought = np.bincount(inverse, weights=~returns, minlength=len(keys)) > 0
+    purchase = bought & (net >= 0)
+    keys = keys[purchase]
+    return PurchaseDays(customer=keys // span, day=(keys % span + base).astype("datetime64[D]"),
+                        amount=net[purchase], ids=ids,
+                        negative_days=int((bought & (net < 0)).sum()),
+                        zero_days=int((net[purchase] == 0).sum()))
 
 
 def duplicate_lines(lines: pd.DataFrame) -> np.ndarray:
@@ -204,30 +271,27 @@ def _returns(lines: pd.DataFrame, amount: np.ndarray, spec: TransactionsSection)
     returned = amount < 0
     if spec.quantity is not None:
         returned |= (pd.to_numeric(lines[spec.quantity], errors="coerce") < 0).to_numpy()
-    if spec.cancel_prefix:
+    if spec.cancel_prefix and spec.invoice is not None:
         invoices = lines[spec.invoice].astype("string")
         returned |= invoices.str.startswith(spec.cancel_prefix).fillna(False).to_numpy(bool)
     return returned
 
 
-def _per_customer(lines: pd.DataFrame, rows: np.ndarray, amount: np.ndarray,
-                  days: np.ndarray, returns: np.ndarray, spec: TransactionsSection,
-                  as_of: dt.date, extra: list[str]) -> pd.DataFrame:
-    """Aggregate the kept `rows` on integer codes (not strings): fast and small on
-    millions of lines."""
-    all_codes, ids = pd.factorize(lines[spec.customer], sort=True)
-    codes = all_codes[rows]
+def _per_customer(lines: pd.DataFrame, kept: _Kept, all_codes: np.ndarray, all_ids: pd.Index,
+                  spec: TransactionsSection, as_of: dt.date,
+                  extra: list[str]) -> pd.DataFrame:
+    """Aggregate the kept rows on integer codes (not strings): fast and small on millions
+    of lines."""
+    rows = kept.rows
+    codes, ids = all_codes[rows], all_ids
     used = np.flatnonzero(np.bincount(codes, minlength=len(ids)))  # no sort of 10M codes
     if len(used) < len(ids):  # customers whose every line was dropped
         remap = np.full(len(ids), -1)
         remap[used] = np.arange(len(used))
         codes, ids = remap[codes], ids[used]
-    invoice_codes = pd.factorize(lines[spec.invoice])[0][rows]
-    n = len(ids)
-    bought = ~returns
-    stride = int(invoice_codes.max()) + 1
-    pairs = pd.unique(codes[bought].astype(np.int64) * stride + invoice_codes[bought])
-    frequency = np.bincount(pairs // stride, minlength=n)
+    n, days, amount = len(ids), kept.days[rows], kept.amount[rows]
+    bought = ~kept.returns[rows]
+    frequency = _purchases(lines, rows, codes, days, bought, spec, n)
     purchase_days = pd.Series(days.astype(np.int64)[bought]).groupby(codes[bought])
     first = purchase_days.min().reindex(range(n)).to_numpy()
     last = purchase_days.max().reindex(range(n)).to_numpy()
@@ -244,6 +308,19 @@ def _per_customer(lines: pd.DataFrame, rows: np.ndarray, amount: np.ndarray,
     for column in extra:
         per[column] = _customer_value(lines[column].iloc[rows], codes, per.index)
     return per
+
+
+def _purchases(lines: pd.DataFrame, rows: np.ndarray, codes: np.ndarray, days: np.ndarray,
+               bought: np.ndarray, spec: TransactionsSection, n: int) -> np.ndarray:
+    """Purchases per customer: distinct invoices, or distinct days without an invoice
+    column (an order log of one line a purchase)."""
+    if spec.invoice is not None:
+        orders = pd.factorize(lines[spec.invoice])[0][rows]
+    else:
+        orders = days.astype(np.int64) - days.astype(np.int64).min()
+    stride = int(orders.max()) + 1
+    pairs = pd.unique(codes[bought].astype(np.int64) * stride + orders[bought])
+    return np.bincount(pairs // stride, minlength=n)
 
 
 def _customer_value(values: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Series:

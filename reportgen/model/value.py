@@ -1,0 +1,117 @@
+"""The value stage: what each customer is worth next, from their purchase days.
+
+BG/NBD and Gamma-Gamma (btyd.py) are fitted on the whole history up to the day before
+as_of; each customer then gets the expected purchases of the coming `horizon_months`,
+P(alive), the expected spend per purchase and the discounted value (margin x spend x the
+expected purchases of each month, discounted at the annual rate). The backtest
+(backtest.py) refits on the history up to `backtest.calibration_end` and scores the
+forecast on what happened after it. The per-customer figures become profile columns
+(`expected_purchases`, `p_alive`, `value`), so persona and recommendation rules can use
+them, and go into segments.csv.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from reportgen.config.value import VALUE_COLUMNS, ValueSection
+from reportgen.data import Customers
+from reportgen.data.transactions import PurchaseDays
+from reportgen.errors import DataError
+from reportgen.model import btyd
+from reportgen.model.backtest import Backtest, backtest
+
+LAPSING = 0.5  # P(alive) below this: probably lapsing
+LAST_YEAR = np.timedelta64(365, "D")
+
+
+@dataclass(frozen=True)
+class CustomerValue:
+    """The value stage's result. `frame` is indexed by customer id (text) with columns
+    expected_purchases, p_alive, spend (per purchase), value, last_year_spend (what they
+    spent in the 365 days to the end) and repeat_purchases (x)."""
+
+    frame: pd.DataFrame
+    bgnbd: btyd.BgNbd
+    gamma_gamma: btyd.GammaGamma
+    spec: ValueSection
+    first_day: dt.date
+    last_day: dt.date
+    backtest: Backtest
+    notes: tuple[str, ...]  # what the reader should know about the data the models saw
+
+
+def customer_value(customers: Customers, spec: ValueSection | None) -> CustomerValue | None:
+    """Fit the models on all history and predict every customer; None without `value:`."""
+    if spec is None or customers.purchases is None or customers.sales is None:
+        return None
+    days = customers.purchases
+    last = np.datetime64(customers.sales.as_of, "D") - np.timedelta64(1, "D")
+    whole = btyd.history(days.customer, days.day, days.amount, last)
+    check_repeats(whole)
+    bgnbd, gamma_gamma = btyd.fit_bgnbd(whole), btyd.fit_gamma_gamma(whole)
+    return CustomerValue(
+        frame=predictions(whole, days, bgnbd, gamma_gamma, spec),
+        bgnbd=bgnbd, gamma_gamma=gamma_gamma, spec=spec,
+        first_day=days.day.min().astype(dt.date), last_day=last.astype(dt.date),
+        backtest=backtest(days, last, spec.backtest.calibration_end),
+        notes=notes(days, gamma_gamma))
+
+
+def check_repeats(h: btyd.History) -> None:
+    if not (h.x > 0).any():
+        raise DataError(
+            "value: no customer bought on more than one day, so the value model has nothing "
+            "to learn how often customers come back from; it needs repeat purchases: use a "
+            "longer history, or remove value:")
+
+
+def predictions(h: btyd.History, days: PurchaseDays, bgnbd: btyd.BgNbd,
+                gamma_gamma: btyd.GammaGamma, spec: ValueSection) -> pd.DataFrame:
+    spend = btyd.expected_spend(gamma_gamma, h)
+    weeks = spec.horizon_months * btyd.MONTH_WEEKS
+    recent = days.day > h.end - LAST_YEAR
+    last_year = np.bincount(days.customer[recent], weights=days.amount[recent],
+                            minlength=len(days.ids))
+    return pd.DataFrame({
+        "expected_purchases": btyd.expected_purchases(bgnbd, h, weeks),
+        "p_alive": btyd.p_alive(bgnbd, h),
+        "spend": spend,
+        "value": btyd.discounted_value(bgnbd, spend, h, spec.horizon_months,
+                                       spec.discount_rate, spec.margin),
+        "last_year_spend": last_year[h.customer],
+        "repeat_purchases": h.x,
+    }, index=pd.Index(days.ids[h.customer], name="id"))
+
+
+def notes(days: PurchaseDays, gamma_gamma: btyd.GammaGamma) -> tuple[str, ...]:
+    out = []
+    if not gamma_gamma.has_mean:
+        out.append(f"Spend per purchase is so uneven between customers (Gamma-Gamma q = "
+                   f"{gamma_gamma.q:.2f}, not above 1) that it has no stable average: each "
+                   "repeat buyer's value uses their own mean spend, and a one-time buyer's "
+                   "the median of those.")
+    if days.negative_days:
+        out.append(f"{days.negative_days:,} customer-days whose returns outweighed their "
+                   "purchases are not counted as purchases by the value model.")
+    if days.zero_days:
+        out.append(f"{days.zero_days:,} purchase days have a zero amount (free items); the "
+                   "value model counts them as purchases that spent nothing.")
+    return tuple(out)
+
+
+def with_value(customers: Customers, value: CustomerValue | None) -> Customers:
+    """The customer table with the value columns, for profiles, rules and segments.csv."""
+    if value is None:
+        return customers
+    table = customers.table
+    columns = value.frame.reindex(table.ids.to_numpy())[list(VALUE_COLUMNS)]
+    frame = table.frame.copy()
+    for column in VALUE_COLUMNS:
+        frame[column] = columns[column].to_numpy()
+    return dataclasses.replace(customers, table=dataclasses.replace(table, frame=frame))

@@ -1,0 +1,138 @@
+"""The value models: BG/NBD and Gamma-Gamma by maximum likelihood.
+
+Three independent checks: the published CDNOW estimates (the literature's own figures),
+PyMC-Marketing's predictions at its own fitted parameters (saved by
+benchmarks/bench_value_library.py, since that library is not a dependency), and recovery
+of known parameters from customers simulated by the models' own story.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import ROOT, needs_cdnow
+
+from reportgen.model import btyd
+
+REFERENCE = Path(__file__).parent / "reference" / "pymc_marketing.json"
+
+
+def reference_history() -> tuple[dict, btyd.History]:
+    data = json.loads(REFERENCE.read_text())
+    rows = data["customers"]
+    h = btyd.History(
+        customer=np.arange(len(rows)), x=np.array([c["x"] for c in rows]),
+        t_x=np.array([c["t_x"] for c in rows]), T=np.array([c["T"] for c in rows]),
+        mean_repeat=np.array([np.nan if c["mean_repeat"] is None else c["mean_repeat"]
+                              for c in rows]),
+        first=np.zeros(len(rows), dtype="datetime64[D]"), end=np.datetime64("1997-09-30"))
+    return data, h
+
+
+def test_predictions_match_pymc_marketing_at_its_parameters() -> None:
+    data, h = reference_history()
+    bg = btyd.BgNbd(**data["bgnbd"], log_likelihood=0.0, customers=len(h))
+    g = data["gamma_gamma"]
+    gg = btyd.GammaGamma(p=g["p"], q=g["q"], gamma=g["v"], log_likelihood=0.0, customers=0)
+    rows = data["customers"]
+    assert (h.x == 0).any() and h.x.max() >= 10  # one-time buyers and heavy repeaters
+    np.testing.assert_allclose(btyd.p_alive(bg, h), [c["p_alive"] for c in rows], rtol=1e-9)
+    np.testing.assert_allclose(btyd.expected_purchases(bg, h, data["horizon_weeks"]),
+                               [c["expected_purchases"] for c in rows], rtol=1e-9)
+    repeat = h.x > 0
+    np.testing.assert_allclose(btyd.expected_spend(gg, h)[repeat],
+                               [c["expected_spend"] for c in rows if c["x"] > 0], rtol=1e-9)
+
+
+def test_one_time_buyers_are_alive_until_they_buy_again() -> None:
+    """The BG/NBD lets a customer drop out only after a purchase: P(alive) = 1 at x = 0,
+    however long ago; a repeat buyer long silent is probably gone."""
+    data, h = reference_history()
+    bg = btyd.BgNbd(**data["bgnbd"], log_likelihood=0.0, customers=len(h))
+    alive = btyd.p_alive(bg, h)
+    assert (alive[h.x == 0] == 1.0).all()
+    silent = (h.x > 0) & (h.T - h.t_x > 30)
+    assert silent.any() and alive[silent].max() < 0.5
+
+
+def simulate(n: int, r: float, alpha: float, a: float, b: float, weeks: float,
+             seed: int = 7) -> btyd.History:
+    """Customers as the BG/NBD tells it: a Poisson rate, a dropout chance after each
+    repeat purchase, first purchases spread over the first 12 weeks, watched for `weeks`."""
+    rng = np.random.default_rng(seed)
+    rate = rng.gamma(r, 1 / alpha, n)
+    dropout = rng.beta(a, b, n)
+    start = rng.uniform(0, 12, n)
+    x, t_x = np.zeros(n), np.zeros(n)
+    for i in range(n):
+        clock = 0.0
+        while True:
+            clock += rng.exponential(1 / rate[i])
+            if start[i] + clock > weeks:
+                break
+            x[i] += 1
+            t_x[i] = clock
+            if rng.random() < dropout[i]:  # may drop out after each repeat purchase
+                break
+    T = weeks - start
+    return btyd.History(customer=np.arange(n), x=x, t_x=t_x, T=T,
+                        mean_repeat=np.full(n, np.nan), first=np.zeros(n, "datetime64[D]"),
+                        end=np.datetime64("2000-01-01"))
+
+
+def test_fit_recovers_the_parameters_customers_were_simulated_with() -> None:
+    truth = {"r": 0.6, "alpha": 5.0, "a": 0.8, "b": 3.0}
+    fitted = btyd.fit_bgnbd(simulate(20_000, **truth, weeks=78))
+    assert fitted.r == pytest.approx(truth["r"], rel=0.08)
+    assert fitted.alpha == pytest.approx(truth["alpha"], rel=0.12)
+    assert fitted.a / (fitted.a + fitted.b) == pytest.approx(0.8 / 3.8, rel=0.15)
+
+
+def test_gamma_gamma_recovers_simulated_spend() -> None:
+    rng = np.random.default_rng(3)
+    p, q, gamma = 6.0, 4.0, 15.0
+    n = 20_000
+    x = rng.integers(1, 12, n).astype(float)
+    nu = rng.gamma(q, 1 / gamma, n)
+    mean = np.array([rng.gamma(p, 1 / nu[i], int(x[i])).mean() for i in range(n)])
+    h = btyd.History(customer=np.arange(n), x=x, t_x=x, T=x + 1, mean_repeat=mean,
+                     first=np.zeros(n, "datetime64[D]"), end=np.datetime64("2000-01-01"))
+    fitted = btyd.fit_gamma_gamma(h)
+    assert fitted.q == pytest.approx(q, rel=0.1)
+    assert fitted.mean_spend == pytest.approx(p * gamma / (q - 1), rel=0.05)
+
+
+def test_spend_without_a_population_mean_keeps_each_buyers_own() -> None:
+    """q <= 1: the Gamma-Gamma mean p gamma / (q - 1) does not exist (it would be negative);
+    repeat buyers keep their own mean, one-time buyers get the median of those."""
+    h = btyd.History(customer=np.arange(4), x=np.array([0.0, 2, 3, 5]),
+                     t_x=np.zeros(4), T=np.ones(4), mean_repeat=np.array([np.nan, 10, 30, 80]),
+                     first=np.zeros(4, "datetime64[D]"), end=np.datetime64("2000-01-01"))
+    flat = btyd.GammaGamma(p=1e6, q=0.45, gamma=1e-5, log_likelihood=0.0, customers=3)
+    assert list(btyd.expected_spend(flat, h)) == [30.0, 10.0, 30.0, 80.0]
+
+
+@needs_cdnow()
+def test_cdnow_backtest_reproduces_the_published_estimates() -> None:
+    """Fader, Hardie & Lee (2005) and Fader & Hardie (2013) on the CDNOW 1/10 sample,
+    calibration 1997-01-01 to 1997-09-30, through the config, reader and cleaning a user
+    gets: configs/cdnow.yaml."""
+    from reportgen import data, model
+    from reportgen.config import load_config
+
+    config = load_config(ROOT / "configs" / "cdnow.yaml", {}).config
+    value = model.customer_value(data.load_customers(config, "1998-07"), config.value)
+    assert value is not None
+    test = value.backtest
+    assert str(test.calibration_end) == "1997-09-30" and str(test.holdout_end) == "1998-06-30"
+    bg, gg = test.bgnbd, test.gamma_gamma
+    assert bg.customers == 2357 and gg.customers == 946
+    published = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    for name, figure in published.items():
+        assert getattr(bg, name) == pytest.approx(figure, rel=0.01), name
+    assert bg.log_likelihood == pytest.approx(-9582.4, rel=0.001)
+    assert (gg.p, gg.q, gg.gamma) == pytest.approx((6.25, 3.74, 15.44), rel=0.01)
+    assert gg.log_likelihood == pytest.approx(-4055.9, rel=0.001)
