@@ -96,7 +96,8 @@ def render_period(loaded: LoadedConfig, period: str, target: Path,
         with timer("features"):
             kept = model.kept_model(previous, customers.features, config.segmentation)
             features = model.build_features(customers.table, customers.features,
-                                            kept.preprocessing if kept else None)
+                                            kept.preprocessing if kept else None,
+                                            profile_log=customers.profile_log)
             rules = model.rule_sets(config, features)
         with timer("segmentation"):
             segments = model.segment_customers(features, config.segmentation, previous, kept)
@@ -113,7 +114,7 @@ def render_period(loaded: LoadedConfig, period: str, target: Path,
         content = report.build_content(
             loaded=loaded, period=period, generated_at=generation_time(), customers=customers,
             features=features, segments=segments, profiles=profiles, personas=personas,
-            recommendations=actions, roles=rules.roles, changes=changes)
+            recommendations=actions, roles=rules.roles, changes=changes, value=value)
         saved = model.saved_model(period, features, segments,
                                   {p.segment_id: p.name for p in personas})
         return deliver.publish_period(content, saved, features.ids, segments.labels,
@@ -194,7 +195,10 @@ def validate(config_path: str | Path, period: str | None = None,
     from reportgen import data, model
 
     customers = data.load_customers(config, resolve_period(period))
-    features = model.build_features(customers.table, customers.features)
+    value = model.customer_value(customers, config.value)  # a bad calibration_end shows here
+    customers = model.with_value(customers, value)
+    features = model.build_features(customers.table, customers.features,
+                                    profile_log=customers.profile_log)
     rules = model.rule_sets(config, features)
     return {"rows": customers.table.n_rows_read, "customers": len(features.frame),
             "numeric": len(features.numeric), "categorical": len(features.categorical),

@@ -198,8 +198,9 @@ def cmd_init(args: argparse.Namespace) -> int:
 
     path, starter = write_starter(args.data, args.output, args.force)
     if starter.sales is not None:
-        what = (f"sales lines (customer {starter.sales['customer']}, invoice "
-                f"{starter.sales['invoice']}, date {starter.sales['date']}), RFM features")
+        roles = ", ".join(f"{role} {starter.sales[role]}"
+                          for role in ("customer", "invoice", "date") if role in starter.sales)
+        what = f"sales lines ({roles}), RFM features and predicted value"
     else:
         what = (f"one row a customer (id {starter.id or 'none: row numbers'}), "
                 f"{len(starter.clustered)} clustering features, {len(starter.profile)} "

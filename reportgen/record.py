@@ -176,6 +176,88 @@ class Changes(_Part):
     findings: list[str] = []
 
 
+class ValueParams(_Part):
+    r: float
+    alpha: float  # weeks
+    a: float
+    b: float
+    p: float
+    q: float
+    gamma: float  # currency
+
+
+class LogLikelihood(_Part):
+    bgnbd: float
+    gamma_gamma: float
+
+
+class Decile(_Part):
+    decile: int
+    customers: int
+    predicted: float  # mean holdout repeat purchases the model expected
+    actual: float
+
+
+class Backtest(_Part):
+    params: ValueParams
+    log_likelihood: LogLikelihood
+    calibration_end: str
+    holdout_end: str
+    auto: bool = False  # calibration_end: auto (the last quarter held out)
+    holdout_weeks: float = 0.0
+    customers: int = 0
+    returning_customers: int = 0  # bought more than once by calibration_end
+    actual_transactions: int = 0
+    expected_transactions: float = 0.0
+    actual_revenue: float = 0.0
+    expected_revenue: float = 0.0
+    mae_per_customer: float = 0.0
+    deciles: list[Decile] = []
+    trust: list[str] = []
+
+
+class SegmentValue(_Part):
+    id: int
+    customers: int
+    customer_share: float
+    revenue_share: float | None = None
+    total_value: float
+    mean_value: float
+    value_share: float
+    expected_purchases: float
+    mean_p_alive: float
+    mean_p_alive_repeat: float | None = None
+    one_time_buyers: int
+    lapsing: int
+    value_at_risk: float
+    lapsing_last_year_spend: float
+    holdout_actual: int | None = None
+    holdout_expected: float | None = None
+
+
+class ValueTier(_Part):
+    name: str
+    lowest_value: float
+    customers: int
+    value_share: float
+    segments: dict[str, int] = {}  # stable id -> customers
+
+
+class Value(_Part):
+    horizon_months: int
+    discount_rate: float
+    margin: float
+    params: ValueParams
+    log_likelihood: LogLikelihood
+    customers: int = 0
+    total_value: float = 0.0
+    one_time_buyers: int = 0
+    backtest: Backtest
+    segments: list[SegmentValue] = []
+    tiers: list[ValueTier] = []
+    notes: list[str] = []
+
+
 class ModelFile(_Part):
     file: str = ""
     format: str = ""
@@ -208,6 +290,7 @@ class Summary(_Part):
     continuity: Continuity = Continuity()
     migration: Migration | None = None
     changes: Changes | None = None
+    value: Value | None = None
     outputs: list[str] = []
     model: ModelFile | None = None
     timings: dict[str, float] = {}
@@ -236,18 +319,27 @@ def read_summary(folder: Path) -> Summary | None:
 # ---- segments.csv --------------------------------------------------------------------------
 
 
-def segments_frame(ids: pd.Series, labels: np.ndarray, names: dict[int, str]) -> pd.DataFrame:
-    """segments.csv's rows: id, segment (stable id), persona. The persona column is
+def segments_frame(ids: pd.Series, labels: np.ndarray, names: dict[int, str],
+                   value: pd.DataFrame | None = None) -> pd.DataFrame:
+    """segments.csv's rows: id, segment (stable id), persona, and with the value stage
+    expected_purchases, p_alive and value (row-aligned `value`). The persona column is
     categorical (k names, not a million strings): a third faster to build and write."""
     order = list(names)
     codes, categories = pd.factorize(neutralise_formulas(pd.Series([names[i] for i in order])))
     code_of = np.zeros(max(order) + 1, dtype=np.int64)
     code_of[order] = codes
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         "id": neutralise_formulas(ids.reset_index(drop=True)),
         "segment": labels,
         "persona": pd.Categorical.from_codes(code_of[labels], categories=categories),
     })
+    if value is not None:
+        for column, digits in VALUE_DIGITS.items():
+            frame[column] = value[column].to_numpy().round(digits)
+    return frame
+
+
+VALUE_DIGITS = {"expected_purchases": 4, "p_alive": 4, "value": 2}
 
 
 def read_segments(folder: Path) -> pd.DataFrame:

@@ -14,6 +14,8 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+import orders
 import pytest
 from helpers import ROOT, blobs_frame
 
@@ -26,6 +28,25 @@ features: {numeric: [income, score], profile: [age]}
 segmentation: {k: [2, 5]}
 output: {dir: out, formats: [html]}
 """
+
+
+ORDERS = """report: {name: small, title: Small}
+data: {path: orders.csv}
+transactions: {customer: customer_id, date: date, amount: dollars}
+features: {numeric: [recency_days, frequency, monetary]}
+value: {backtest: {calibration_end: auto}}
+segmentation: {k: 3}
+output: {dir: out, formats: [html]}
+"""
+
+
+def order_log(folder: Path) -> None:
+    orders.order_log(folder / "orders.csv", customers=150)
+
+
+def one_time_buyers(folder: Path) -> None:
+    rng = np.random.default_rng(1)
+    orders.write(folder / "orders.csv", orders.buyers(rng, 0, 200, 0, 30, once=True))
 
 
 def write_customers(folder: Path, edit: Callable | None = None, name: str = "customers.csv",
@@ -156,6 +177,22 @@ CASES: dict[str, tuple[Callable[[Path], None], str, str]] = {
         ", id: customer_id}", "}\ntransactions: {customer: CustomerID, invoice: "
         "InvoiceNo, date: InvoiceDate, quantity: Quantity, price: UnitPrice}"),
         "transactions.customer: column 'CustomerID' is not in customers.csv"),
+    "value-without-sales": (write_customers, BASE + "value: {}\n",
+                            "value: the value model needs sales lines (a purchase history)"),
+    "value-calibration-outside": (order_log, ORDERS.replace("auto}}", "2027-01-01}}"),
+                                  "value.backtest.calibration_end: 2027-01-01 is not inside "
+                                  "the history (2025-01-02 to 2026-06-19); choose a date "
+                                  "between them, or auto"),
+    "value-no-repeats": (one_time_buyers, ORDERS, "value: no customer bought on more than one "
+                         "day, so the value model cannot learn how often"),
+    "value-calibration-early": (order_log, ORDERS.replace("auto}}", "2025-01-03}}"),
+                                "value.backtest.calibration_end: no customer bought twice by "
+                                "2025-01-03"),
+    "action-placeholder": (order_log, ORDERS + "recommendations: {rules: [{when: {value: high},"
+                           " action: 'Protect {valeu_total}.'}]}\n",
+                           "recommendations.rules[0].action: {valeu_total} is not a segment "
+                           "figure; use {size}, {share}, a numeric column or a column_total; "
+                           "did you mean 'value_total'"),
     "expression-column": (write_customers, BASE + "derive: {income2: incomes * 2}\n",
                           "derive.income2: column 'incomes' is not in customers.csv; did you "
                           "mean 'income' or 'score'?"),

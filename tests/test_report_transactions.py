@@ -74,7 +74,8 @@ def test_report_shows_revenue_and_the_rfm_section(transactions_run, summary):
         for rec in segment["recommendations"]:
             assert "".join(rec["action"].split()) in text
     html = transactions_run.html.read_text()
-    assert all(f'id="chart-{c}"' in html for c in ("revenue", "rfm-boxes", "rfm-grid"))
+    # with value: the revenue chart is the value section's (customers, revenue, value)
+    assert all(f'id="chart-{c}"' in html for c in ("value-share", "rfm-boxes", "rfm-grid"))
 
 
 def test_transactions_need_an_amount(tmp_path):

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import jsonschema
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -73,10 +74,53 @@ def test_sales_lines_get_a_transactions_block_and_rfm(tmp_path):
                                           "avg_order_value"]
     assert raw["features"]["profile"] == ["tenure_days", "Country"]
     assert raw["personas"] == {"preset": "rfm"}
+    assert raw["value"] == {"horizon_months": 12, "backtest": {"calibration_end": "auto"}}
     summary = run_html(tmp_path)
     assert summary["n_rows"] == 89_969
+    assert summary["value"]["customers"] == summary["n_customers"]
     names = {s["name"] for s in summary["segments"]}
     assert "Champions" in names
+
+
+def order_log(path: Path, customers: int = 400, seed: int = 7) -> pd.DataFrame:
+    """A CDNOW-shaped order log (customer, date, items, dollars; no invoice number):
+    each customer buys at their own rate until they drop out."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    start = pd.Timestamp("2025-01-01")
+    for number in range(customers):
+        rate, life = rng.gamma(1.5, 1 / 20), rng.exponential(250)  # purchases a day, days
+        day = rng.integers(0, 90)
+        while day < min(life, 540):
+            rows.append((f"{number:05d}", (start + pd.Timedelta(days=int(day))).date(),
+                         int(rng.integers(1, 4)), round(float(rng.gamma(3, 12)), 2)))
+            day += 1 + int(rng.exponential(1 / rate))
+    frame = pd.DataFrame(rows, columns=["customer_id", "date", "cds", "dollars"])
+    frame.to_csv(path, index=False)
+    return frame
+
+
+def test_an_order_log_without_invoices_gets_rfm_and_predicted_value(tmp_path):
+    """CDNOW's shape: no invoice column; each line is one order. init still sees sales
+    lines, and the report predicts value, with the customer ids as written."""
+    lines = order_log(tmp_path / "orders.csv")
+    done = cli("init", "orders.csv", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "sales lines (customer customer_id, date date)" in done.stdout
+    raw = yaml.safe_load((tmp_path / "orders.yaml").read_text())
+    assert raw["transactions"] == {"customer": "customer_id", "date": "date",
+                                   "amount": "dollars", "as_of": "auto"}
+    assert raw["value"]["backtest"] == {"calibration_end": "auto"}
+    done = cli("run", "orders.yaml", "--period", "2026-11", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    folder = tmp_path / "reports" / "orders" / "2026-11"
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["n_customers"] == lines["customer_id"].nunique()
+    assert summary["value"]["backtest"]["actual_transactions"] > 0
+    segments = pd.read_csv(folder / "segments.csv", dtype={"id": str})
+    assert set(segments["id"]) == set(lines["customer_id"])
+    assert segments["p_alive"].between(0, 1).all()
+    assert (segments["value"] >= 0).all()
 
 
 def test_semicolons_and_windows_encoding_are_detected(tmp_path):

@@ -32,3 +32,13 @@ class ValueSection(Section):
 
 
 VALUE_COLUMNS = ("expected_purchases", "p_alive", "value")  # what the value stage adds
+# Described on log(1 + x), like a logged clustering column: a few customers are worth
+# hundreds of times the median, and a plain z-score would call every other segment average.
+LOGGED_VALUE_COLUMNS = ("expected_purchases", "value")
+PROBABILITY_COLUMNS = ("p_alive",)  # written as 0.22 in text, never 3.6e-05
+
+
+def value_labels(spec: ValueSection) -> dict[str, str]:
+    months = spec.horizon_months
+    return {"expected_purchases": f"expected purchases ({months} months)",
+            "p_alive": "P(still a customer)", "value": f"predicted value ({months} months)"}

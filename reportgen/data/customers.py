@@ -16,7 +16,7 @@ import pandas as pd
 from reportgen.config.expressions import Node, parse
 from reportgen.config.presets import load_preset
 from reportgen.config.schema import Config, FeaturesSection
-from reportgen.config.value import VALUE_COLUMNS
+from reportgen.config.value import LOGGED_VALUE_COLUMNS, VALUE_COLUMNS, value_labels
 from reportgen.data.derive import Context, derive_columns
 from reportgen.data.files import Table, load_table, read_source
 from reportgen.data.sql import query_parameters
@@ -40,6 +40,7 @@ class Customers:
     sales: SalesSummary | None
     identified: bool  # customers carry their own ids (data.id, transactions.customer)
     purchases: PurchaseDays | None = None  # sales lines as customer-days (transactions:)
+    profile_log: tuple[str, ...] = ()  # profile columns described on log(1 + x)
 
 
 def load_customers(config: Config, period: str) -> Customers:
@@ -56,7 +57,8 @@ def load_customers(config: Config, period: str) -> Customers:
     table = _with_derived(table, config, as_of, features)
     identified = config.data.id is not None or config.transactions is not None
     return Customers(table, features, sales, identified,
-                     purchases if config.transactions is not None else None)
+                     purchases if config.transactions is not None else None,
+                     LOGGED_VALUE_COLUMNS if config.value else ())
 
 
 def effective_features(config: Config) -> FeaturesSection:
@@ -72,7 +74,8 @@ def effective_features(config: Config) -> FeaturesSection:
     if config.transactions is not None:
         named = set(spec.numeric + spec.categorical + profile)
         profile += [c for c in computed if c not in named]
-    return spec.model_copy(update={"log": log, "profile": profile})
+    labels = {**value_labels(config.value), **spec.labels} if config.value else spec.labels
+    return spec.model_copy(update={"log": log, "profile": profile, "labels": labels})
 
 
 def required_columns(config: Config, features: FeaturesSection) -> dict[str, str]:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from reportgen import record
+from reportgen.deliver.audiences import write_audiences
 from reportgen.errors import OutputError
 from reportgen.files import remove_stale, temporary_prefix
 from reportgen.model.savedmodel import FILE as MODEL_FILE
@@ -62,14 +63,16 @@ def publish_period(content: ReportContent, model: SavedModel, ids: pd.Series,
                 write_html(env, context, charts, folder / "report.html")
             outputs.append("report.html")
         with timer("files"):
-            record.segments_frame(ids, labels, model.names).to_csv(
+            value = content.worth.customers if content.worth is not None else None
+            record.segments_frame(ids, labels, model.names, value).to_csv(
                 folder / record.SEGMENTS_FILE, index=False, lineterminator="\n")
+            audiences = write_audiences(content, ids, folder)
             model_file = write_model(model, folder / MODEL_FILE)
         if worker:
             with timer.more("pdf"):
                 worker.finish_pdf()
             outputs.append("report.pdf")
-        outputs += [record.SEGMENTS_FILE, MODEL_FILE, record.SUMMARY_FILE]
+        outputs += [record.SEGMENTS_FILE, *audiences, MODEL_FILE, record.SUMMARY_FILE]
         summary = build_summary(content, timer.timings, outputs, model_file)
         (folder / record.SUMMARY_FILE).write_bytes(record.summary_bytes(summary))
     return summary

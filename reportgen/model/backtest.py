@@ -37,6 +37,7 @@ class Backtest:
     customers: pd.DataFrame  # by id: predicted and actual repeat purchases and revenue
     tracking: pd.DataFrame  # week, actual (cumulative repeat purchases), expected
     deciles: pd.DataFrame  # decile, customers, predicted, actual (mean purchases)
+    returning: int  # customers who bought more than once by calibration_end
     trust: tuple[str, ...] = field(default=())  # why to be careful with the forecast
 
     @property
@@ -89,6 +90,7 @@ def backtest(days: PurchaseDays, last: np.datetime64, asked: dt.date | str) -> B
         calibration_end=end.astype(dt.date), holdout_end=last.astype(dt.date), auto=auto,
         holdout_weeks=weeks, bgnbd=bgnbd, gamma_gamma=gamma_gamma, customers=customers,
         tracking=tracking(h, days, bgnbd, last), deciles=deciles(customers),
+        returning=int((h.x > 0).sum()),
         trust=_trust(weeks, int((h.x > 0).sum()), int(customers["actual"].sum())))
 
 

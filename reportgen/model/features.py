@@ -7,6 +7,7 @@ of original values travels alongside: profiles are described in the data's own u
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +51,10 @@ class FeatureSet:
     labels: dict[str, str]
     dropped: dict[str, int] = field(default_factory=dict)
     imputed: dict[str, int] = field(default_factory=dict)
+    profile_log: list[str] = field(default_factory=list)  # profile columns seen on log1p
+
+    def described_on_log(self, column: str) -> bool:
+        return column in self.log or column in self.profile_log
 
     @property
     def all_numeric(self) -> list[str]:
@@ -64,7 +69,8 @@ class FeatureSet:
 
 
 def build_features(table: Table, spec: FeaturesSection,
-                   fitted: Preprocessing | None = None) -> FeatureSet:
+                   fitted: Preprocessing | None = None,
+                   profile_log: Sequence[str] = ()) -> FeatureSet:
     """Check, clean and transform the clustering columns; keep profile columns as they are.
 
     `fitted`: a saved model's preprocessing, applied as it is instead of fitting one (a
@@ -85,6 +91,7 @@ def build_features(table: Table, spec: FeaturesSection,
         profile_categorical=[c for c in spec.profile if c not in profile_numeric],
         preprocessing=preprocessing, column_names=preprocessing.names,
         labels=dict(spec.labels), dropped={**table.dropped, **dropped}, imputed=imputed,
+        profile_log=[c for c in profile_log if c in profile_numeric],
     )
 
 

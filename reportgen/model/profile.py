@@ -88,7 +88,7 @@ def build_profiles(features: FeatureSet, segments: Segments) -> Profiles:
     profiles = []
     for segment_id in segments.ids:
         rows = frame[segments.members(segment_id)]
-        numeric = {c: numeric_stat(rows[c], frame[c], c in features.log)
+        numeric = {c: numeric_stat(rows[c], frame[c], features.described_on_log(c))
                    for c in features.all_numeric}
         mix = {c: category_mix(rows[c]) for c in features.all_categorical}
         traits = describe_traits(numeric, mix, population, population_mix, features)

@@ -155,13 +155,17 @@ def normalise_name(column: str) -> str:
 def preset_rules(entries: list[dict[str, Any]], preset: str, kind: str,
                  roles: Mapping[str, str], columns: list[str]) -> list[Rule]:
     """Preset rules with roles replaced by columns; a rule needing a role or column the data
-    does not have is left out."""
+    does not have is left out. A rule is known by its `name`, its `label`, or else its
+    number among the unlabelled ones (so adding a labelled rule renumbers nothing)."""
     out = []
-    for i, entry in enumerate(entries):
+    numbered = 0
+    for entry in entries:
         when = entry.get("when", {})
+        numbered += "name" not in entry and "label" not in entry
         if all(r in roles or r in SEGMENT_FIELDS or r in columns for r in when):
             real = {roles.get(r, r): test for r, test in when.items()}
-            payload = {k: v for k, v in entry.items() if k != "when"}
-            label = f'"{entry["name"]}"' if "name" in entry else f"rule {i + 1}"
+            payload = {k: v for k, v in entry.items() if k not in ("when", "label")}
+            given = entry.get("name") or entry.get("label")
+            label = f'"{given}"' if given else f"rule {numbered}"
             out.append(Rule(f"{preset} preset {kind} {label}", real, payload))
     return out

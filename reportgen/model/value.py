@@ -66,9 +66,9 @@ def customer_value(customers: Customers, spec: ValueSection | None) -> CustomerV
 def check_repeats(h: btyd.History) -> None:
     if not (h.x > 0).any():
         raise DataError(
-            "value: no customer bought on more than one day, so the value model has nothing "
-            "to learn how often customers come back from; it needs repeat purchases: use a "
-            "longer history, or remove value:")
+            "value: no customer bought on more than one day, so the value model cannot learn "
+            "how often customers come back; it needs repeat purchases: use a longer history, "
+            "or remove value:")
 
 
 def predictions(h: btyd.History, days: PurchaseDays, bgnbd: btyd.BgNbd,

@@ -41,6 +41,7 @@ class Migration:
     note: str | None = None  # why there is no matrix
     new_by_segment: Mapping[int, int] | None = None
     lost_by_segment: Mapping[int, int] | None = None
+    movers: pd.DataFrame | None = None  # id, from_id, to_id: returning, in another segment
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,9 @@ def _migration(previous: Previous, now: Now) -> Migration:
         returning=len(returning), stayed=int((returning["segment"] == returning["now"]).sum()),
         new_customers=len(arrived), lost_customers=len(left),
         new_by_segment={int(k): int(v) for k, v in arrived.groupby("now").size().items()},
-        lost_by_segment={int(k): int(v) for k, v in left.groupby("segment").size().items()})
+        lost_by_segment={int(k): int(v) for k, v in left.groupby("segment").size().items()},
+        movers=returning.loc[returning["segment"] != returning["now"], ["id", "segment", "now"]]
+        .rename(columns={"segment": "from_id", "now": "to_id"}).reset_index(drop=True))
 
 
 def _shifts(matching: Matching, now: Now, before: Mapping[int, Segment]) -> list[Shift]:

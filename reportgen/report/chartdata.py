@@ -16,6 +16,7 @@ from reportgen.model.continuity import Segments
 from reportgen.model.features import FeatureSet
 from reportgen.report.changes import Changes
 from reportgen.report.facts import SegmentFacts
+from reportgen.report.worth import Worth
 from reportgen.text import format_number, format_share, signed
 
 HISTOGRAM_BINS = 20
@@ -181,3 +182,21 @@ def score_grid(frame: pd.DataFrame, labels: np.ndarray, names: Mapping[int, str]
     top = (cells.groupby(["r_score", "f_score"])["segment"]
            .agg(lambda s: s.value_counts().index[0]))
     return pd.concat([counts, top], axis=1).reset_index()
+
+
+def value_tables(worth: Worth, names: Mapping[int, str]
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The value section's tables: shares of customers, revenue and predicted value (name,
+    measure, share); P(alive) bands (name, band, customers, share); the backtest's weekly
+    tracking (week_end, series "Actual" or "Model", purchases)."""
+    shares = pd.DataFrame(
+        [{"name": names[s.id], "measure": measure, "share": share}
+         for measure, of in (("Customers", "customer_share"), ("Revenue", "revenue_share"),
+                             ("Predicted value", "value_share"))
+         for s in worth.segments for share in [getattr(s, of) or 0.0]])
+    bands = worth.p_alive_bands.assign(name=lambda f: f["segment"].map(names))
+    weeks = worth.backtest.tracking.melt(id_vars=["week_end"], value_vars=["actual", "expected"],
+                                         var_name="series", value_name="purchases")
+    weeks["series"] = weeks["series"].map({"actual": "Actual", "expected": "Model"})
+    weeks["purchases"] = weeks["purchases"].round(1)
+    return shares, bands[["name", "band", "customers", "share"]], weeks

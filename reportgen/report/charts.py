@@ -229,26 +229,85 @@ def segment_map(points: pd.DataFrame, names: Sequence[str], colors: Sequence[str
 
 
 def revenue_vs_customers(shares: pd.DataFrame) -> alt.TopLevelMixin:
-    """Each segment's share of customers next to its share of revenue.
+    """Each segment's share of customers next to its share of revenue (and, with the value
+    stage, of predicted value): bars per segment, one per measure, in the data's order.
 
-    Columns: name, measure ("Customers" or "Revenue"), share.
+    Columns: name, measure ("Customers", "Revenue", "Predicted value"), share.
     """
     names = list(dict.fromkeys(shares["name"]))
+    measures = list(dict.fromkeys(shares["measure"]))
     base = alt.Chart(shares).encode(
         y=alt.Y("name:N", sort=names, title=None, axis=alt.Axis(labelLimit=240)),
-        yOffset=alt.YOffset("measure:N", sort=["Customers", "Revenue"]),
+        yOffset=alt.YOffset("measure:N", sort=measures),
         x=alt.X("share:Q", title="Share", axis=alt.Axis(format="%", tickCount=5)),
     )
     bars = base.mark_bar(height={"band": 0.8}).encode(
-        color=alt.Color("measure:N", title=None, sort=["Customers", "Revenue"],
-                        scale=alt.Scale(range=[POPULATION, PALETTE[0]]),
+        color=alt.Color("measure:N", title=None, sort=measures,
+                        scale=alt.Scale(domain=measures, range=list(MEASURE_COLORS[
+                            :len(measures)])),
                         legend=alt.Legend(orient="top")),
         tooltip=[alt.Tooltip("name:N", title="Segment"), alt.Tooltip("measure:N", title=""),
                  alt.Tooltip("share:Q", title="Share", format=".1%")],
     )
     labels = base.mark_text(align="left", dx=3, fontSize=10, color=INK).encode(
         text=alt.Text("share:Q", format=".0%"))
-    return themed((bars + labels).properties(width=WIDTH - 280, height=44 * len(names)))
+    return themed((bars + labels).properties(width=WIDTH - 280,
+                                             height=22 * len(measures) * len(names)))
+
+
+MEASURE_COLORS = (POPULATION, PALETTE[0], "#1b3a5c")
+
+
+def p_alive_bands(bands: pd.DataFrame, names: Sequence[str],
+                  order: Sequence[str]) -> alt.TopLevelMixin:
+    """Each segment's customers by P(alive) band, as a 100% bar; one-time buyers grey.
+
+    Columns: name, band, customers, share (of the segment).
+    """
+    colors = ["#d5dae0", "#c0392b", "#e59866", "#a9cce3", "#2471a3"]
+    base = alt.Chart(bands).encode(
+        y=alt.Y("name:N", sort=list(names), title=None, axis=alt.Axis(labelLimit=200)),
+        x=alt.X("share:Q", stack="normalize", title="Share of the segment's customers",
+                axis=alt.Axis(format="%", tickCount=5)),
+        order=alt.Order("rank:Q"),
+    )
+    bars = base.mark_bar(height={"band": 0.7}).encode(
+        color=alt.Color("band:N", sort=list(order), title="P(still a customer)",
+                        scale=alt.Scale(domain=list(order), range=colors),
+                        legend=alt.Legend(orient="top", columns=3)),
+        tooltip=[alt.Tooltip("name:N", title="Segment"), alt.Tooltip("band:N", title="P(alive)"),
+                 alt.Tooltip("customers:Q", title="Customers", format=","),
+                 alt.Tooltip("share:Q", title="Share", format=".1%")],
+    )
+    return themed(bars.transform_calculate(
+        rank=f"indexof({list(order)!r}, datum.band)").properties(
+        width=WIDTH - 200, height=34 * len(names)))
+
+
+def tracking(weeks: pd.DataFrame, calibration_end: str) -> alt.TopLevelMixin:
+    """Cumulative repeat purchases week by week, as they happened and as the model expects,
+    with the end of the calibration marked. Columns: week_end, series, purchases."""
+    line = alt.Chart(weeks).mark_line(strokeWidth=2.2).encode(
+        x=alt.X("week_end:T", title=None, axis=alt.Axis(format="%b %Y", tickCount=6)),
+        y=alt.Y("purchases:Q", title="Cumulative repeat purchases",
+                axis=alt.Axis(format=",.0f")),
+        color=alt.Color("series:N", title=None, sort=["Actual", "Model"],
+                        scale=alt.Scale(domain=["Actual", "Model"],
+                                        range=[INK, PALETTE[1]]),
+                        legend=alt.Legend(orient="top-left")),
+        strokeDash=alt.StrokeDash("series:N", sort=["Actual", "Model"],
+                                  scale=alt.Scale(domain=["Actual", "Model"],
+                                                  range=[[1, 0], [6, 3]]), legend=None),
+        tooltip=[alt.Tooltip("week_end:T", title="Week ending", format="%d %b %Y"),
+                 alt.Tooltip("series:N", title=""),
+                 alt.Tooltip("purchases:Q", title="Purchases", format=",.0f")],
+    )
+    marker = pd.DataFrame({"day": [calibration_end], "label": ["calibration ends"]})
+    rule = alt.Chart(marker).mark_rule(color=MUTED, strokeDash=[2, 2]).encode(x="day:T")
+    text = alt.Chart(marker).mark_text(align="left", dx=4, dy=-6, color=MUTED,
+                                       fontSize=10).encode(x="day:T", y=alt.value(8),
+                                                           text="label:N")
+    return themed((line + rule + text).properties(width=WIDTH - 60, height=220))
 
 
 def distribution_boxes(stats: pd.DataFrame, names: Sequence[str], colors: Sequence[str],

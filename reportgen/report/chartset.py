@@ -7,8 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from reportgen.report import charts
+from reportgen.report import chartdata, charts
 from reportgen.report.content import ReportContent
+from reportgen.report.worth import P_ALIVE_BANDS
 
 
 @dataclass
@@ -42,7 +43,7 @@ def build_charts(content: ReportContent,
 
     for key, chart in _overview(content):
         add(key, chart)
-    for key, chart in (*_sales(content), *_changes(content)):
+    for key, chart in (*_sales(content), *_value(content), *_changes(content)):
         add(key, chart)
     for key, chart in _distributions(content):
         add(key, chart)
@@ -77,14 +78,36 @@ def _sales(content: ReportContent) -> list[tuple[str, ChartSpec]]:
         return []
     names, colors = list(content.names.values()), list(content.colors.values())
     labels = {c: content.features.label(c) for c in ("recency_days", "frequency", "monetary")}
-    return [
+    revenue = [] if content.worth is not None else [  # the value section's chart has it too
         ("revenue", ChartSpec("chart-revenue", charts.revenue_vs_customers(data.revenue),
-                              "Each segment's share of customers and of net revenue.")),
+                              "Each segment's share of customers and of net revenue."))]
+    return [
+        *revenue,
         ("rfm-boxes", ChartSpec("chart-rfm-boxes", charts.distribution_boxes(
             data.rfm_boxes, names, colors, labels, logged=["frequency", "monetary"]),
             "Recency, frequency and monetary value by segment.")),
         ("rfm-grid", ChartSpec("chart-rfm-grid", charts.rfm_grid(data.rfm_grid),
                                "Customers by recency score and frequency score.")),
+    ]
+
+
+def _value(content: ReportContent) -> list[tuple[str, ChartSpec]]:
+    worth = content.worth
+    if worth is None:
+        return []
+    shares, bands, weeks = chartdata.value_tables(worth, content.names)
+    test = worth.backtest
+    return [
+        ("value-share", ChartSpec("chart-value-share", charts.revenue_vs_customers(shares),
+                                  "Each segment's share of customers, of past revenue and of "
+                                  "predicted value.")),
+        ("p-alive", ChartSpec("chart-p-alive", charts.p_alive_bands(
+            bands, list(content.names.values()),
+            [b for b, _ in P_ALIVE_BANDS]),
+            "Each segment's customers by their probability of still being a customer.")),
+        ("tracking", ChartSpec("chart-tracking", charts.tracking(
+            weeks, test.calibration_end.isoformat()),
+            "Cumulative repeat purchases week by week: actual against the model's forecast.")),
     ]
 
 

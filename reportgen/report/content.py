@@ -20,9 +20,11 @@ from reportgen.model.personas import Persona
 from reportgen.model.profile import NumericStat, Profiles
 from reportgen.model.recommend import Recommendation
 from reportgen.model.segment import Segmentation
+from reportgen.model.value import CustomerValue
 from reportgen.report import chartdata, wording
 from reportgen.report.changes import Changes
 from reportgen.report.facts import DataFacts, FeatureFacts, SegmentFacts
+from reportgen.report.worth import Worth, segment_worth, value_finding
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class ReportContent:
     config_raw: Mapping[str, Any]
     config_sha256: str
     config_base: Path  # the config's folder: a template may read files from it for the PDF
+    worth: Worth | None = None  # with `value:`: what each segment is worth, the backtest
 
     @property
     def names(self) -> dict[int, str]:
@@ -62,12 +65,18 @@ def build_content(*, loaded: LoadedConfig, period: str, generated_at: dt.datetim
                   customers: Customers, features: FeatureSet, segments: Segments,
                   profiles: Profiles, personas: Sequence[Persona],
                   recommendations: Mapping[int, tuple[Recommendation, ...]],
-                  roles: Mapping[str, str], changes: Changes | None) -> ReportContent:
+                  roles: Mapping[str, str], changes: Changes | None,
+                  value: CustomerValue | None = None) -> ReportContent:
     """The one join of the stage results: the report stage starts here."""
     config = loaded.config
     facts = feature_facts(features, config.features)
     data = data_facts(customers, features)
     people = segment_facts(segments, profiles, personas, recommendations, features, data)
+    worth = segment_worth(value, features, segments, {s.id: s.revenue_share for s in people})
+    findings = wording.findings(people, segments.fit, data.sales is not None,
+                                wording.value_column(roles, facts), facts, profiles.population)
+    if worth is not None:
+        findings.insert(1, value_finding(worth, {s.id: s.name for s in people}))
     missing = {c: int(customers.table.frame[c].isna().sum())
                if c in customers.table.frame else 0
                for c in features.numeric + features.categorical}
@@ -76,16 +85,14 @@ def build_content(*, loaded: LoadedConfig, period: str, generated_at: dt.datetim
         features=facts, fit=segments.fit, method=config.segmentation, segments=people,
         population=profiles.population, population_mix=profiles.population_mix, roles=roles,
         continuity=segments.continuity, changes=changes,
-        findings=tuple(wording.findings(people, segments.fit, data.sales is not None,
-                                        wording.value_column(roles, facts), facts,
-                                        profiles.population)),
+        findings=tuple(findings[:5]),
         warnings=tuple(wording.data_warnings(
             missing, len(customers.table.frame), config.features.missing == "drop", people,
             facts, segments.continuity)),
         charts=chartdata.chart_data(features, segments, people, changes,
                                     data.sales is not None, config.segmentation.random_state),
         config_raw=loaded.raw, config_sha256=loaded.sha256,
-        config_base=loaded.source.parent)
+        config_base=loaded.source.parent, worth=worth)
 
 
 def feature_facts(features: FeatureSet, spec: FeaturesSection) -> FeatureFacts:

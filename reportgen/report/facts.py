@@ -13,6 +13,11 @@ from reportgen.model.recommend import Recommendation
 from reportgen.text import humanize
 
 
+def doc(text: str) -> dict[str, str]:
+    """A field's metadata that documents it, as datasette's template contexts do."""
+    return {"help": text}
+
+
 @dataclass(frozen=True)
 class FeatureFacts:
     """The features as the report describes them (not the matrix they were clustered on)."""

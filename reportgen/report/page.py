@@ -31,16 +31,13 @@ from reportgen.report.changes import (
 from reportgen.report.chartdata import SCATTER_POINTS
 from reportgen.report.chartset import ChartSpec
 from reportgen.report.content import ReportContent, SegmentFacts
+from reportgen.report.facts import doc
+from reportgen.report.worthview import ValueView, value_view
 from reportgen.text import period_label
 
 DEFAULT_ACCENT = PALETTE[0]  # the first segment's colour, also the archive's
 VERSIONED_PACKAGES = ("reportgen", "pandas", "numpy", "scikit-learn", "kneed", "altair",
                       "vl-convert-python", "jinja2", "weasyprint", "pydantic")
-
-
-def doc(text: str) -> dict[str, str]:
-    """A field's metadata that documents it, as datasette's template contexts do."""
-    return {"help": text}
 
 
 @dataclass(frozen=True)
@@ -191,6 +188,8 @@ class PageContext:
     versions: dict[str, str] = field(metadata=doc("Python's and the libraries' versions"))
     sections: list[dict[str, Any]] = field(metadata=doc(
         "id, title, short and parts of each section, for the navigation and the contents"))
+    value: ValueView | None = field(default=None, metadata=doc(
+        "what each segment is worth and the backtest (none without value:)"))
 
 
 def page_context(content: ReportContent, charts: dict[str, ChartSpec],
@@ -218,7 +217,8 @@ def page_context(content: ReportContent, charts: dict[str, ChartSpec],
                                           content.roles, content.continuity),
         config_text=yaml.safe_dump(dict(content.config_raw), sort_keys=False,
                                    allow_unicode=True).strip(),
-        versions=versions(), sections=sections(content, views))
+        versions=versions(), sections=sections(content, views),
+        value=value_view(content.worth, content.names, content.colors))
 
 
 def segment_view(s: SegmentFacts, content: ReportContent) -> SegmentView:
@@ -324,6 +324,9 @@ def sections(content: ReportContent, views: list[SegmentView]) -> list[dict[str,
         entries.append({"id": "changes", "title": "What changed since "
                         f"{content.changes.previous_label}", "short": "What changed",
                         "parts": []})
+    if content.worth is not None:
+        entries.insert(1, {"id": "value", "title": "What each segment is worth",
+                           "short": "Value", "parts": []})
     if content.data.sales is not None:
         entries.append({"id": "revenue", "title": "Revenue and RFM", "short": "Revenue",
                         "parts": []})
@@ -332,6 +335,8 @@ def sections(content: ReportContent, views: list[SegmentView]) -> list[dict[str,
          "parts": [{"id": f"segment-{v.id}", "title": v.name} for v in views]},
         {"id": "map", "title": "Segment map", "short": "Map", "parts": []},
         {"id": "method", "title": "How k was chosen", "short": "How k was chosen", "parts": []},
+        *([{"id": "forecast", "title": "How far to trust the forecast", "short": "Forecast",
+            "parts": []}] if content.worth is not None else []),
         {"id": "appendix", "title": "Data appendix", "short": "Appendix", "parts": []},
     ]
     return entries
@@ -354,7 +359,8 @@ RENDERER_ADDS = {
     "chart_specs": "html: every chart's Vega-Lite spec, by chart id",
     "vega_bundle": "html: Vega, Vega-Lite and vega-embed, to inline once",
 }
-NESTED = {"segments": SegmentView, "changes": ChangesView, "stats": StatRow, "mix": MixRow}
+NESTED = {"segments": SegmentView, "changes": ChangesView, "stats": StatRow, "mix": MixRow,
+          "value": ValueView}
 
 
 def context_reference() -> str:

@@ -6,10 +6,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reportgen import record
+from reportgen.model.btyd import BgNbd, GammaGamma
 from reportgen.report import wording
 from reportgen.report.changes import Changes
 from reportgen.report.content import ReportContent, SegmentFacts
 from reportgen.report.page import versions
+from reportgen.report.worth import Worth
 
 
 def build_summary(content: ReportContent, timings: Mapping[str, float],
@@ -40,6 +42,7 @@ def build_summary(content: ReportContent, timings: Mapping[str, float],
         "continuity": _continuity(content),
         "migration": _migration(content.changes),
         "changes": _changes(content.changes),
+        "value": _value(content.worth),
         "outputs": list(outputs),
         "model": dict(model),
         "timings": {stage: round(seconds, 3) for stage, seconds in timings.items()},
@@ -118,3 +121,38 @@ def _segment(s: SegmentFacts) -> dict[str, Any]:
                             for r in s.recommendations],
         "rules_fired": list(s.rules_fired),
     }
+
+
+def _value(worth: Worth | None) -> dict[str, Any] | None:
+    if worth is None:
+        return None
+    test = worth.backtest
+    return {
+        "horizon_months": worth.horizon_months, "discount_rate": worth.discount_rate,
+        "margin": worth.margin, **_fit(worth.bgnbd, worth.gamma_gamma),
+        "customers": len(worth.customers), "total_value": worth.total_value,
+        "one_time_buyers": worth.one_time_buyers,
+        "backtest": {
+            **_fit(test.bgnbd, test.gamma_gamma),
+            "calibration_end": test.calibration_end.isoformat(),
+            "holdout_end": test.holdout_end.isoformat(), "auto": test.auto,
+            "holdout_weeks": test.holdout_weeks, "customers": len(test.customers),
+            "returning_customers": test.returning, "actual_transactions":
+            test.actual_transactions, "expected_transactions": test.expected_transactions,
+            "actual_revenue": test.actual_revenue, "expected_revenue": test.expected_revenue,
+            "mae_per_customer": test.mae_per_customer,
+            "deciles": test.deciles.to_dict("records"), "trust": list(test.trust)},
+        "segments": [vars(s) for s in worth.segments],
+        "tiers": [{"name": t.name, "lowest_value": t.lowest_value, "customers": t.customers,
+                   "value_share": t.value_share, "segments": dict(t.by_segment)}
+                  for t in worth.tiers],
+        "notes": list(worth.notes),
+    }
+
+
+def _fit(bgnbd: BgNbd, gamma_gamma: GammaGamma) -> dict[str, Any]:
+    """Alpha in weeks and gamma in the currency, as the literature gives them."""
+    return {"params": {"r": bgnbd.r, "alpha": bgnbd.alpha, "a": bgnbd.a, "b": bgnbd.b,
+                       "p": gamma_gamma.p, "q": gamma_gamma.q, "gamma": gamma_gamma.gamma},
+            "log_likelihood": {"bgnbd": bgnbd.log_likelihood,
+                               "gamma_gamma": gamma_gamma.log_likelihood}}

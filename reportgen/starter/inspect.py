@@ -41,7 +41,8 @@ SALES_ROLES = {
                           re.IGNORECASE),
     "quantity": re.compile(r"qty|quantity|units|pieces", re.IGNORECASE),
     "price": re.compile(r"price", re.IGNORECASE),
-    "amount": re.compile(r"amount|revenue|sales|line.?total|total|value", re.IGNORECASE),
+    "amount": re.compile(r"amount|revenue|sales|line.?total|total|value|dollar|spent|spend|paid",
+                         re.IGNORECASE),
 }
 IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 COMMENT_COLUMN = 32
@@ -200,7 +201,10 @@ def _as_dates(values: pd.Series) -> bool | None:
 
 
 def sales_columns(frame: pd.DataFrame, columns: list[Column]) -> dict[str, str] | None:
-    """The transactions: block's columns when rows look like sales lines, else None."""
+    """The transactions: block's columns when rows look like sales lines, else None.
+
+    An invoice number is optional: order logs such as CDNOW's have a customer, a date
+    and an amount per line, and customers that come back on several rows."""
     kinds = {c.name: c.role for c in columns}
     dates = [c.name for c in columns if c.role == "date"]
     found: dict[str, str] = {}
@@ -215,7 +219,7 @@ def sales_columns(frame: pd.DataFrame, columns: list[Column]) -> dict[str, str] 
                 continue
             found[role] = name
             break
-    if not dates or "customer" not in found or "invoice" not in found:
+    if not dates or "customer" not in found:
         return None
     if not ({"quantity", "price"} <= found.keys() or "amount" in found):
         return None
