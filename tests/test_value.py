@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 import yaml
 from helpers import page_texts, squash
-from orders import slipping_spenders
+from helpers import run_cli as cli
+from orders import buyers, slipping_spenders, write
 
 from reportgen import run_report
 
@@ -185,3 +186,24 @@ def test_customers_who_move_segment_are_listed_with_their_spend_at_risk(tmp_path
     assert (movers["to_segment"] == after.loc[movers.index, "segment"]).all()
     assert np.allclose(movers["spend_at_risk"],
                        movers["last_year_spend"] * (1 - movers["p_alive"]), atol=0.01)
+
+
+def test_a_holdout_without_purchases_is_said_on_the_page_and_on_stderr(tmp_path):
+    """Everyone stopped buying in 2025 and the report is as of December 2026: the auto
+    holdout (the last quarter) holds no purchase, so the forecast cannot be checked."""
+    rng = np.random.default_rng(5)
+    write(tmp_path / "orders.csv", buyers(rng, 0, 300, 10, 40,
+                                          until=pd.Timestamp("2025-12-31")))
+    config(tmp_path, transactions={"customer": "customer_id", "date": "date",
+                                   "amount": "dollars", "as_of": "2026-12-01"})
+    done = cli("run", "shop.yaml", "--period", PERIOD, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    line = ("warning: Predicted value: No customer bought again in the holdout, so the "
+            "forecast cannot be checked against anything.")
+    assert line in done.stderr.splitlines()
+    folder = tmp_path / "out" / "shop" / PERIOD
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["value"]["backtest"]["actual_transactions"] == 0
+    html = squash((folder / "report.html").read_text())
+    assert squash("Nobody bought again in the holdout, so the forecast could not be "
+                  "checked; treat predicted value as unproven.") in html

@@ -56,8 +56,7 @@ def load_customers(config: Config, period: str) -> Customers:
     as_of = config.data.as_of or (sales.as_of if sales else dt.date.today())
     table = _with_derived(table, config, as_of, features)
     identified = config.data.id is not None or config.transactions is not None
-    return Customers(table, features, sales, identified,
-                     purchases if config.transactions is not None else None,
+    return Customers(table, features, sales, identified, purchases,
                      LOGGED_VALUE_COLUMNS if config.value else ())
 
 
@@ -117,14 +116,15 @@ def _transaction_columns(config: Config) -> dict[str, str]:
 
 
 def _from_sales_lines(config: Config, needed: dict[str, str], parameters: dict[str, dt.date]
-                      ) -> tuple[Table, SalesSummary, PurchaseDays]:
+                      ) -> tuple[Table, SalesSummary, PurchaseDays | None]:
     spec = config.transactions
     assert spec is not None
     lines, sha256 = read_source(config.data, needed, parameters,
                                 [c for c in (spec.customer, spec.invoice) if c])
     own = set(_transaction_columns(config))
     extra = [c for c in needed if c not in own]  # per-customer profile columns from the lines
-    customers, sales, purchases = aggregate(lines, spec, config.data.read.dayfirst, extra)
+    customers, sales, purchases = aggregate(lines, spec, config.data.read.dayfirst, extra,
+                                            with_days=config.value is not None)
     frame = customers.reset_index()
     ids = frame.pop("id").rename("id")
     table = Table(frame=frame, ids=ids, source=config.data.source_name, sha256=sha256,

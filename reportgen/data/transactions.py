@@ -148,9 +148,11 @@ class _Kept:
 
 
 def aggregate(lines: pd.DataFrame, spec: TransactionsSection, dayfirst: bool,
-              extra: list[str]) -> tuple[pd.DataFrame, SalesSummary, PurchaseDays]:
+              extra: list[str], with_days: bool = True
+              ) -> tuple[pd.DataFrame, SalesSummary, PurchaseDays | None]:
     """Customers (indexed by id) with the RFM columns and `extra` columns, what was done,
-    and the purchase days.
+    and the purchase days when `with_days` (only the value model needs them: 1.4 s at
+    10M lines).
 
     One mask runs through the cleaning steps and rows are selected once at the end: on
     10M lines, copying the frame at every step doubled the peak memory.
@@ -171,6 +173,8 @@ def aggregate(lines: pd.DataFrame, spec: TransactionsSection, dayfirst: bool,
                            first_date=days.min().astype(dt.date),
                            last_date=days.max().astype(dt.date), line_counts=counts,
                            excluded=excluded[["frequency", "monetary"]].reset_index())
+    if not with_days:
+        return customers, summary, None
     rows = kept.purchase_rows
     return customers, summary, purchase_days(codes[rows], kept.days[rows], kept.amount[rows],
                                              kept.returns[rows], np.asarray(ids))

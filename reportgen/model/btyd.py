@@ -9,7 +9,7 @@ first purchase to the last, T the weeks from the first purchase to the end. Gamm
 is fitted on the customers with at least one repeat purchase, on the mean amount of their
 repeat purchase days. On the CDNOW 1/10 sample with calibration to 1997-09-30 these give
 the published estimates (tests/test_btyd.py); the formulas are checked against
-PyMC-Marketing's (benchmarks/bench_value.py).
+PyMC-Marketing's (benchmarks/bench_value_library.py).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import betaln, gammaln, hyp2f1
+from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 WEEK = 7.0
 MONTH_WEEKS = 365.25 / 12 / WEEK
@@ -88,15 +88,10 @@ def bgnbd_log_likelihood(params: np.ndarray, x: np.ndarray, t_x: np.ndarray,
 def fit_bgnbd(h: History) -> BgNbd:
     """Maximum likelihood on log-parameters (all four are positive)."""
     groups = _compressed(h.x, h.t_x, h.T)
-
-    def loss(theta: np.ndarray) -> float:
-        return -float(np.dot(groups.weights, bgnbd_log_likelihood(
-            np.exp(theta), groups.x, groups.t_x, groups.T)))
-
     start = np.log([0.5, max(float(np.mean(h.T)) / 4, 1.0), 1.0, 1.0])
-    theta = _maximise(loss, start)
+    theta, fitted = _maximise(groups.bgnbd_loss, start)
     r, alpha, a, b = np.exp(theta)
-    return BgNbd(float(r), float(alpha), float(a), float(b), -loss(theta), len(h))
+    return BgNbd(float(r), float(alpha), float(a), float(b), -fitted, len(h))
 
 
 def p_alive(model: BgNbd, h: History) -> np.ndarray:
@@ -158,14 +153,11 @@ def gamma_gamma_log_likelihood(params: np.ndarray, m: np.ndarray,
 def fit_gamma_gamma(h: History) -> GammaGamma:
     """On the repeat buyers who spent something: a mean of zero has no likelihood."""
     buyers = spenders(h)
-    m, x = h.mean_repeat[buyers], h.x[buyers]
-
-    def loss(theta: np.ndarray) -> float:
-        return -float(gamma_gamma_log_likelihood(np.exp(theta), m, x).sum())
-
-    theta = _maximise(loss, np.log([1.0, 1.0, max(float(np.mean(m)), 1.0)]))
+    spend = _Spend.of(h.mean_repeat[buyers], h.x[buyers])
+    start = np.log([1.0, 1.0, max(float(np.mean(h.mean_repeat[buyers])), 1.0)])
+    theta, fitted = _maximise(spend.loss, start)
     p, q, gamma = np.exp(theta)
-    return GammaGamma(float(p), float(q), float(gamma), -loss(theta), int(buyers.sum()))
+    return GammaGamma(float(p), float(q), float(gamma), -fitted, int(buyers.sum()))
 
 
 def spenders(h: History) -> np.ndarray:
@@ -211,32 +203,106 @@ def discounted_value(bgnbd: BgNbd, spend: np.ndarray, h: History, months: int,
 @dataclass(frozen=True)
 class _Groups:
     """Distinct (x, t_x, T) triples and how many customers share each: the likelihood is
-    the same for all of them, so it is evaluated once a triple."""
+    the same for all of them, so it is evaluated once a triple. The terms that depend on
+    x alone (the gamma functions, the costly part) are evaluated once a distinct x."""
 
     x: np.ndarray
     t_x: np.ndarray
     T: np.ndarray
     weights: np.ndarray
+    levels: np.ndarray  # the distinct values of x
+    level: np.ndarray  # each triple's index into levels
+    level_weights: np.ndarray  # customers per distinct x
+    repeat: np.ndarray  # x > 0
+
+    def bgnbd_loss(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """Minus the BG/NBD log-likelihood (FHL 2005, eq. 6) and its gradient in
+        log-parameters: analytic, since finite differences cost five evaluations a step."""
+        params = np.exp(theta)
+        r, alpha, a, b = params
+        X, n, w_ = self.levels, self.level_weights, self.weights
+        rx = r + self.x
+        log_T, log_tx = np.log(alpha + self.T), np.log(alpha + self.t_x)
+        after = np.where(X > 0, b + X - 1, 1.0)  # b + x - 1, used only when x > 0
+        log_b = np.log(after)
+        no_dropout = -rx * log_T
+        dropout = np.where(self.repeat, np.log(a) - log_b[self.level] - rx * log_tx, -np.inf)
+        head = (n @ (gammaln(r + X) + betaln(a, b + X)) + w_.sum() * (
+            r * np.log(alpha) - gammaln(r) - betaln(a, b)))
+        value = head + w_ @ np.logaddexp(no_dropout, dropout)
+        share = w_ * expit(dropout - no_dropout)  # weight of the dropout term, by triple
+        keep = w_ - share
+        ab = n @ (digamma(a + b) - digamma(a + b + X))
+        total = w_.sum()
+        gradient = np.array([
+            n @ digamma(r + X) + total * (np.log(alpha) - digamma(r))
+            - keep @ log_T - share @ log_tx,
+            total * r / alpha - rx @ (keep / (alpha + self.T) + share / (alpha + self.t_x)),
+            ab + share.sum() / a,
+            ab + n @ digamma(b + X) - total * digamma(b)
+            - share @ (1 / after)[self.level],
+        ])
+        return -float(value), -gradient * params
 
 
 def _compressed(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> _Groups:
     keys = np.stack([x, np.round(t_x * WEEK), np.round(T * WEEK)], axis=1)
     unique, counts = np.unique(keys, axis=0, return_counts=True)
-    return _Groups(unique[:, 0], unique[:, 1] / WEEK, unique[:, 2] / WEEK,
-                   counts.astype(np.float64))
+    weights = counts.astype(np.float64)
+    levels, level = np.unique(unique[:, 0], return_inverse=True)
+    return _Groups(unique[:, 0], unique[:, 1] / WEEK, unique[:, 2] / WEEK, weights, levels,
+                   level, np.bincount(level, weights=weights), unique[:, 0] > 0)
 
 
-def _maximise(loss: Callable[[np.ndarray], float], start: np.ndarray) -> np.ndarray:
-    """Minimise `loss` over log-parameters: L-BFGS-B, then Nelder-Mead to polish.
+@dataclass(frozen=True)
+class _Spend:
+    """The repeat buyers' mean spends m over x purchases, with every sum that does not
+    depend on the parameters taken once, and the gamma functions once a distinct x."""
+
+    m: np.ndarray
+    x: np.ndarray
+    levels: np.ndarray
+    level_counts: np.ndarray
+    sum_log_m: float
+    sum_x_log_mx: float  # sum of x log m + x log x
+
+    @classmethod
+    def of(cls, m: np.ndarray, x: np.ndarray) -> _Spend:
+        levels, counts = np.unique(x, return_counts=True)
+        return cls(m, x, levels, counts.astype(np.float64), float(np.log(m).sum()),
+                   float((x * (np.log(m) + np.log(x))).sum()))
+
+    def loss(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """Minus the Gamma-Gamma log-likelihood and its gradient in log-parameters."""
+        params = np.exp(theta)
+        p, q, gamma = params
+        X, n, N = self.levels, self.level_counts, float(len(self.m))
+        total = gamma + self.m * self.x
+        log_total = np.log(total)
+        x_log_total = self.x @ log_total
+        sum_log_total = log_total.sum()
+        both = digamma(p * X + q)
+        value = (n @ (gammaln(p * X + q) - gammaln(p * X)) - N * gammaln(q)
+                 + N * q * np.log(gamma) + p * self.sum_x_log_mx - self.sum_log_m
+                 - p * x_log_total - q * sum_log_total)
+        gradient = np.array([
+            n @ (X * (both - digamma(p * X))) + self.sum_x_log_mx - x_log_total,
+            n @ both - N * digamma(q) + N * np.log(gamma) - sum_log_total,
+            N * q / gamma - (p * self.x + q) @ (1 / total),
+        ])
+        return -float(value), -gradient * params
+
+
+def _maximise(loss: Callable[[np.ndarray], tuple[float, np.ndarray]],
+              start: np.ndarray) -> tuple[np.ndarray, float]:
+    """Minimise `loss` (value and gradient) over log-parameters with L-BFGS-B; the best
+    point and its loss.
 
     The bounds (e^-20 to e^20) keep a fit that runs to a boundary of the parameter space
     (Gamma-Gamma's p without limit when each customer spends the same every time) from
     taking thousands of steps towards infinity.
     """
     bounds = [(-20.0, 20.0)] * len(start)
-    first = minimize(loss, start, method="L-BFGS-B", bounds=bounds,
-                     options={"ftol": 1e-13, "gtol": 1e-9, "maxiter": 2000})
-    polished = minimize(loss, first.x, method="Nelder-Mead",
-                        bounds=bounds,
-                        options={"xatol": 1e-8, "fatol": 1e-9, "maxiter": 1000})
-    return np.asarray(polished.x if polished.fun <= first.fun else first.x)
+    found = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds,
+                     options={"ftol": 1e-15, "gtol": 1e-7, "maxiter": 2000})
+    return np.asarray(found.x), float(found.fun)

@@ -88,11 +88,19 @@ def build_content(*, loaded: LoadedConfig, period: str, generated_at: dt.datetim
         findings=tuple(findings[:5]),
         warnings=tuple(wording.data_warnings(
             missing, len(customers.table.frame), config.features.missing == "drop", people,
-            facts, segments.continuity)),
+            facts, segments.continuity)) + forecast_warnings(worth),
         charts=chartdata.chart_data(features, segments, people, changes,
                                     data.sales is not None, config.segmentation.random_state),
         config_raw=loaded.raw, config_sha256=loaded.sha256,
         config_base=loaded.source.parent, worth=worth)
+
+
+def forecast_warnings(worth: Worth | None) -> tuple[str, ...]:
+    """The backtest's doubts, also on stderr: predicted value the holdout could not
+    confirm must not reach a stakeholder unremarked."""
+    if worth is None:
+        return ()
+    return tuple(f"Predicted value: {note}" for note in worth.backtest.trust)
 
 
 def feature_facts(features: FeatureSet, spec: FeaturesSection) -> FeatureFacts:
