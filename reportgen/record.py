@@ -69,6 +69,8 @@ class Selection(_Part):
     knee: int | None = None
     best_silhouette: float | None = None
     weak_structure: bool = False
+    natural_groups: bool = True
+    min_share: float | None = None
     silhouette_rows: int = 0
     sweep_rows: int = 0
 
@@ -79,6 +81,29 @@ class KScores(_Part):
     silhouette: float
     calinski_harabasz: float
     davies_bouldin: float
+
+
+class KStability(_Part):
+    k: int
+    ari: float
+    weakest: float
+    smallest_share: float
+    stable: bool
+
+
+class SegmentStability(_Part):
+    id: int
+    jaccard: float
+    band: str
+
+
+class Stability(_Part):
+    method: str = ""
+    resamples: int = 0
+    rows: int = 0
+    fraction: float = 0.0
+    by_k: list[KStability] = []
+    segments: list[SegmentStability] = []
 
 
 class Stat(_Part):
@@ -282,6 +307,7 @@ class Summary(_Part):
     k_selected: int = 0
     selection: Selection = Selection()
     k_scores: list[KScores] = []
+    stability: Stability | None = None
     segments: list[Segment] = []
     findings: list[str] = []
     warnings: list[str] = []

@@ -31,7 +31,7 @@ def test_minimal_config_gets_defaults_and_resolves_paths_against_its_folder(tmp_
     assert config.data.path == (tmp_path / "data" / "customers.csv").resolve()
     assert config.output.dir == (tmp_path / "reports").resolve()
     assert config.segmentation.k == (2, 10)
-    assert config.segmentation.select == "silhouette"
+    assert config.segmentation.select == "stable" and config.segmentation.min_share == 0.03
     assert config.segmentation.n_init >= 4
     assert len(loaded.sha256) == 64
 

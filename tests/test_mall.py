@@ -20,7 +20,9 @@ def summary(mall_run) -> dict:
 
 def test_picks_five_segments_by_silhouette(summary):
     assert summary["k_selected"] == 5
-    assert summary["selection"]["reason"].startswith("k=5: highest silhouette (0.55)")
+    assert summary["selection"]["reason"].startswith("k=5: the best silhouette (0.55) among "
+                                                     "the k whose segments all come back")
+    assert {s["band"] for s in summary["stability"]["segments"]} == {"highly stable"}
     assert summary["n_customers"] == 200
 
 

@@ -52,8 +52,8 @@ def test_the_findings_state_the_numbers(content):
         # income: 92k against the mean of all six, 44.3k
         "Careful affluent is only 33% of customers but has the highest income: 2.1x the "
         "average.",
-        "The data show no strong cluster structure (best silhouette 0.20): treat the "
-        "segments as a useful partition of a continuum, not as natural groups.",
+        "The data show no natural groups (best silhouette 0.20): treat the segments as a "
+        "useful partition of a continuum.",
         "Careful affluent stands apart most: Mostly York city (100% vs 33% overall).")
 
 
@@ -69,8 +69,9 @@ def test_weak_structure_states_the_best_silhouette_not_the_chosen_one(content):
     """The elbow chose k=2 (silhouette 0.10); the page's claim about the best silhouette
     must give the best one (0.20, at k=3), and the threshold it is compared with."""
     text = page_text(content)
-    assert "The best silhouette is 0.20 (below 0.25): customers form a continuum" in text
-    assert "the best silhouette (0.20) is below 0.25." in text
+    verdict = ("No natural groups: the best silhouette is 0.20 (below 0.25). The customers "
+               "form a continuum")
+    assert text.count(verdict) == 2  # in the summary and in how k was chosen
     assert "Silhouette 0.10" in text  # the cover's figure is the chosen k's
 
 
@@ -118,8 +119,8 @@ def test_summary_json_is_the_typed_record_of_the_content(content, tmp_path):
         (1, "Budget fans", 4), (2, "Careful affluent", 2)]
     assert summary.k_selected == 2 and summary.selection.method == "elbow"
     assert summary.selection.reason == selection_reason(content.fit)
-    assert summary.warnings[-1].startswith("No strong cluster structure: the best silhouette "
-                                           "is 0.20 (below 0.25)")
+    assert summary.warnings[-1].startswith("No natural groups: the best silhouette is 0.20 "
+                                           "(below 0.25)")
     assert summary.segments[0].profile["income"].level in ("low", "very low")
     (tmp_path / "summary.json").write_bytes(record.summary_bytes(summary))
     assert record.read_summary(tmp_path) == summary

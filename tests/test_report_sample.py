@@ -70,7 +70,7 @@ def test_summary_holds_the_contract_keys(summary):
     assert [s["k"] for s in summary["k_scores"]] == list(range(2, 11))
     assert set(summary["k_scores"][0]) == {"k", "inertia", "silhouette", "calinski_harabasz",
                                            "davies_bouldin"}
-    assert summary["selection"]["reason"].startswith("k=5: highest silhouette")
+    assert summary["selection"]["reason"].startswith("k=5: the best silhouette")
     first = summary["segments"][0]
     assert set(first["profile"]["income"]) >= {"mean", "z", "level"}
     assert first["recommendations"] and first["rules_fired"]

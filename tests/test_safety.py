@@ -229,4 +229,4 @@ output: {dir: out, formats: [html]}
 """)
     code, err = run_period(config)
     assert code == 0, err
-    assert "warning: No strong cluster structure: the best silhouette is 0.1" in err
+    assert "warning: No natural groups: the best silhouette is 0.1" in err

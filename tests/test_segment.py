@@ -38,7 +38,7 @@ def test_four_points_two_pairs_gives_the_obvious_split():
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
 def test_silhouette_finds_the_true_number_of_groups_for_any_seed(seed):
     matrix, truth = blobs(seed=seed)
-    result = segment(matrix, SegmentationSection(k=[2, 6], random_state=seed))
+    result = segment(matrix, SegmentationSection(k=[2, 6], random_state=seed, select="silhouette"))
     assert result.k == 3
     assert adjusted_rand_score(truth, result.labels) == pytest.approx(1.0)
     assert selection_reason(result).startswith("k=3: highest silhouette")

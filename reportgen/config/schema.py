@@ -148,9 +148,14 @@ class SegmentationSection(Section):
         _k_range, json_schema_input_type=int | tuple[int, int])] = Field(
         (2, 10), description="Number of segments: an integer, or an inclusive range [min, max]."
     )
-    select: Literal["silhouette", "elbow", "calinski_harabasz"] = Field(
-        "silhouette", description="How k is chosen from the range."
+    select: Literal["stable", "silhouette", "elbow", "calinski_harabasz"] = Field(
+        "stable", description="How k is chosen from the range: stable (the best silhouette "
+        "among the k of 3 or more whose segments all come back when the customers are "
+        "resampled and each hold min_share), or silhouette, elbow, calinski_harabasz."
     )
+    min_share: float = Field(
+        0.03, ge=0, lt=0.5, description="With select: stable, the smallest share of customers "
+        "a segment may hold (a segment too small to run a campaign on does not count).")
     random_state: int = Field(
         42, description="Seed: the same config and data give the same labels.")
     n_init: int = Field(

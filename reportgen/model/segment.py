@@ -7,7 +7,7 @@ the same numbering, whatever order K-Means found the centres in.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -16,6 +16,7 @@ from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 
 from reportgen.config.schema import SegmentationSection
 from reportgen.errors import SegmentationError
+from reportgen.model.stability import STABLE, Stability, measure
 
 WEAK_SILHOUETTE = 0.25
 
@@ -47,6 +48,9 @@ class Segmentation:
     ids: tuple[int, ...]  # stable id of each position 1..k
     sweep_rows: int  # rows the k sweep was fitted on
     fitted_in: str | None = None  # with method "saved": the period the model was fitted in
+    stability: Stability | None = None  # per k of the sweep; None for a saved model
+    smallest_shares: tuple[float, ...] = ()  # per k of the sweep: its smallest segment's share
+    min_share: float = 0.0  # with method "stable": the size rule
 
     @property
     def sampled_sweep(self) -> bool:
@@ -76,6 +80,35 @@ class Segmentation:
     def score_for(self, k: int) -> KScore:
         return next(s for s in self.scores if s.k == k)
 
+    @property
+    def segment_jaccards(self) -> tuple[float, ...] | None:
+        """Each position's mean Jaccard with its best match over the resamples (its
+        stability), or None when the model was not refitted this period."""
+        if self.stability is None:
+            return None
+        jaccard = self.stability.for_k(self.k).jaccard
+        return tuple(jaccard[int(cluster)] for cluster in self.order)
+
+    def jaccard_of(self) -> dict[int, float]:
+        """Each segment's stability by its stable id (empty for a saved model)."""
+        jaccards = self.segment_jaccards
+        return dict(zip(self.ids, jaccards, strict=True)) if jaccards is not None else {}
+
+    @property
+    def stable_ks(self) -> tuple[int, ...]:
+        """The k of the sweep whose every segment is at least stable."""
+        if self.stability is None:
+            return ()
+        return tuple(s.k for s in self.stability.by_k if s.weakest >= STABLE)
+
+    @property
+    def natural_groups(self) -> bool:
+        """False when no k of the range gives segments that come back on resampling (or
+        silhouette says the data are a continuum): the segments are then a partition."""
+        if self.weak_structure:
+            return False
+        return self.stability is None or bool(self.stable_ks)
+
 
 def segment(matrix: np.ndarray, spec: SegmentationSection) -> Segmentation:
     """Sweep k, choose one by the configured criterion, and label every row with it."""
@@ -88,14 +121,19 @@ def segment(matrix: np.ndarray, spec: SegmentationSection) -> Segmentation:
     scores = score_models(swept, list(models.values()), sample)
     knee = find_knee(scores)
     method = spec.select if low != high else "fixed"
-    k = choose_k(scores, method, knee)
+    measured = measure(swept, {k: m.labels_ for k, m in models.items()},
+                                 spec.random_state)
+    smallest = tuple(float(np.bincount(m.labels_).min() / len(swept)) for m in models.values())
+    k = choose_k(scores, method, knee, measured, dict(zip(models, smallest, strict=True)),
+                 spec.min_share)
     model = refit_on_all(matrix, models[k], spec)
     order = size_order(model.labels_, k)
     return Segmentation(
         k=k, labels=relabel(model.labels_, order), centres=model.cluster_centers_, order=order,
         scores=tuple(scores), method=method, knee=knee,
         silhouette_rows=len(sample) if sample is not None else len(swept), n_rows=len(matrix),
-        ids=tuple(range(1, k + 1)), sweep_rows=len(swept))
+        ids=tuple(range(1, k + 1)), sweep_rows=len(swept), stability=measured,
+        smallest_shares=smallest, min_share=spec.min_share)
 
 
 def rows_for_sweep(matrix: np.ndarray, spec: SegmentationSection) -> np.ndarray:
@@ -275,16 +313,33 @@ def find_knee(scores: list[KScore]) -> int | None:
     return int(knee) if knee is not None else None
 
 
-def choose_k(scores: list[KScore], method: str, knee: int | None) -> int:
+def choose_k(scores: list[KScore], method: str, knee: int | None,
+             measured: Stability | None = None, smallest: Mapping[int, float] | None = None,
+             min_share: float = 0.0) -> int:
     """The k the configured criterion picks (a fixed k is the only one scored). The
     sentence that tells a reader why is the report's (report/wording.py)."""
     if method == "fixed":
         return scores[0].k
+    if method == "stable" and measured is not None and smallest is not None:
+        return stable_k(scores, measured, smallest, min_share)
     if method == "elbow" and knee is not None:
         return knee
     if method == "calinski_harabasz":
         return max(scores, key=lambda s: (s.calinski_harabasz, -s.k)).k
     return best_silhouette_score(scores).k
+
+
+def stable_k(scores: list[KScore], measured: Stability, smallest: Mapping[int, float],
+             min_share: float) -> int:
+    """Among the k whose segments all come back on resampling (mean Jaccard >= 0.75) and
+    each hold `min_share` of customers, the best silhouette, preferring 3 or more segments
+    over a two-way split that only says high against low. Without such a k, the best
+    silhouette among the k big enough (or all): the report then says the data have no
+    natural groups."""
+    big = [s for s in scores if smallest[s.k] >= min_share] or scores
+    stable = [s for s in big if measured.for_k(s.k).weakest >= STABLE]
+    several = [s for s in stable if s.k >= 3]
+    return best_silhouette_score(several or stable or big).k
 
 
 def best_silhouette_score(scores: Sequence[KScore]) -> KScore:

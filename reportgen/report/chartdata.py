@@ -14,6 +14,7 @@ import pandas as pd
 
 from reportgen.model.continuity import Segments
 from reportgen.model.features import FeatureSet
+from reportgen.model.segment import Segmentation
 from reportgen.report.changes import Changes
 from reportgen.report.facts import SegmentFacts
 from reportgen.report.worth import Worth
@@ -51,7 +52,7 @@ def chart_data(features: FeatureSet, segments: Segments, people: Sequence[Segmen
     data = ChartData(
         sizes=pd.DataFrame({"name": [s.name for s in people], "size": [s.size for s in people],
                             "share": [s.share for s in people]}),
-        scores=pd.DataFrame([vars(s) for s in segments.fit.scores]),
+        scores=score_table(segments.fit),
         heatmap=heatmap_cells(people, features) if features.all_numeric else None,
         map_points=points[["pc1", "pc2", "name"]].round(3), map_explained=explained,
         distributions={s.id: segment_bins(bins, s.id) for s in people} if features.numeric
@@ -101,6 +102,15 @@ def with_change_tables(data: ChartData, changes: Changes,
             migration_sources=tuple(dict.fromkeys(
                 f.from_name for f in sorted(flows, key=lambda f: f.from_id))))
     return data
+
+
+def score_table(fit: Segmentation) -> pd.DataFrame:
+    """k and its scores; with `stability` (the weakest segment's mean Jaccard) when the
+    sweep was resampled."""
+    table = pd.DataFrame([vars(s) for s in fit.scores])
+    if fit.stability is not None:
+        table["stability"] = [fit.stability.for_k(k).weakest for k in table["k"]]
+    return table
 
 
 def histograms(features: FeatureSet, segments: Segments) -> pd.DataFrame:

@@ -94,27 +94,32 @@ SCORE_TITLES = {
     "silhouette": "Silhouette (higher is better)",
     "calinski_harabasz": "Calinski-Harabasz (higher is better)",
     "davies_bouldin": "Davies-Bouldin (lower is better)",
+    "stability": "Stability (weakest segment)",
 }
 
 
 def k_scores(scores: pd.DataFrame, chosen: int) -> alt.TopLevelMixin:
     """One small panel per quality score by k. Columns: k and one column per score."""
     panels = []
-    for metric, title in SCORE_TITLES.items():
+    shown = {m: t for m, t in SCORE_TITLES.items() if m in scores.columns}
+    for metric, title in shown.items():
         base = alt.Chart(scores).encode(
             x=alt.X("k:Q", title="k", axis=alt.Axis(tickMinStep=1, format="d")),
             y=alt.Y(f"{metric}:Q", title=None, scale=alt.Scale(zero=False),
                     axis=alt.Axis(format="~s" if metric == "calinski_harabasz" else ".2f")),
         )
+        layers = [alt.Chart(pd.DataFrame({"y": [0.75]})).mark_rule(
+            color="#1d6b3a", strokeDash=[4, 3]).encode(y="y:Q")] if metric == "stability" else []
         panels.append(alt.layer(
+            *layers,
             base.mark_line(color=MUTED),
             base.mark_point(filled=True, size=35, color=MUTED).encode(
                 tooltip=[alt.Tooltip("k:Q"), alt.Tooltip(f"{metric}:Q", format=",.3f")]),
             base.transform_filter(alt.datum.k == chosen).mark_point(
                 filled=True, size=110, color=PALETTE[0]),
-        ).properties(width=(WIDTH - 150) // 3, height=150,
+        ).properties(width=(WIDTH - 50 * len(shown)) // len(shown), height=150,
                      title=alt.TitleParams(title, fontSize=11)))
-    return themed(alt.hconcat(*panels, spacing=28))
+    return themed(alt.hconcat(*panels, spacing=24))
 
 
 def zscore_heatmap(cells: pd.DataFrame) -> alt.TopLevelMixin:

@@ -88,11 +88,17 @@ def build_content(*, loaded: LoadedConfig, period: str, generated_at: dt.datetim
         findings=tuple(findings[:5]),
         warnings=tuple(wording.data_warnings(
             missing, len(customers.table.frame), config.features.missing == "drop", people,
-            facts, segments.continuity)) + forecast_warnings(worth),
+            facts, segments.continuity)) + stability_warnings(segments.fit, people)
+        + forecast_warnings(worth),
         charts=chartdata.chart_data(features, segments, people, changes,
                                     data.sales is not None, config.segmentation.random_state),
         config_raw=loaded.raw, config_sha256=loaded.sha256,
         config_base=loaded.source.parent, worth=worth)
+
+
+def stability_warnings(fit: Segmentation, people: Sequence[SegmentFacts]) -> tuple[str, ...]:
+    warning = wording.stability_warning(fit, {s.id: s.name for s in people})
+    return (warning,) if warning else ()
 
 
 def forecast_warnings(worth: Worth | None) -> tuple[str, ...]:

@@ -20,7 +20,8 @@ import yaml
 from reportgen.model.continuity import PALETTE
 from reportgen.model.features import CATEGORY_VARIANCE_SHARE
 from reportgen.model.recommend import Recommendation
-from reportgen.model.segment import WEAK_SILHOUETTE
+from reportgen.model.segment import Segmentation
+from reportgen.model.stability import band
 from reportgen.report import wording
 from reportgen.report.changes import (
     PROFILE_SHIFT,
@@ -75,10 +76,19 @@ class SegmentView:
     mix: list[MixRow] = field(metadata=doc("a row per categorical column"))
     named_by: str = field(metadata=doc("the rule that named it, in words"))
     advised_by: list[str] = field(metadata=doc("the rules its actions came from"))
+    stability: float | None = field(default=None, metadata=doc(
+        "its mean Jaccard over the resamples, 0 to 1 (none for a saved model)"))
+    stability_band: str | None = field(default=None, metadata=doc(
+        "unstable, doubtful, stable or highly stable"))
 
     @property
     def top_action(self) -> str:
         return self.recommendations[0].action
+
+    @property
+    def check_first(self) -> bool:
+        """An unstable segment's actions are marked "check before acting"."""
+        return self.stability_band == "unstable"
 
 
 @dataclass(frozen=True)
@@ -89,6 +99,8 @@ class ScoreRow:
     calinski_harabasz: float
     davies_bouldin: float
     chosen: bool
+    stability: float | None = None  # the weakest segment's mean Jaccard at this k
+    smallest_share: float | None = None
 
 
 @dataclass(frozen=True)
@@ -160,10 +172,8 @@ class PageContext:
     n_customers: int = field(metadata=doc("customers segmented"))
     n_rows_read: int = field(metadata=doc("rows (or sales lines) read"))
     silhouette: float = field(metadata=doc("the silhouette of the chosen k"))
-    best_silhouette: float = field(metadata=doc("the best silhouette over the k range"))
-    weak_threshold: float = field(metadata=doc("below this best silhouette the data have no strong "
-                                   "cluster structure"))
-    weak_structure: bool = field(metadata=doc("the best silhouette is below weak_threshold"))
+    structure_note: str | None = field(metadata=doc(
+        "the verdict when the data have no natural groups, else none"))
     warnings: list[str] = field(metadata=doc(
         "sentences: a feature over 30% missing, a segment under 1%, numbering started afresh"))
     segments: list[SegmentView] = field(metadata=doc("the segments in report order"))
@@ -203,12 +213,11 @@ def page_context(content: ReportContent, charts: dict[str, ChartSpec],
         footer_text=report.footer or report.company or report.title, period=content.period,
         period_label=period_label(content.period), generated_at=content.generated_at,
         n_customers=content.data.n_customers, n_rows_read=content.data.n_rows_read,
-        silhouette=fit.score_for(fit.k).silhouette, best_silhouette=fit.best_silhouette,
-        weak_threshold=WEAK_SILHOUETTE, weak_structure=fit.weak_structure,
+        silhouette=fit.score_for(fit.k).silhouette,
+        structure_note=wording.structure_warning(fit),
         warnings=list(content.warnings), segments=views, findings=list(content.findings),
         selection_reason=wording.selection_reason(fit),
-        scores=[ScoreRow(s.k, s.inertia, s.silhouette, s.calinski_harabasz, s.davies_bouldin,
-                         s.k == fit.k) for s in fit.scores],
+        scores=score_rows(fit),
         charts=charts, map_note=map_note(content.data.n_customers),
         source_name=content.data.source, data_sha256=content.data.sha256,
         dropped=list(content.data.dropped.items()), sales=sales_view(content),
@@ -223,13 +232,24 @@ def page_context(content: ReportContent, charts: dict[str, ChartSpec],
 
 def segment_view(s: SegmentFacts, content: ReportContent) -> SegmentView:
     key = s.profile.key_traits
+    jaccard = content.fit.jaccard_of().get(s.id)
     return SegmentView(
         id=s.id, name=s.name, description=s.description, color=s.color, size=s.size,
         share=s.share, revenue_share=s.revenue_share,
         traits=[t.text for t in key] or ["Close to the average on every feature"],
         short_traits=[t.short for t in key] or ["Close to the average"],
         recommendations=list(s.recommendations), stats=_stat_rows(s, content),
-        mix=_mix_rows(s, content), named_by=s.named_by, advised_by=list(s.advised_by))
+        mix=_mix_rows(s, content), named_by=s.named_by, advised_by=list(s.advised_by),
+        stability=jaccard, stability_band=band(jaccard) if jaccard is not None else None)
+
+
+def score_rows(fit: Segmentation) -> list[ScoreRow]:
+    measured = fit.stability
+    return [ScoreRow(s.k, s.inertia, s.silhouette, s.calinski_harabasz, s.davies_bouldin,
+                     s.k == fit.k,
+                     measured.for_k(s.k).weakest if measured is not None else None,
+                     fit.smallest_shares[i] if fit.smallest_shares else None)
+            for i, s in enumerate(fit.scores)]
 
 
 def _stat_rows(s: SegmentFacts, content: ReportContent) -> list[StatRow]:

@@ -7,6 +7,8 @@ from typing import Any
 
 from reportgen import record
 from reportgen.model.btyd import BgNbd, GammaGamma
+from reportgen.model.segment import Segmentation
+from reportgen.model.stability import FRACTION, STABLE, band
 from reportgen.report import wording
 from reportgen.report.changes import Changes
 from reportgen.report.content import ReportContent, SegmentFacts
@@ -34,6 +36,7 @@ def build_summary(content: ReportContent, timings: Mapping[str, float],
         "k_selected": fit.k,
         "selection": _selection(content),
         "k_scores": [vars(s) for s in fit.scores],
+        "stability": _stability(fit),
         "segments": [_segment(s) for s in content.segments],
         "findings": content.findings,
         "warnings": [*content.warnings, *([structure] if structure else [])],
@@ -63,6 +66,8 @@ def _selection(content: ReportContent) -> dict[str, Any]:
     fit = content.fit
     return {"method": fit.method, "reason": wording.selection_reason(fit), "knee": fit.knee,
             "best_silhouette": fit.best_silhouette, "weak_structure": fit.weak_structure,
+            "natural_groups": fit.natural_groups,
+            "min_share": fit.min_share if fit.method == "stable" else None,
             "silhouette_rows": fit.silhouette_rows, "sweep_rows": fit.sweep_rows}
 
 
@@ -106,6 +111,23 @@ def _transactions(content: ReportContent) -> dict[str, Any] | None:
             "customers_excluded": len(sales.excluded),
             "excluded_ids": sales.excluded["id"].astype(str).head(50).tolist(),
             "revenue": content.data.revenue}
+
+
+def _stability(fit: Segmentation) -> dict[str, Any] | None:
+    """Per k, and per segment with its band; none when the model was not refitted."""
+    measured = fit.stability
+    if measured is None:
+        return None
+    return {
+        "method": f"K-Means refitted on {measured.resamples} subsamples of {FRACTION:.0%}, "
+                  "mean Jaccard of each segment with its closest refit segment",
+        "resamples": measured.resamples, "rows": measured.rows, "fraction": FRACTION,
+        "by_k": [{"k": s.k, "ari": s.ari, "weakest": s.weakest,
+                  "smallest_share": fit.smallest_shares[i], "stable": s.weakest >= STABLE}
+                 for i, s in enumerate(measured.by_k)],
+        "segments": [{"id": i, "jaccard": j, "band": band(j)}
+                     for i, j in sorted(fit.jaccard_of().items())],
+    }
 
 
 def _segment(s: SegmentFacts) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from reportgen.config.schema import SegmentationSection
 from reportgen.model.continuity import Continuity
 from reportgen.model.profile import NumericStat
 from reportgen.model.segment import WEAK_SILHOUETTE, KScore, Segmentation, best_silhouette_score
+from reportgen.model.stability import FRACTION, STABLE, band
 from reportgen.report.facts import FeatureFacts, SegmentFacts
 from reportgen.text import format_number, format_share
 
@@ -33,6 +34,8 @@ def selection_reason(fit: Segmentation) -> str:
     if fit.method == "fixed":
         return f"k={fit.k}: set in the config (silhouette {scores[0].silhouette:.2f})."
     best = best_silhouette_score(scores)
+    if fit.method == "stable" and fit.stability is not None:
+        return _stable_reason(fit) + _second_opinion("silhouette", fit.k, fit.knee, best) + "."
     if fit.method == "elbow" and fit.knee is not None:
         lead = f"k={fit.k}: the elbow of the inertia curve"
     elif fit.method == "calinski_harabasz":
@@ -45,6 +48,25 @@ def selection_reason(fit: Segmentation) -> str:
     return lead + _second_opinion(fit.method, fit.k, fit.knee, best) + "."
 
 
+def _stable_reason(fit: Segmentation) -> str:
+    """select: stable, in the words of its rule (segment.stable_k)."""
+    stable = [k for k in fit.stable_ks
+              if fit.smallest_shares[k - fit.scores[0].k] >= fit.min_share]
+    rule = (f"whose segments all come back when the customers are resampled and hold at "
+            f"least {format_share(fit.min_share)} each")
+    silhouette = fit.score_for(fit.k).silhouette
+    if not stable:
+        return (f"k={fit.k}: no k from {fit.scores[0].k} to {fit.scores[-1].k} has segments "
+                f"{rule.removeprefix('whose segments ')}, so k has the best silhouette "
+                f"({silhouette:.2f}); the data have no natural groups")
+    if fit.k == 2 and stable == [2]:
+        return f"k=2: the only k {rule}"
+    listed = ", ".join(str(k) for k in stable)
+    more = "; 3 or more segments are preferred to a two-way split" if 2 in stable else ""
+    return (f"k={fit.k}: the best silhouette ({silhouette:.2f}) among the k {rule} (k = "
+            f"{listed}){more}")
+
+
 def _second_opinion(method: str, chosen: int, knee: int | None, best: KScore) -> str:
     if method == "silhouette":
         if knee is None:
@@ -55,15 +77,40 @@ def _second_opinion(method: str, chosen: int, knee: int | None, best: KScore) ->
     return f"; silhouette peaks at k={best.k} ({best.silhouette:.2f})"
 
 
+def unstable(fit: Segmentation) -> bool:
+    """Resampled, and no k of the range gave segments that all come back."""
+    return fit.stability is not None and not fit.stable_ks
+
+
 def structure_warning(fit: Segmentation) -> str | None:
-    if not fit.weak_structure:
+    """The verdict when the data have no natural groups: silhouette says the customers
+    form a continuum, or no k gives segments that come back when they are resampled."""
+    if not fit.weak_structure and not unstable(fit):
         return None
-    return (f"No strong cluster structure: the best silhouette is {fit.best_silhouette:.2f} "
-            f"(below {WEAK_SILHOUETTE}); the segments are a useful partition, not natural "
-            "groups.")
+    reasons = []
+    if fit.weak_structure:
+        reasons.append(f"the best silhouette is {fit.best_silhouette:.2f} (below "
+                       f"{WEAK_SILHOUETTE})")
+    if unstable(fit):
+        reasons.append(f"no k from {fit.scores[0].k} to {fit.scores[-1].k} gives segments "
+                       "that come back when the customers are resampled")
+    return (f"No natural groups: {' and '.join(reasons)}. The customers form a continuum; "
+            "the segments are a convenient partition of it, not groups that exist in the "
+            "data.")
 
 
 # ---- findings -------------------------------------------------------------------------------
+
+
+def stability_warning(fit: Segmentation, names: Mapping[int, str]) -> str | None:
+    """The executive summary's sentence when a segment might not come back next time."""
+    weak = [(names[i], j) for i, j in fit.jaccard_of().items() if j < STABLE]
+    if not weak:
+        return None
+    listed = ", ".join(f"{name} ({band(j)}, {j:.2f})" for name, j in weak)
+    return (f"Not every segment is stable: {listed}. When the customers are resampled "
+            "these come back only partly (mean Jaccard below 0.75); check them before "
+            "acting on them.")
 
 
 def findings(segments: Sequence[SegmentFacts], fit: Segmentation, sales: bool,
@@ -123,10 +170,10 @@ def _value_finding(segments: Sequence[SegmentFacts], column: str | None,
 
 def _structure_finding(fit: Segmentation) -> str:
     """How separated the chosen segments are, in words that match the silhouette."""
-    if fit.best_silhouette < WEAK_SILHOUETTE:
-        return (f"The data show no strong cluster structure (best silhouette "
-                f"{fit.best_silhouette:.2f}): treat the segments as a useful partition of a "
-                "continuum, not as natural groups.")
+    if not fit.natural_groups:
+        return (f"The data show no natural groups (best silhouette "
+                f"{fit.best_silhouette:.2f}{', no stable k' if unstable(fit) else ''}): "
+                "treat the segments as a useful partition of a continuum.")
     chosen = fit.score_for(fit.k).silhouette
     strength = ("clearly" if chosen >= 0.5 else "reasonably" if chosen >= 0.35
                 else "only loosely")
@@ -196,10 +243,22 @@ def method_notes(fit: Segmentation, spec: SegmentationSection, logged: bool,
         notes.insert(1, f"k chosen on a {fit.sweep_rows:,}-row random sample "
                      f"(segmentation.sweep_sample); all {fit.n_rows:,} customers labelled by "
                      f"the final model, fitted on all of them from the sample's centres.")
+    if fit.stability is not None:
+        notes.insert(2, stability_note(fit))
     if roles:
         bound = ", ".join(f"{role} = {column}" for role, column in roles.items())
         notes.append(f"Preset roles bound to columns: {bound}.")
     return notes
+
+
+def stability_note(fit: Segmentation) -> str:
+    measured = fit.stability
+    assert measured is not None
+    return (f"Stability: for every k, K-Means refitted on {measured.resamples} seeded random "
+            f"subsamples of {FRACTION:.0%} of {measured.rows:,} customers and compared with "
+            "the fit on all of them; a segment's stability is its mean Jaccard similarity "
+            "with its closest refit segment (Hennig's clusterboot): below 0.6 unstable, "
+            "0.6-0.75 doubtful, 0.75-0.85 stable, above 0.85 highly stable.")
 
 
 def numbering_note(continuity: Continuity, match_distance: float) -> str:
