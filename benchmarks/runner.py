@@ -35,7 +35,7 @@ features:
             last_purchase_amount]
   categorical: [gender, preferred_category]
   log: [last_purchase_amount]
-segmentation: {{k: [2, 10], select: silhouette}}
+segmentation: {{k: [2, 10]}}
 personas: {{preset: retail}}
 recommendations: {{preset: retail}}
 output: {{dir: {out}, formats: [html, pdf]}}

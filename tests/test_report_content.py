@@ -124,3 +124,27 @@ def test_summary_json_is_the_typed_record_of_the_content(content, tmp_path):
     assert summary.segments[0].profile["income"].level in ("low", "very low")
     (tmp_path / "summary.json").write_bytes(record.summary_bytes(summary))
     assert record.read_summary(tmp_path) == summary
+
+
+def test_a_segment_that_does_not_come_back_is_flagged_everywhere():
+    """Segment 2 keeps only half its members in a typical refit (mean Jaccard 0.50):
+    its badge says unstable, its actions say check before acting, and the executive
+    summary names it; segment 1 (0.96) is highly stable."""
+    import dataclasses
+
+    from reportgen.model.stability import KStability, Stability
+
+    measured = Stability(by_k=(KStability(2, 0.55, (0.96, 0.50)),
+                               KStability(3, 0.40, (0.7, 0.5, 0.4))), resamples=20, rows=6)
+    fit = dataclasses.replace(handmade.fit(), stability=measured, smallest_shares=(0.33, 0.1))
+    flagged = handmade.content(segmentation=fit)
+    warning = next(w for w in flagged.warnings if w.startswith("Not every segment is stable"))
+    assert warning.startswith("Not every segment is stable: Careful affluent (unstable, 0.50).")
+    text = page_text(flagged)
+    assert "highly stable 0.96" in text and "unstable 0.50" in text
+    assert text.count("Check before acting: this segment comes back only partly") == 1
+    assert "Top action · check before acting" in text
+    summary = build_summary(flagged, {}, [], {})
+    assert [(s.id, s.band) for s in summary.stability.segments] == [
+        (1, "highly stable"), (2, "unstable")]
+    assert summary.selection.natural_groups is False  # silhouette 0.20 < 0.25 here
