@@ -62,10 +62,28 @@ def signed(value: float, digits: int) -> str:
     return f"{rounded:.{digits}f}" if rounded == 0 else f"{rounded:+.{digits}f}"
 
 
+CAMEL_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+UNITS_RE = re.compile(r"\s*[(\[][^)\]]*[)\]]")
+
+
 def humanize(column: str) -> str:
-    """A column name as a label: `spending_score` -> `spending score`."""
-    text = column.replace("_", " ").strip()
-    return text if any(ch.isupper() for ch in text[1:]) else text.lower()
+    """A column name as words: `spending_score` and `SpendingScore` -> `spending score`,
+    `PURCHASES_FREQUENCY` -> `purchases frequency`, `Annual Income (k$)` -> `annual income
+    (k$)`; a short acronym inside other words stays (`customer ID`)."""
+    text = " ".join(CAMEL_RE.sub(" ", column.replace("_", " ")).split())
+    shouting = text.upper() == text
+    return " ".join(word if not shouting and _acronym(word) else word.lower()
+                    for word in text.split(" "))
+
+
+def _acronym(word: str) -> bool:
+    letters = [ch for ch in word if ch.isalpha()]
+    return 1 < len(letters) <= 4 and all(ch.isupper() for ch in letters)
+
+
+def without_units(label: str) -> str:
+    """A label for a name: `annual income (k$)` -> `annual income`."""
+    return UNITS_RE.sub("", label).strip() or label
 
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")  # YYYY-MM: a period and its folder's name
 

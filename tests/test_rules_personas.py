@@ -15,7 +15,7 @@ from reportgen.model.continuity import Segments
 from reportgen.model.features import build_features
 from reportgen.model.personas import Persona, name_segments, persona_rules
 from reportgen.model.profile import NumericStat, SegmentProfile, build_profiles, level_of
-from reportgen.model.recommend import NO_RULE_ACTION, recommend, recommendation_rules
+from reportgen.model.recommend import recommend, recommendation_rules
 from reportgen.model.rules import Rule, bind_roles, matches, normalise_name
 from reportgen.model.segment import Segmentation
 
@@ -94,8 +94,8 @@ def test_profiles_report_size_share_mean_and_z_in_original_units():
     assert first.mix["Gender"] == {"Female": 1.0}
     strongest = first.traits[0]
     assert strongest.column == "Spending Score (1-100)"
-    assert strongest.text == "Spending Score (1-100) 1.8x the average (90 vs 51.3)"
-    assert strongest.short == "Spending Score (1-100) 1.8x avg"
+    assert strongest.text == "Spending score (1-100) 1.8x the average (90 vs 51.3)"
+    assert strongest.short == "Spending score (1-100) 1.8x avg"
 
 
 def test_retail_preset_binds_roles_by_column_name():
@@ -180,4 +180,12 @@ def test_recommendations_are_ordered_by_priority_and_have_a_fallback():
     personas = [Persona(i, name, "", None) for i, name in zip((1, 2, 3, 4), "abcd", strict=True)]
     advice = recommend(profiles, rules, personas)
     assert [r.action for r in advice[4]] == ["VIP.", "Go social."]
-    assert advice[2][0].action == NO_RULE_ACTION
+    # segment 2 (high income, very low spending score) matches no rule: its action comes
+    # from its strongest trait, and says so
+    fallback = advice[2][0]
+    strongest = profiles.segments[1].traits[0]
+    assert fallback.rule == (f"fallback: its strongest trait, {strongest.column} "
+                             f"({'spending' if 'Spending' in strongest.column else 'income'}, "
+                             f"{'high' if strongest.level.endswith('high') else 'low'})")
+    assert strongest.short[1:] in fallback.action
+    assert "No recommendation rule matched" not in fallback.action

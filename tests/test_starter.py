@@ -215,3 +215,27 @@ def test_marketing_campaign(tmp_path):
     summary = run_html(tmp_path)
     assert summary["n_customers"] == 2240
     assert len(summary["segments"]) == summary["k_selected"] >= 2
+
+
+def test_an_upper_case_bank_export_gets_names_and_actions_in_words(tmp_path):
+    """A credit-card table as banks export it (upper-case names, units in parentheses):
+    no persona repeats a raw column name, none carries a unit, every segment has an
+    action grounded in its profile."""
+    rng = np.random.default_rng(3)
+    kinds = rng.choice(3, size=1500, p=[0.5, 0.3, 0.2])
+    centre = np.array([[1500, 300, 0.2, 2000], [800, 2500, 0.9, 100], [5000, 400, 0.3, 4500]])
+    values = centre[kinds] * rng.lognormal(0, 0.25, size=(1500, 4))
+    pd.DataFrame({"CUST_ID": [f"C{i:05d}" for i in range(1500)],
+                  "BALANCE": values[:, 0].round(2), "PURCHASES": values[:, 1].round(2),
+                  "PURCHASES_FREQUENCY": values[:, 2].clip(0, 1).round(3),
+                  "CASH_ADVANCE (USD)": values[:, 3].round(2)}).to_csv(
+        tmp_path / "cards.csv", index=False)
+    done = cli("init", "cards.csv", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    summary = run_html(tmp_path, "cards.yaml")
+    raw = {"BALANCE", "PURCHASES", "PURCHASES FREQUENCY", "CASH ADVANCE", "USD"}
+    for segment in summary["segments"]:
+        assert not any(word in segment["name"] for word in raw), segment["name"]
+        for action in segment["recommendations"]:
+            assert "No recommendation rule matched" not in action["action"]
+            assert not any(word in action["action"] for word in raw), action["action"]

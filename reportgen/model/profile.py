@@ -15,7 +15,7 @@ import pandas as pd
 
 from reportgen.model.continuity import Segments
 from reportgen.model.features import FeatureSet
-from reportgen.text import format_number, format_share
+from reportgen.text import format_number, format_share, without_units
 
 TOP_CATEGORIES = 6
 
@@ -152,7 +152,8 @@ def numeric_trait(column: str, label: str, stat: NumericStat, average: float) ->
         word = "Higher" if stat.z > 0 else "Lower"
         text = f"{word} {label} ({values} average)"
         short = f"{word} {label} ({values})"
-    return Trait(column, text, short, f"{stat.level} {label}", abs(stat.z), stat.level)
+    return Trait(column, text, short, f"{stat.level} {without_units(label)}", abs(stat.z),
+                 stat.level)
 
 
 def category_trait(
@@ -168,5 +169,5 @@ def category_trait(
         return None
     strength = (share - base) / np.sqrt(base * (1 - base))
     text = f"Mostly {value} {label} ({format_share(share)} vs {format_share(base)} overall)"
-    return Trait(column, text, f"Mostly {value} ({format_share(share)})", f"{value} {label}",
-                 float(strength), "high")
+    return Trait(column, text, f"Mostly {value} ({format_share(share)})",
+                 f"{value} {without_units(label)}", float(strength), "high")

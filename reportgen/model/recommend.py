@@ -12,21 +12,19 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from reportgen.config.presets import Preset
+from reportgen.config.presets import Fallbacks, Preset, load_fallbacks
 from reportgen.config.rules import RecommendationsSection
 from reportgen.config.value import PROBABILITY_COLUMNS
 from reportgen.errors import RuleError
 from reportgen.model.features import FeatureSet
 from reportgen.model.personas import Persona
 from reportgen.model.profile import Profiles, SegmentProfile
-from reportgen.model.rules import Rule, matches, preset_rules, user_rules
+from reportgen.model.rules import Rule, matches, normalise_name, preset_rules, user_rules
 from reportgen.text import did_you_mean, format_number, format_share
 
 PRIORITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 TOTAL = "_total"
-NO_RULE_ACTION = ("No recommendation rule matched this segment: review its profile and add "
-                  "a rule under recommendations.rules.")
 
 
 @dataclass(frozen=True)
@@ -54,6 +52,7 @@ def recommend(profiles: Profiles, rules: list[Rule],
     """Actions per segment (by stable id); a rule may also ask for a persona
     (`persona: Champions`)."""
     names = {p.segment_id: p.name for p in personas}
+    fallbacks = load_fallbacks()
     out = {}
     for profile in profiles.segments:
         fired = [r for r in rules if matches(r, profile, names[profile.id])]
@@ -62,8 +61,35 @@ def recommend(profiles: Profiles, rules: list[Rule],
                                   r.conditions)
                    for r in fired]
         actions.sort(key=lambda a: PRIORITY_ORDER[a.priority])
-        out[profile.id] = tuple(actions) or (Recommendation(NO_RULE_ACTION, "low", None),)
+        out[profile.id] = tuple(actions) or (fallback(profile, fallbacks),)
     return out
+
+
+def fallback(profile: SegmentProfile, fallbacks: Fallbacks) -> Recommendation:
+    """An action grounded in the segment's strongest trait, when no rule gave one: the
+    trait's column matched to a role by name (fallbacks.yaml), high or low."""
+    if not profile.traits:
+        return Recommendation(str(fallbacks.actions["average"]), "low",
+                              "fallback: close to the average on every feature")
+    trait = profile.traits[0]
+    short = trait.short[:1].lower() + trait.short[1:]
+    if trait.column in profile.mix:
+        role, direction = "category", "high"
+    else:
+        role = role_of(trait.column, fallbacks.roles) or "other"
+        direction = "high" if trait.level in ("high", "very high") else "low"
+    action = str(fallbacks.actions[role][direction]).format(trait=short)
+    return Recommendation(action, "medium",
+                          f"fallback: its strongest trait, {trait.column} ({role}, {direction})")
+
+
+def role_of(column: str, roles: Mapping[str, list[str]]) -> str | None:
+    """The first role one of whose names is in the column's name."""
+    name = normalise_name(column)
+    for role, patterns in roles.items():
+        if any(re.search(rf"\b{re.escape(p)}\b", name) for p in patterns):
+            return role
+    return None
 
 
 def placeholder_names(numeric: Sequence[str]) -> list[str]:

@@ -27,3 +27,18 @@ def load_preset(name: str) -> Preset:
     data = yaml.safe_load(text)
     return Preset(name, data.get("roles", {}), data["personas"], data["recommendations"],
                   data.get("log", []))
+
+
+@dataclass(frozen=True)
+class Fallbacks:
+    """Actions for a segment no rule advises, by the role of its strongest trait."""
+
+    roles: Mapping[str, list[str]]
+    actions: Mapping[str, Any]
+
+
+def load_fallbacks() -> Fallbacks:
+    text = resources.files("reportgen.config.presets").joinpath("fallbacks.yaml").read_text(
+        "utf-8")
+    data = yaml.safe_load(text)
+    return Fallbacks(data["roles"], data["actions"])
