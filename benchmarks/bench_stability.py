@@ -79,12 +79,17 @@ def study(name: str, config_path: Path) -> None:
     took = time.perf_counter() - started
     print(f"\n{name}: {len(matrix):,} rows, resampled {result.rows:,} x {result.resamples}, "
           f"{took:.1f} s")
-    print("| k | silhouette | mean ARI | weakest Jaccard | band | smallest share |")
-    print("|---|---|---|---|---|---|")
+    started = time.perf_counter()
+    strength = {k: stability.prediction_strength(swept, k, spec.random_state)
+                for k in models}
+    print(f"prediction strength: {time.perf_counter() - started:.1f} s")
+    print("| k | silhouette | mean ARI | weakest Jaccard | band | prediction strength | "
+          "smallest share |")
+    print("|---|---|---|---|---|---|---|")
     for s in result.by_k:
         smallest = np.bincount(models[s.k].labels_).min() / len(swept)
         print(f"| {s.k} | {scores[s.k].silhouette:.3f} | {s.ari:.3f} | {s.weakest:.3f} | "
-              f"{stability.band(s.weakest)} | {smallest:.1%} |")
+              f"{stability.band(s.weakest)} | {strength[s.k]:.3f} | {smallest:.1%} |")
 
 
 def main() -> None:

@@ -38,3 +38,12 @@ def test_best_jaccard_matches_each_segment_with_its_closest_refit_cluster() -> N
     reference = np.array([0, 0, 0, 0, 1, 1, 1, 1])
     refit = np.array([2, 2, 2, 1, 1, 1, 1, 1])  # one member of segment 0 moved over
     np.testing.assert_allclose(stability.best_jaccard(reference, refit, 2), [3 / 4, 4 / 5])
+
+
+def test_prediction_strength_is_high_for_real_groups_and_low_on_noise() -> None:
+    rng = np.random.default_rng(2)
+    centres = rng.uniform(-10, 10, size=(3, 3))
+    groups = np.vstack([rng.normal(c, 1.0, size=(400, 3)) for c in centres])
+    noise = rng.uniform(size=(1200, 3))
+    assert stability.prediction_strength(groups, 3, seed=1, repeats=3) > 0.9
+    assert stability.prediction_strength(noise, 4, seed=1, repeats=3) < 0.8

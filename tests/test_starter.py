@@ -198,6 +198,7 @@ def test_mall_customers(tmp_path):
     summary = run_html(tmp_path)
     assert summary["n_customers"] == 200 and summary["k_selected"] >= 4
     assert "Affluent high spenders" in {s["name"] for s in summary["segments"]}
+    assert_readable(summary, raw["features"]["numeric"] + raw["features"]["profile"])
 
 
 @pytest.mark.skipif(not CAMPAIGN.is_file(), reason=f"shared dataset not present: {CAMPAIGN}")
@@ -214,7 +215,18 @@ def test_marketing_campaign(tmp_path):
     assert "Z_CostContact  the same value (3) in every row" in text
     summary = run_html(tmp_path)
     assert summary["n_customers"] == 2240
-    assert len(summary["segments"]) == summary["k_selected"] >= 2
+    assert len(summary["segments"]) == summary["k_selected"] >= 3
+    assert_readable(summary, raw["features"]["numeric"] + raw["features"]["profile"])
+
+
+def assert_readable(summary: dict, columns: list[str]) -> None:
+    """No persona repeats a raw column name that has capitals or a unit in parentheses,
+    and every segment has a real action."""
+    raw = [c for c in columns if c != c.lower() or "(" in c]
+    for segment in summary["segments"]:
+        assert not any(c in segment["name"] for c in raw), segment["name"]
+        assert not any(r["action"].startswith("No recommendation rule matched")
+                       for r in segment["recommendations"])
 
 
 def test_an_upper_case_bank_export_gets_names_and_actions_in_words(tmp_path):

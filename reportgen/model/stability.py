@@ -103,3 +103,32 @@ def _fit(data: np.ndarray, k: int, seed: int) -> np.ndarray:
 def segment_bands(stability: KStability, order: Sequence[int]) -> list[tuple[float, str]]:
     """(Jaccard, band) of each segment position 1..k, from the model's cluster order."""
     return [(stability.jaccard[int(c)], band(stability.jaccard[int(c)])) for c in order]
+
+
+def prediction_strength(matrix: np.ndarray, k: int, seed: int, repeats: int = 5,
+                        max_rows: int = MAX_ROWS) -> float:
+    """Tibshirani & Walther (2005): split the rows in two, cluster both halves, and ask
+    how often two test rows that share a test cluster also share the nearest training
+    centre; the worst cluster's share, averaged over `repeats` splits. Measured beside the
+    Jaccard bands in benchmarks/bench_stability.py; the report uses the Jaccard."""
+    data = matrix[_rows(len(matrix), max_rows, seed)].astype(np.float32)
+    rng = np.random.default_rng(seed)
+    out = []
+    for r in range(repeats):
+        order = rng.permutation(len(data))
+        train, test = data[order[::2]], data[order[1::2]]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=RuntimeWarning)
+            trained = KMeans(n_clusters=k, n_init=N_INIT, random_state=seed + r).fit(train)
+        own = _fit(test, k, seed + r)
+        predicted = trained.predict(test)
+        worst = 1.0
+        for cluster in range(k):
+            members = predicted[own == cluster]
+            n = len(members)
+            if n < 2:
+                continue
+            counts = np.bincount(members)
+            worst = min(worst, float((counts * (counts - 1)).sum() / (n * (n - 1))))
+        out.append(worst)
+    return float(np.mean(out))
