@@ -42,7 +42,9 @@ def test_the_segments_are_named_sized_and_advised_by_their_rules(content):
     assert budget.named_by == "personas.rules[0] (income low)"
     assert [r.action for r in budget.recommendations] == ["Reward them with loyalty points."]
     assert budget.advised_by == ("recommendations.rules[0] (score high)",)
-    assert affluent.recommendations[0].rule is None  # no rule: the fallback action
+    fallback = affluent.recommendations[0]  # no rule: an action from its income, 2.1x avg
+    assert fallback.rule == "fallback: its trait income (income, high)"
+    assert fallback.action.startswith("Lead with premium products and personal service: ")
     assert budget.rules_fired == ("personas.rules[0]", "recommendations.rules[0]")
 
 

@@ -184,7 +184,7 @@ def test_recommendations_are_ordered_by_priority_and_have_a_fallback():
     # from its strongest trait, and says so
     fallback = advice[2][0]
     strongest = profiles.segments[1].traits[0]
-    assert fallback.rule == (f"fallback: its strongest trait, {strongest.column} "
+    assert fallback.rule == (f"fallback: its trait {strongest.column} "
                              f"({'spending' if 'Spending' in strongest.column else 'income'}, "
                              f"{'high' if strongest.level.endswith('high') else 'low'})")
     assert strongest.short[1:] in fallback.action

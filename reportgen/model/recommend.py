@@ -18,7 +18,7 @@ from reportgen.config.value import PROBABILITY_COLUMNS
 from reportgen.errors import RuleError
 from reportgen.model.features import FeatureSet
 from reportgen.model.personas import Persona
-from reportgen.model.profile import Profiles, SegmentProfile
+from reportgen.model.profile import Profiles, SegmentProfile, Trait
 from reportgen.model.rules import Rule, matches, normalise_name, preset_rules, user_rules
 from reportgen.text import did_you_mean, format_number, format_share
 
@@ -71,7 +71,7 @@ def fallback(profile: SegmentProfile, fallbacks: Fallbacks) -> Recommendation:
     if not profile.traits:
         return Recommendation(str(fallbacks.actions["average"]), "low",
                               "fallback: close to the average on every feature")
-    trait = profile.traits[0]
+    trait = grounding_trait(profile, fallbacks.roles)
     short = trait.short[:1].lower() + trait.short[1:]
     if trait.column in profile.mix:
         role, direction = "category", "high"
@@ -80,7 +80,15 @@ def fallback(profile: SegmentProfile, fallbacks: Fallbacks) -> Recommendation:
         direction = "high" if trait.level in ("high", "very high") else "low"
     action = str(fallbacks.actions[role][direction]).format(trait=short)
     return Recommendation(action, "medium",
-                          f"fallback: its strongest trait, {trait.column} ({role}, {direction})")
+                          f"fallback: its trait {trait.column} ({role}, {direction})")
+
+
+def grounding_trait(profile: SegmentProfile, roles: Mapping[str, list[str]]) -> Trait:
+    """The strongest trait on a column with a role (an action can be written for it),
+    else the strongest numeric trait, else the strongest."""
+    numeric = [t for t in profile.traits if t.column not in profile.mix]
+    with_role = [t for t in numeric if role_of(t.column, roles)]
+    return (with_role or numeric or list(profile.traits))[0]
 
 
 def role_of(column: str, roles: Mapping[str, list[str]]) -> str | None:
