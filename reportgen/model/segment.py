@@ -102,6 +102,13 @@ class Segmentation:
         return tuple(s.k for s in self.stability.by_k if s.weakest >= STABLE)
 
     @property
+    def eligible_ks(self) -> tuple[int, ...]:
+        """The stable k whose smallest segment holds min_share: what select: stable
+        chooses among (stable_k)."""
+        shares = dict(zip((s.k for s in self.scores), self.smallest_shares, strict=False))
+        return tuple(k for k in self.stable_ks if shares.get(k, 0.0) >= self.min_share)
+
+    @property
     def natural_groups(self) -> bool:
         """False when no k of the range gives segments that come back on resampling (or
         silhouette says the data are a continuum): the segments are then a partition."""

@@ -50,8 +50,7 @@ def selection_reason(fit: Segmentation) -> str:
 
 def _stable_reason(fit: Segmentation) -> str:
     """select: stable, in the words of its rule (segment.stable_k)."""
-    stable = [k for k in fit.stable_ks
-              if fit.smallest_shares[k - fit.scores[0].k] >= fit.min_share]
+    stable = list(fit.eligible_ks)
     rule = (f"whose segments all come back when the customers are resampled and hold at "
             f"least {format_share(fit.min_share)} each")
     silhouette = fit.score_for(fit.k).silhouette

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -37,6 +38,7 @@ class Fallbacks:
     actions: Mapping[str, Any]
 
 
+@cache  # read once a process, not once a run
 def load_fallbacks() -> Fallbacks:
     text = resources.files("reportgen.config.presets").joinpath("fallbacks.yaml").read_text(
         "utf-8")
