@@ -6,8 +6,10 @@ the same numbering, whatever order K-Means found the centres in.
 
 from __future__ import annotations
 
+import sys
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -310,7 +312,8 @@ def find_knee(scores: list[KScore]) -> int | None:
     """The elbow of inertia by k (kneed's Kneedle), when the range has one."""
     if len(scores) < 3:
         return None
-    from kneed import KneeLocator
+    with _without_module("matplotlib"):
+        from kneed import KneeLocator
 
     ks = [s.k for s in scores]
     with warnings.catch_warnings():
@@ -318,6 +321,23 @@ def find_knee(scores: list[KScore]) -> int | None:
         knee = KneeLocator(ks, [s.inertia for s in scores], curve="convex",
                            direction="decreasing").knee
     return int(knee) if knee is not None else None
+
+
+@contextmanager
+def _without_module(name: str) -> Iterator[None]:
+    """Import what follows as if `name` were not installed, unless it is already loaded.
+
+    kneed imports matplotlib.pyplot, when it is there, for a plot reportgen never draws:
+    0.5 s of a sample run on a machine with matplotlib, as an analyst's usually has.
+    """
+    if name in sys.modules:
+        yield
+        return
+    sys.modules[name] = None  # type: ignore[assignment]  # the import system's "not here"
+    try:
+        yield
+    finally:
+        del sys.modules[name]
 
 
 def choose_k(scores: list[KScore], method: str, knee: int | None,

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from altair.utils.schemapi import debug_mode
+
 from reportgen.report import chartdata, charts
 from reportgen.report.content import ReportContent
 from reportgen.report.worth import P_ALIVE_BANDS
@@ -33,7 +35,18 @@ class ChartSpec:
 def build_charts(content: ReportContent,
                  ready: Callable[[ChartSpec], None] | None = None) -> dict[str, ChartSpec]:
     """Every chart of the report. `ready` gets each one as soon as it is made, so the PDF
-    process converts a chart while the next is being built."""
+    process converts a chart while the next is being built.
+
+    Altair validates every schema object against the Vega-Lite schema as it is created
+    (its "debug mode"): half of the sample's chart stage, for charts whose specs the test
+    suite validates (tests/test_report_content.py). It is off while the report's charts are made.
+    """
+    with debug_mode(False):
+        return _all_charts(content, ready)
+
+
+def _all_charts(content: ReportContent,
+                ready: Callable[[ChartSpec], None] | None) -> dict[str, ChartSpec]:
     out: dict[str, ChartSpec] = {}
 
     def add(key: str, chart: ChartSpec) -> None:
