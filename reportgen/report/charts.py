@@ -8,7 +8,7 @@ is the one the PDF uses, so vl-convert measures text as WeasyPrint draws it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import altair as alt
 import pandas as pd
@@ -21,7 +21,7 @@ MUTED = "#6b7785"
 GRID = "#e4e7eb"
 POPULATION = "#b8c0c8"
 WIDTH = 600
-THEME = {
+THEME: dict[str, Any] = {
     "font": FONT, "background": "white",
     "view": {"stroke": None},
     "axis": {"labelColor": MUTED, "titleColor": INK, "gridColor": GRID, "domainColor": GRID,
