@@ -25,7 +25,15 @@ from reportgen.text import PERIOD_RE
 from reportgen.timing import StageTimer
 
 if TYPE_CHECKING:
+    from reportgen.config.schema import Config
+    from reportgen.data.customers import Customers
+    from reportgen.model.continuity import Previous, Segments
+    from reportgen.model.features import FeatureSet
+    from reportgen.model.profile import Profiles
+    from reportgen.model.savedmodel import SavedModel
+    from reportgen.model.value import CustomerValue
     from reportgen.record import Summary
+    from reportgen.report.content import ReportContent
     from reportgen.report.pdfworker import PdfWorker
 
 
@@ -85,40 +93,114 @@ def render_period(loaded: LoadedConfig, period: str, target: Path,
     check_report_folder(target.parent, period)
     with pdf_process(config.output.formats) as pdf:
         with timer("imports"):  # the heavy stages load only once the config is valid
-            from reportgen import data, deliver, model, report
+            from reportgen import data, deliver, model, report  # noqa: F401
         deliver.clear_leftovers(target)
-        with timer("data"):
-            customers = data.load_customers(config, period)
-            previous = model.find_previous(target.parent, period)
-        with timer("value"):
-            value = model.customer_value(customers, config.value)
-            customers = model.with_value(customers, value)
-        with timer("features"):
-            kept = model.kept_model(previous, customers.features, config.segmentation)
-            features = model.build_features(customers.table, customers.features,
-                                            kept.preprocessing if kept else None,
-                                            profile_log=customers.profile_log)
-            rules = model.rule_sets(config, features)
-        with timer("segmentation"):
-            segments = model.segment_customers(features, config.segmentation, previous, kept)
-        with timer("profiles"):
-            profiles = model.build_profiles(features, segments)
-        with timer("personas"):
-            personas = model.name_segments(profiles, rules.naming, features,
-                                           segments.continuity.kept_names)
-        with timer("recommendations"):
-            actions = model.recommend(profiles, rules.advice, personas)
-        with timer("changes"):
-            changes = report.compare(segments.continuity, report.Now(
-                period, segments, profiles, personas, features, identified=customers.identified))
-        content = report.build_content(
-            loaded=loaded, period=period, generated_at=generation_time(), customers=customers,
-            features=features, segments=segments, profiles=profiles, personas=personas,
-            recommendations=actions, roles=rules.roles, changes=changes, value=value)
-        saved = model.saved_model(period, features, segments,
-                                  {p.segment_id: p.name for p in personas})
-        return deliver.publish_period(content, saved, features.ids, segments.labels,
-                                      config.output.formats, target, timer, pdf)
+        prepared = prepare_data(config, period, target.parent, timer)
+        fitted = fit_segments(config, prepared, timer)
+        described = describe_segments(loaded, period, prepared, fitted, timer)
+        return deliver.publish_period(described.content, described.saved, fitted.features.ids,
+                                      fitted.segments.labels, config.output.formats, target,
+                                      timer, pdf)
+
+
+def publish_described(loaded: LoadedConfig, period: str, out: str | Path | None,
+                      fitted: Fitted, described: Described, timer: StageTimer) -> Path:
+    """Write a period already computed (`reportgen serve --write`) as `run_report` writes
+    it: under the report's lock, staged, the PDF drawn, the archive rebuilt."""
+    from reportgen import deliver
+
+    config = loaded.config
+    report_dir = Path(out or config.output.dir) / config.report.name
+    target = report_dir / period
+    with report_lock(report_dir, config.report.name):
+        check_report_folder(report_dir, period)
+        with pdf_process(config.output.formats) as pdf:
+            deliver.clear_leftovers(target)
+            deliver.publish_period(described.content, described.saved, fitted.features.ids,
+                                   fitted.segments.labels, config.output.formats, target,
+                                   timer, pdf)
+        rebuild_archive(report_dir.parent, target, config.report.templates)
+    return target
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The data stage: the period's customers (with their value, when `value:` asks) and
+    the report's previous period, if any."""
+    customers: Customers
+    value: CustomerValue | None
+    previous: Previous | None
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """Features, segments and their profiles: what a rule or wording edit leaves alone."""
+    features: FeatureSet
+    segments: Segments
+    profiles: Profiles
+
+
+@dataclass(frozen=True)
+class Described:
+    content: ReportContent
+    saved: SavedModel
+
+
+def prepare_data(config: Config, period: str, report_dir: Path,
+                 timer: StageTimer) -> Prepared:
+    from reportgen import data, model
+
+    with timer("data"):
+        customers = data.load_customers(config, period)
+        previous = model.find_previous(report_dir, period)
+    with timer("value"):
+        value = model.customer_value(customers, config.value)
+        customers = model.with_value(customers, value)
+    return Prepared(customers, value, previous)
+
+
+def fit_segments(config: Config, prepared: Prepared, timer: StageTimer) -> Fitted:
+    from reportgen import model
+
+    customers, previous = prepared.customers, prepared.previous
+    with timer("features"):
+        kept = model.kept_model(previous, customers.features, config.segmentation)
+        features = model.build_features(customers.table, customers.features,
+                                        kept.preprocessing if kept else None,
+                                        profile_log=customers.profile_log)
+    with timer("segmentation"):
+        segments = model.segment_customers(features, config.segmentation, previous, kept)
+    with timer("profiles"):
+        profiles = model.build_profiles(features, segments)
+    return Fitted(features, segments, profiles)
+
+
+def describe_segments(loaded: LoadedConfig, period: str, prepared: Prepared, fitted: Fitted,
+                      timer: StageTimer) -> Described:
+    """Rules, personas, recommendations, changes and the page's content: the stages a rule
+    or wording edit re-runs (serve.py)."""
+    from reportgen import model, report
+
+    config = loaded.config
+    features, segments, profiles = fitted.features, fitted.segments, fitted.profiles
+    with timer("personas"):
+        rules = model.rule_sets(config, features)
+        personas = model.name_segments(profiles, rules.naming, features,
+                                       segments.continuity.kept_names)
+    with timer("recommendations"):
+        actions = model.recommend(profiles, rules.advice, personas)
+    with timer("changes"):
+        changes = report.compare(segments.continuity, report.Now(
+            period, segments, profiles, personas, features,
+            identified=prepared.customers.identified))
+    content = report.build_content(
+        loaded=loaded, period=period, generated_at=generation_time(),
+        customers=prepared.customers, features=features, segments=segments,
+        profiles=profiles, personas=personas, recommendations=actions, roles=rules.roles,
+        changes=changes, value=prepared.value)
+    saved = model.saved_model(period, features, segments,
+                              {p.segment_id: p.name for p in personas})
+    return Described(content, saved)
 
 
 @contextmanager

@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"reportgen {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_run(commands)
+    _add_serve(commands)
     _add_send(commands)
     check = commands.add_parser("validate", help="check a config and its data; render nothing")
     check.add_argument("config", type=Path, help="the YAML config file")
@@ -58,6 +59,20 @@ def _add_run(commands: Commands) -> None:
                      help="when another run of the same report is in progress, wait up to "
                      "this long for it (default 0: stop at once with exit code 2)")
     _add_set(run)
+
+
+def _add_serve(commands: Commands) -> None:
+    serve = commands.add_parser(
+        "serve", help="live preview: the HTML report in a browser, re-rendered on every save")
+    _add_period_target(serve, "the report's period, YYYY-MM (default: this month)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default "
+                       "8000; 0 picks a free one)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1, this machine only)")
+    serve.add_argument("--write", action="store_true",
+                       help="also write each good rendering to the output folder, as "
+                       "`reportgen run` does (default: nothing is written)")
+    _add_set(serve)
 
 
 def _add_send(commands: Commands) -> None:
@@ -129,18 +144,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _report_failure(exc: Exception, debug: bool) -> int:
-    from reportgen.errors import ReportgenError
+    from reportgen.errors import ReportgenError, failure_line
 
-    if isinstance(exc, ReportgenError):
-        if debug:
-            traceback.print_exc()
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USER
     if debug:
         traceback.print_exc()
-    print(f"error: internal error ({type(exc).__name__}: {exc}); this is a bug in reportgen. "
-          "Run again with --debug for the traceback.", file=sys.stderr)
-    return EXIT_BUG
+    print(failure_line(exc), file=sys.stderr)
+    return EXIT_USER if isinstance(exc, ReportgenError) else EXIT_BUG
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -167,6 +176,21 @@ def open_in_browser(html: Path) -> None:
         print("note: --open: no report.html was written (output.formats)", file=sys.stderr)
     elif not webbrowser.open(html.as_uri()):
         print(f"note: --open: no browser found; open {html} yourself", file=sys.stderr)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from reportgen.serve import LOOPBACK, serve
+
+    if args.host not in LOOPBACK:
+        print(f"warning: --host {args.host}: anyone who can reach this machine on port "
+              f"{args.port} can read the report and its customers' figures; serve on "
+              "127.0.0.1 unless the network is trusted", file=sys.stderr)
+    try:
+        serve(args.config, host=args.host, port=args.port, period=args.period, out=args.out,
+              write=args.write, overrides=_settings(args.settings))
+    except KeyboardInterrupt:
+        print("reportgen serve: stopped", file=sys.stderr)
+    return EXIT_OK
 
 
 def cmd_send(args: argparse.Namespace) -> int:
@@ -255,8 +279,8 @@ def _version() -> str:
         return "unknown"
 
 
-COMMANDS = {"run": cmd_run, "send": cmd_send, "validate": cmd_validate, "init": cmd_init,
-            "upgrade-models": cmd_upgrade_models, "sample-data": cmd_sample_data}
+COMMANDS = {"run": cmd_run, "serve": cmd_serve, "send": cmd_send, "validate": cmd_validate,
+            "init": cmd_init, "upgrade-models": cmd_upgrade_models, "sample-data": cmd_sample_data}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -45,3 +45,11 @@ class ExpressionError(ReportgenError):
     """A `derive:` or `transactions.amount` expression cannot be parsed or evaluated; the
     message points at the token. The config and data stages re-raise it as ConfigError or
     DataError naming the key."""
+
+
+def failure_line(exc: BaseException) -> str:
+    """The one line a failure is told in: by the CLI on stderr, by `serve` on the page."""
+    if isinstance(exc, ReportgenError):
+        return f"error: {exc}"
+    return (f"error: internal error ({type(exc).__name__}: {exc}); this is a bug in "
+            "reportgen. Run again with --debug for the traceback.")

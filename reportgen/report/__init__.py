@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from reportgen.report.changes import Changes, Now, compare
     from reportgen.report.content import ReportContent, build_content
+    from reportgen.report.preview import preview_page
 
-__all__ = ["Changes", "Now", "ReportContent", "build_content", "compare"]
+__all__ = ["Changes", "Now", "ReportContent", "build_content", "compare", "preview_page"]
 _HOMES = {"Changes": "changes", "Now": "changes", "compare": "changes",
-          "ReportContent": "content", "build_content": "content"}
+          "ReportContent": "content", "build_content": "content", "preview_page": "preview"}
 
 
 def __getattr__(name: str) -> Any:

@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from reportgen.errors import OutputError
+from reportgen.report.svgslim import slim_svg
 
 if TYPE_CHECKING:
     from reportgen.report.chartset import ChartSpec
@@ -160,7 +161,7 @@ def paint(spec: dict[str, Any], raster: bool, version: str | None) -> str:
     if raster:
         png = vlc.vegalite_to_png(spec, vl_version=version, scale=RASTER_SCALE)
         return data_url(png, "image/png")
-    svg = vlc.vegalite_to_svg(spec, vl_version=version)
+    svg = slim_svg(vlc.vegalite_to_svg(spec, vl_version=version))
     return data_url(svg.encode("utf-8"), "image/svg+xml")
 
 

@@ -156,10 +156,16 @@ def logo_data_url(path: Path | None) -> str | None:
 
 def write_html(env: jinja2.Environment, context: dict[str, Any], charts: dict[str, ChartSpec],
                path: Path) -> None:
+    path.write_text(html_page(env, context, charts), encoding="utf-8")
+
+
+def html_page(env: jinja2.Environment, context: dict[str, Any],
+              charts: dict[str, ChartSpec]) -> str:
+    """report.html's text: the page with its charts' specs and Vega inlined."""
     page = render_page(env, {**context, "target": "html", "images": {},
                              "chart_specs": chart_specs(charts), "vega_bundle": vega_bundle()})
     check_self_contained(page)
-    path.write_text(page, encoding="utf-8")
+    return page
 
 
 def start_pdf(env: jinja2.Environment, context: dict[str, Any], charts: dict[str, ChartSpec],

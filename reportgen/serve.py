@@ -1,0 +1,463 @@
+"""`reportgen serve`: the report re-rendered in memory on every save and shown live.
+
+An analyst setting up a report edits the YAML many times; each save should show its
+result in a second, not after a cold run. So the stages keep their last results with
+the key of their inputs, and a save re-runs from the first stage whose inputs changed:
+
+- a rule or wording edit (personas, recommendations, report:, templates): rules, personas,
+  recommendations, changes, content, charts and page;
+- a k or selection edit (segmentation:): from the features on;
+- a feature edit (features:, derive:, value:; the columns read depend on them) or new data
+  (the data file changed): everything.
+
+The page is served from memory with a small script that reloads it when a newer
+rendering exists (server-sent events); a written report.html never has that script. A
+config that does not load, or a run that fails, shows its `error:` line at the top of the
+page, over the last good report. The output folder is served read-only under /archive/,
+so periods can be browsed as they will be hosted.
+
+Libraries, measured (benchmarks/bench_iterate.py): watchfiles watches the files (inotify
+through Rust's notify; a save is seen about 50 ms after the editor's last write, and an
+editor's write-to-temporary-then-rename counts as one change of the file); the standard
+library's ThreadingHTTPServer serves (one analyst's browser: a page and an event stream,
+no framework needed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+
+from reportgen.api import (
+    Described,
+    Fitted,
+    Prepared,
+    describe_segments,
+    fit_segments,
+    flatten,
+    prepare_data,
+    publish_described,
+    resolve_period,
+)
+from reportgen.config import LoadedConfig, load_config
+from reportgen.errors import ReportgenError, failure_line
+from reportgen.text import PERIOD_RE
+from reportgen.timing import StageTimer
+
+if TYPE_CHECKING:
+    from reportgen.config.schema import Config
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+EVENTS_PATH = "/__reportgen/events"
+ARCHIVE_PREFIX = "/archive/"
+KEEPALIVE_SECONDS = 15.0
+LIVE_SCRIPT = """<script id="reportgen-live">(function () {{
+  var shown = {version};
+  var events = new EventSource("{events}");
+  events.onmessage = function (message) {{
+    if (Number(message.data) !== shown) {{ events.close(); location.reload(); }}
+  }};
+}})();</script>"""
+ERROR_BANNER = """<div id="reportgen-serve-error" role="alert" style="position:sticky;top:0;\
+z-index:1000;margin:0;padding:12px 20px;background:#fde8e8;color:#8a1c1c;\
+border-bottom:2px solid #c53030;font:14px/1.4 'DejaVu Sans',sans-serif;\
+white-space:pre-wrap">{message}<br><span style="color:#6b7785">The last good report is \
+shown below; save a fix and this page updates.</span></div>"""
+WAITING_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>reportgen serve</title></head><body style="font:15px 'DejaVu Sans',sans-serif;\
+margin:40px;color:#1f2933"><p id="reportgen-serve-status">{status}</p></body></html>"""
+
+
+# ---- what re-runs: the stages and the keys of their inputs ------------------------------
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """One attempt: the page (None when it failed) or the error line, and what it ran."""
+    version: int
+    page: str | None
+    error: str | None
+    stages: str  # "everything", "from the features on", "rules and page"
+    seconds: float
+
+
+@dataclass
+class Preview:
+    """The stages' last results and their input keys; `render()` re-runs what changed."""
+    config_path: Path
+    period: str
+    out: Path | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    loaded: LoadedConfig | None = None
+    _data_key: str | None = None
+    _model_key: str | None = None
+    _prepared: Prepared | None = None
+    _fitted: Fitted | None = None
+    _described: Described | None = None
+
+    def render(self) -> tuple[str, str]:
+        """Which stages had to run, and the page for the config as it is now
+        (ReportgenError when it cannot be made)."""
+        loaded = load_config(self.config_path, flatten(self.overrides))
+        config = loaded.config
+        timer = StageTimer(None)
+        data_key = _key(data_inputs(config), self.period, self.report_dir(config).name,
+                        _file_signatures(data_files(loaded)),
+                        _previous_signature(self.report_dir(config), self.period))
+        model_key = _key(data_key, config.segmentation.model_dump(mode="json"))
+        stages = "rules and page"
+        if data_key != self._data_key or self._prepared is None:
+            self._prepared, self._data_key, self._model_key = None, None, None
+            self._prepared = prepare_data(config, self.period, self.report_dir(config), timer)
+            self._data_key = data_key
+            stages = "everything"
+        if model_key != self._model_key or self._fitted is None:
+            self._fitted = None
+            self._fitted = fit_segments(config, self._prepared, timer)
+            self._model_key = model_key
+            stages = "from the features on" if stages == "rules and page" else stages
+        described = describe_segments(loaded, self.period, self._prepared, self._fitted, timer)
+        from reportgen import report
+
+        page = report.preview_page(described.content)
+        self.loaded, self._described = loaded, described
+        return stages, page
+
+    def report_dir(self, config: Config) -> Path:
+        return Path(self.out or config.output.dir) / config.report.name
+
+    def write(self) -> Path:
+        """Write the last good rendering as `reportgen run` would (serve --write)."""
+        assert self.loaded is not None and self._fitted is not None
+        assert self._described is not None
+        return publish_described(self.loaded, self.period, self.out, self._fitted,
+                                 self._described, StageTimer(None))
+
+
+def data_inputs(config: Config) -> dict[str, Any]:
+    """Every part of the config the data, value, feature and segmentation stages read
+    (load_customers reads the features, for the columns to read, and the personas' and
+    recommendations' presets, for their default logs): a wording or rule edit leaves it
+    unchanged; the segmentation section is keyed on its own."""
+    dump = config.model_dump(mode="json")
+    for wording_only in ("report", "segmentation", "output", "email"):
+        dump.pop(wording_only, None)
+    dump["personas"] = {"preset": config.personas.preset}
+    dump["recommendations"] = {"preset": config.recommendations.preset}
+    return dump
+
+
+def data_files(loaded: LoadedConfig) -> list[Path]:
+    path = loaded.config.data.path
+    return [path] if path is not None else []
+
+
+def watched_paths(config_path: Path, loaded: LoadedConfig | None) -> set[Path]:
+    """The files whose change re-renders: the config, its data, the templates folder and
+    the logo (found from the last config that loaded)."""
+    paths = {config_path.resolve()}
+    if loaded is not None:
+        report = loaded.config.report
+        paths |= {p.resolve() for p in data_files(loaded)}
+        paths |= {p.resolve() for p in (report.templates, report.logo) if p is not None}
+    return paths
+
+
+def _key(*parts: Any) -> str:
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _file_signatures(paths: Iterable[Path]) -> list[tuple[str, int, int]]:
+    """(path, size, modification time): new data shows as either changing."""
+    out = []
+    for path in paths:
+        try:
+            stat = path.stat()
+        except OSError:
+            out.append((str(path), -1, -1))
+            continue
+        out.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return out
+
+
+def _previous_signature(report_dir: Path, period: str) -> list[tuple[str, int, int]]:
+    """The earlier periods' saved models: a run written meanwhile changes what segment ids
+    carry over."""
+    if not report_dir.is_dir():
+        return []
+    earlier = sorted(d for d in report_dir.iterdir()
+                     if PERIOD_RE.match(d.name) and d.name < period)
+    return _file_signatures(d / "model.json" for d in earlier[-1:])
+
+
+# ---- what the browser gets --------------------------------------------------------------
+
+
+class Published:
+    """The latest rendering, for the server's threads; they wait here for a newer one."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self.current = Rendering(0, None, None, "", 0.0)
+        self.last_good: str | None = None
+
+    def show(self, page: str | None, error: str | None, stages: str, seconds: float) -> None:
+        with self._changed:
+            if page is not None:
+                self.last_good = page
+            self.current = Rendering(self.current.version + 1, page, error, stages, seconds)
+            self._changed.notify_all()
+
+    def wait_newer(self, version: int, timeout: float) -> int:
+        with self._changed:
+            self._changed.wait_for(lambda: self.current.version != version, timeout=timeout)
+            return self.current.version
+
+    def page(self) -> str:
+        """The page to show: the last good report, under the error line if the latest
+        attempt failed, with the live-reload script."""
+        with self._changed:
+            current, good = self.current, self.last_good
+        if good is None:
+            status = ("Rendering the report…" if current.error is None
+                      else html.escape(current.error))
+            body = WAITING_PAGE.format(status=status)
+        else:
+            body = good
+        if current.error is not None and good is not None:
+            banner = ERROR_BANNER.format(message=html.escape(current.error))
+            body = _after_body_tag(body, banner)
+        script = LIVE_SCRIPT.format(version=current.version, events=EVENTS_PATH)
+        return _before_closing_body(body, script)
+
+
+def _after_body_tag(page: str, fragment: str) -> str:
+    found = re.search(r"<body\b[^>]*>", page, re.IGNORECASE)
+    return page[:found.end()] + fragment + page[found.end():] if found else fragment + page
+
+
+def _before_closing_body(page: str, fragment: str) -> str:
+    index = page.lower().rfind("</body>")
+    return page[:index] + fragment + page[index:] if index >= 0 else page + fragment
+
+
+def make_handler(published: Published, archive_root: Callable[[], Path],
+                 loopback_only: bool) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "reportgen-serve"
+
+        def do_GET(self) -> None:
+            if loopback_only and not self._host_is_loopback():
+                self._send(HTTPStatus.FORBIDDEN, b"reportgen serve answers localhost only\n",
+                           "text/plain; charset=utf-8")
+                return
+            path = unquote(urlsplit(self.path).path)
+            if path in ("/", "/index.html"):
+                self._send(HTTPStatus.OK, published.page().encode("utf-8"),
+                           "text/html; charset=utf-8")
+            elif path == EVENTS_PATH:
+                self._events()
+            elif path == ARCHIVE_PREFIX.rstrip("/") or path.startswith(ARCHIVE_PREFIX):
+                self._archive(path[len(ARCHIVE_PREFIX):])
+            else:
+                self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8")
+
+        def _host_is_loopback(self) -> bool:
+            """A page elsewhere that points its own name at 127.0.0.1 (DNS rebinding)
+            must not read the report: only requests addressed to localhost are answered."""
+            host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]").lower()
+            return host in LOOPBACK
+
+        def _events(self) -> None:
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            version = -1
+            try:
+                while True:
+                    newer = published.wait_newer(version, KEEPALIVE_SECONDS)
+                    message = f"data: {newer}\n\n" if newer != version else ": alive\n\n"
+                    self.wfile.write(message.encode("ascii"))
+                    self.wfile.flush()
+                    version = newer
+            except OSError:
+                return  # the page went away
+
+        def _archive(self, relative: str) -> None:
+            root = archive_root().resolve()
+            target = (root / relative).resolve()
+            if not target.is_relative_to(root):
+                self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8")
+                return
+            if target.is_dir():
+                if not self.path.endswith("/"):
+                    self.send_response(HTTPStatus.MOVED_PERMANENTLY)
+                    self.send_header("Location", self.path + "/")
+                    self.end_headers()
+                    return
+                target = target / "index.html"
+            if not target.is_file():
+                self._send(HTTPStatus.NOT_FOUND, b"not in the output folder (yet)\n",
+                           "text/plain; charset=utf-8")
+                return
+            self._send(HTTPStatus.OK, target.read_bytes(), _content_type(target))
+
+        def _send(self, status: HTTPStatus, body: bytes, content_type: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # the terminal shows renderings, not requests
+
+    return Handler
+
+
+def _content_type(path: Path) -> str:
+    import mimetypes
+
+    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return f"{kind}; charset=utf-8" if kind.startswith("text/") or kind.endswith(
+        ("json", "javascript")) else kind
+
+
+# ---- the loop ---------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    """The HTTP server on its own thread; the caller's thread renders and watches."""
+    host: str
+    port: int
+    published: Published
+    archive_root: Callable[[], Path]
+    _httpd: ThreadingHTTPServer | None = None
+    _thread: threading.Thread | None = None
+
+    def start(self) -> str:
+        handler = make_handler(self.published, self.archive_root, self.host in LOOPBACK)
+        try:
+            self._httpd = ThreadingHTTPServer((self.host, self.port), handler)
+        except OSError as exc:
+            raise ServeError(f"--port {self.port}: cannot listen on {self.host}:{self.port} "
+                             f"({exc.strerror or exc}); pick another port with --port") from exc
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True,
+                                        name="reportgen-serve-http")
+        self._thread.start()
+        host, port = (str(part) for part in self._httpd.server_address[:2])
+        shown = f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{port}/"
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+
+
+class ServeError(ReportgenError):
+    """The server cannot start (the port is taken, the host unknown)."""
+
+
+def serve(config_path: str | Path, *, host: str = "127.0.0.1", port: int = 8000,
+          period: str | None = None, out: str | Path | None = None, write: bool = False,
+          overrides: dict[str, Any] | None = None, say: Callable[[str], None] | None = None,
+          ready: Callable[[str], None] | None = None) -> None:
+    """Serve the live preview until interrupted (KeyboardInterrupt stops it).
+
+    `overrides` as in `--set` (dotted keys); `say` gets a line per rendering (default:
+    stderr); `ready` the page's URL once the server listens.
+    """
+    config_path = Path(config_path)
+    if not config_path.is_file():
+        raise ServeError(f"{config_path}: no such config file; pass the YAML config to "
+                         "preview (reportgen init DATA_FILE writes a starter one)")
+    say = say or _stderr
+    preview = Preview(config_path, resolve_period(period), Path(out) if out else None,
+                      dict(overrides or {}))
+    published = Published()
+    server = Server(host, port, published, lambda: _archive_root(preview, config_path))
+    url = server.start()
+    say(f"serving {config_path} at {url} (archive at {url}archive/); Ctrl-C stops")
+    if ready is not None:
+        ready(url)
+    try:
+        render_once(preview, published, say, write)
+        for _ in watch_changes(lambda: watched_paths(config_path, preview.loaded)):
+            render_once(preview, published, say, write)
+    finally:
+        server.stop()
+
+
+def render_once(preview: Preview, published: Published, say: Callable[[str], None],
+                write: bool) -> None:
+    started = time.perf_counter()
+    try:
+        stages, page = preview.render()
+    except ReportgenError as exc:
+        published.show(None, failure_line(exc), "", time.perf_counter() - started)
+        say(failure_line(exc))
+        return
+    except Exception as exc:  # a bug: shown like the CLI shows it, and serving goes on
+        published.show(None, failure_line(exc), "", time.perf_counter() - started)
+        say(failure_line(exc))
+        return
+    seconds = time.perf_counter() - started
+    published.show(page, None, stages, seconds)
+    say(f"rendered in {seconds:.2f} s ({stages})")
+    if write:
+        try:
+            say(f"wrote {preview.write()}")
+        except ReportgenError as exc:
+            say(failure_line(exc))
+
+
+def watch_changes(paths: Callable[[], set[Path]]) -> Iterator[None]:
+    """One item per burst of changes to the files `paths()` names (re-read after each
+    item: a config edit can point at another data file or templates folder)."""
+    import watchfiles
+
+    while True:
+        wanted = paths()
+        folders = {p if p.is_dir() else p.parent for p in wanted}
+        folders = {f for f in folders if f.is_dir()}
+
+        def relevant(change: watchfiles.Change, name: str, wanted: set[Path] = wanted) -> bool:
+            changed = Path(name).resolve()
+            return any(changed == p or changed.is_relative_to(p) for p in wanted)
+
+        for _ in watchfiles.watch(*folders, watch_filter=relevant, debounce=400, step=50,
+                                  rust_timeout=1000, yield_on_timeout=False):
+            yield
+            if paths() != wanted:
+                break  # watch the new set of files
+
+
+def _archive_root(preview: Preview, config_path: Path) -> Path:
+    if preview.out is not None:
+        return preview.out
+    if preview.loaded is not None:
+        return Path(preview.loaded.config.output.dir)
+    return config_path.parent
+
+
+def _stderr(line: str) -> None:
+    prefix = "" if line.startswith("error:") else "reportgen serve: "
+    print(f"{prefix}{line}", file=sys.stderr, flush=True)
