@@ -98,9 +98,16 @@ def render_period(loaded: LoadedConfig, period: str, target: Path,
         prepared = prepare_data(config, period, target.parent, timer)
         fitted = fit_segments(config, prepared, timer)
         described = describe_segments(loaded, period, prepared, fitted, timer)
-        return deliver.publish_period(described.content, described.saved, fitted.features.ids,
-                                      fitted.segments.labels, config.output.formats, target,
-                                      timer, pdf)
+        return _publish(config, fitted, described, target, timer, pdf)
+
+
+def _publish(config: Config, fitted: Fitted, described: Described, target: Path,
+             timer: StageTimer, pdf: PdfWorker | None) -> Summary:
+    from reportgen import deliver
+
+    return deliver.publish_period(described.content, described.saved, fitted.features.ids,
+                                  fitted.segments.labels, config.output.formats, target,
+                                  timer, pdf)
 
 
 def publish_described(loaded: LoadedConfig, period: str, out: str | Path | None,
@@ -116,9 +123,7 @@ def publish_described(loaded: LoadedConfig, period: str, out: str | Path | None,
         check_report_folder(report_dir, period)
         with pdf_process(config.output.formats) as pdf:
             deliver.clear_leftovers(target)
-            deliver.publish_period(described.content, described.saved, fitted.features.ids,
-                                   fitted.segments.labels, config.output.formats, target,
-                                   timer, pdf)
+            _publish(config, fitted, described, target, timer, pdf)
         rebuild_archive(report_dir.parent, target, config.report.templates)
     return target
 

@@ -53,7 +53,6 @@ from reportgen.api import (
 )
 from reportgen.config import LoadedConfig, load_config
 from reportgen.errors import ReportgenError, failure_line
-from reportgen.text import PERIOD_RE
 from reportgen.timing import StageTimer
 
 if TYPE_CHECKING:
@@ -84,13 +83,11 @@ margin:40px;color:#1f2933"><p id="reportgen-serve-status">{status}</p></body></h
 
 
 @dataclass(frozen=True)
-class Rendering:
-    """One attempt: the page (None when it failed) or the error line, and what it ran."""
+class Attempt:
+    """The latest rendering's number (the page reloads when it moves on) and its error
+    line, None when it made a page."""
     version: int
-    page: str | None
     error: str | None
-    stages: str  # "everything", "from the features on", "rules and page"
-    seconds: float
 
 
 @dataclass
@@ -194,13 +191,13 @@ def _file_signatures(paths: Iterable[Path]) -> list[tuple[str, int, int]]:
 
 
 def _previous_signature(report_dir: Path, period: str) -> list[tuple[str, int, int]]:
-    """The earlier periods' saved models: a run written meanwhile changes what segment ids
+    """The previous period's saved model: a run written meanwhile changes what segment ids
     carry over."""
-    if not report_dir.is_dir():
-        return []
-    earlier = sorted(d for d in report_dir.iterdir()
-                     if PERIOD_RE.match(d.name) and d.name < period)
-    return _file_signatures(d / "model.json" for d in earlier[-1:])
+    from reportgen.model.continuity import previous_folder
+    from reportgen.model.savedmodel import FILE
+
+    folder = previous_folder(report_dir, period)
+    return _file_signatures([folder / FILE]) if folder is not None else []
 
 
 # ---- what the browser gets --------------------------------------------------------------
@@ -211,14 +208,14 @@ class Published:
 
     def __init__(self) -> None:
         self._changed = threading.Condition()
-        self.current = Rendering(0, None, None, "", 0.0)
+        self.current = Attempt(0, None)
         self.last_good: str | None = None
 
-    def show(self, page: str | None, error: str | None, stages: str, seconds: float) -> None:
+    def show(self, page: str | None, error: str | None = None) -> None:
         with self._changed:
             if page is not None:
                 self.last_good = page
-            self.current = Rendering(self.current.version + 1, page, error, stages, seconds)
+            self.current = Attempt(self.current.version + 1, error)
             self._changed.notify_all()
 
     def wait_newer(self, version: int, timeout: float) -> int:
@@ -411,17 +408,12 @@ def render_once(preview: Preview, published: Published, say: Callable[[str], Non
     started = time.perf_counter()
     try:
         stages, page = preview.render()
-    except ReportgenError as exc:
-        published.show(None, failure_line(exc), "", time.perf_counter() - started)
+    except Exception as exc:  # the user's error or a bug: told as the CLI tells it
+        published.show(None, failure_line(exc))
         say(failure_line(exc))
         return
-    except Exception as exc:  # a bug: shown like the CLI shows it, and serving goes on
-        published.show(None, failure_line(exc), "", time.perf_counter() - started)
-        say(failure_line(exc))
-        return
-    seconds = time.perf_counter() - started
-    published.show(page, None, stages, seconds)
-    say(f"rendered in {seconds:.2f} s ({stages})")
+    published.show(page)
+    say(f"rendered in {time.perf_counter() - started:.2f} s ({stages})")
     if write:
         try:
             say(f"wrote {preview.write()}")

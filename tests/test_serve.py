@@ -71,14 +71,14 @@ def test_an_edit_reruns_only_the_stages_it_reaches(project):
 
 def test_a_failed_attempt_shows_its_line_over_the_last_good_page():
     published = Published()
-    published.show("<html><body><h1>Segments</h1></body></html>", None, "everything", 1.0)
-    published.show(None, "error: config key 'segmentation.k': expected ...", "", 0.1)
+    published.show("<html><body><h1>Segments</h1></body></html>")
+    published.show(None, "error: config key 'segmentation.k': expected ...")
     page = published.page()
     banner = page.index('id="reportgen-serve-error"')
     assert banner < page.index("<h1>Segments</h1>")
     assert "error: config key &#x27;segmentation.k&#x27;: expected ..." in page
     assert 'id="reportgen-live"' in page and "var shown = 2;" in page
-    published.show("<html><body><h1>Fixed</h1></body></html>", None, "rules and page", 0.5)
+    published.show("<html><body><h1>Fixed</h1></body></html>")
     assert "reportgen-serve-error" not in published.page()
 
 

@@ -63,16 +63,21 @@ class Previous:
         return period_label(self.period)
 
 
-def find_previous(report_dir: Path, period: str) -> Previous | None:
-    """The latest period before `period` in the report's folder, or None for a first run."""
+def previous_folder(report_dir: Path, period: str) -> Path | None:
+    """The folder of the latest period before `period` in the report's folder."""
     if not report_dir.is_dir():
         return None
     earlier = sorted((d for d in report_dir.iterdir()
                       if PERIOD_RE.match(d.name) and d.name < period and is_own_folder(d)),
                      key=lambda d: d.name)
-    if not earlier:
+    return earlier[-1] if earlier else None
+
+
+def find_previous(report_dir: Path, period: str) -> Previous | None:
+    """The latest period before `period` in the report's folder, or None for a first run."""
+    folder = previous_folder(report_dir, period)
+    if folder is None:
         return None
-    folder = earlier[-1]
     summary = read_summary(folder)
     sha256 = summary.model.sha256 if summary and summary.model else None
     try:

@@ -26,6 +26,7 @@ GROUP = f"{{{SVG_NS}}}g"
 UNSEEN_D = {"", "M0,0h0v0h0Z"}
 NOT_DRAWN = ("class", "role", "aria-label", "aria-roledescription", "aria-hidden",
              "pointer-events")
+GEOMETRY = frozenset({"d", "transform", "x1", "y1", "x2", "y2"})  # what merging rewrites
 TRANSLATE_RE = re.compile(r"^translate\(([-\d.e]+),([-\d.e]+)\)$")
 
 ET.register_namespace("", SVG_NS)
@@ -116,16 +117,14 @@ def _translation(transform: str | None) -> tuple[float, float] | None:
 
 
 def _style_key(node: ET.Element) -> tuple[str, ...]:
-    geometry = {"d", "transform", "x1", "y1", "x2", "y2"}
-    return (node.tag, *sorted(f"{k}={v}" for k, v in node.attrib.items() if k not in geometry))
+    return (node.tag, *sorted(f"{k}={v}" for k, v in node.attrib.items() if k not in GEOMETRY))
 
 
 def _replace_run(parent: ET.Element, run: list[tuple[ET.Element, str]]) -> None:
     if len(run) < 2:
         return
     first = run[0][0]
-    merged = ET.Element(PATH, {k: v for k, v in first.attrib.items()
-                               if k not in {"d", "transform", "x1", "y1", "x2", "y2"}})
+    merged = ET.Element(PATH, {k: v for k, v in first.attrib.items() if k not in GEOMETRY})
     merged.set("d", "".join(shape for _, shape in run))
     if first.tag == LINE and "fill" not in merged.attrib:
         merged.set("fill", "none")  # a line has no inside; a path has, unless told
