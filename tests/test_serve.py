@@ -177,3 +177,22 @@ def test_the_served_page_follows_edits_and_shows_errors_over_the_last_report(
         code, log = served.stop()
     assert code == 0, log
     assert "stopped" in log and "Traceback" not in log
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["missing.yaml"], "error: missing.yaml: no such config file; pass the YAML config"),
+    (["{config}", "--period", "2026-13"], "error: --period: expected YYYY-MM such as"),
+    (["{config}", "--port", "{taken}"], "error: --port {taken}: cannot listen on 127.0.0.1"),
+])
+def test_serve_refuses_bad_arguments_in_one_line(project, args, expected):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        argv = [a.format(config=project, taken=port) for a in args]
+        done = subprocess.run([sys.executable, "-m", "reportgen", "serve", *argv],
+                              capture_output=True, text=True, cwd=project.parent, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.startswith(expected.format(taken=port)) and done.stderr.count("\n") == 1
