@@ -8,6 +8,7 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+SPARK_STAMP := $(VENV)/.spark-stamp
 PYTEST_ARGS ?=
 
 .PHONY: report test bench lint system-deps clean
@@ -15,7 +16,7 @@ PYTEST_ARGS ?=
 report: $(STAMP)
 	$(BIN)/reportgen run configs/sample.yaml
 
-test: $(STAMP)
+test: $(STAMP) $(SPARK_STAMP)
 	@bash scripts/system-deps.sh "$(PYTHON)" test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -36,6 +37,11 @@ $(STAMP): pyproject.toml | system-deps
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
+
+# engine: spark's tests run a real local Spark: PySpark (500 MB) only for the tests
+$(SPARK_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,spark]'
+	@touch $(SPARK_STAMP)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

@@ -153,15 +153,26 @@ class Described:
 
 def prepare_data(config: Config, period: str, report_dir: Path,
                  timer: StageTimer) -> Prepared:
-    from reportgen import data, model
+    from reportgen import model
 
     with timer("data"):
-        customers = data.load_customers(config, period)
+        customers = load_customers(config, period)
         previous = model.find_previous(report_dir, period)
     with timer("value"):
         value = model.customer_value(customers, config.value)
         customers = model.with_value(customers, value)
     return Prepared(customers, value, previous)
+
+
+def load_customers(config: Config, period: str) -> Customers:
+    """The data stage on the configured engine."""
+    if config.engine.spark:
+        from reportgen.engines.spark import load_customers as on_spark
+
+        return on_spark(config)
+    from reportgen import data
+
+    return data.load_customers(config, period)
 
 
 def fit_segments(config: Config, prepared: Prepared, timer: StageTimer) -> Fitted:

@@ -53,3 +53,8 @@ def failure_line(exc: BaseException) -> str:
         return f"error: {exc}"
     return (f"error: internal error ({type(exc).__name__}: {exc}); this is a bug in "
             "reportgen. Run again with --debug for the traceback.")
+
+
+class EngineError(ReportgenError):
+    """The configured engine cannot run: Spark or Java missing, a master that does not
+    answer, a job that failed on an executor."""

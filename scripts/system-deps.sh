@@ -3,7 +3,8 @@
 # for WeasyPrint, DejaVu fonts (the report's font), python3-venv where the interpreter
 # lacks ensurepip; with `test`, also poppler-utils (tests read PDF pages), chromium (the
 # browser test opens the HTML), openssl (a certificate for the STARTTLS email test) and
-# postgresql (the SQL-source tests start a throwaway server from its binaries). As
+# postgresql (the SQL-source tests start a throwaway server from its binaries) and, where
+# no java runs, default-jre-headless (engine: spark's tests run a local Spark). As
 # root it installs what is missing; otherwise it says, in one line, what to install (tests
 # needing an optional one then skip, saying why).
 #   scripts/system-deps.sh PYTHON [run|test]
@@ -16,6 +17,7 @@ optional=(libharfbuzz-subset0)   # faster PDF writing; not in every release
 if [ "$mode" = test ]; then
   required+=(poppler-utils)
   optional+=(chromium openssl postgresql)
+  command -v java >/dev/null 2>&1 || [ -n "${JAVA_HOME:-}" ] || optional+=(default-jre-headless)
 fi
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

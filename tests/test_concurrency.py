@@ -6,6 +6,7 @@ entry is lost, no file is half written, and every exit code is 0 or that one 2."
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from helpers import SMALL_CONFIG, blobs_frame, write_config
 
-ROUNDS = 20
+ROUNDS = int(os.environ.get("REPORTGEN_CONCURRENCY_ROUNDS", "8"))  # 20 or more for a soak
 REFUSED = re.compile(r"error: another run of report alpha is in progress \(pid \d+, started "
                      r"\d\d:\d\d\); wait for it to finish, or pass --wait SECONDS to queue "
                      r"behind it")

@@ -14,6 +14,7 @@ from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from reportgen.config.base import Section, resolve_path
 from reportgen.config.email import EmailSection
+from reportgen.config.engine import EngineSection
 from reportgen.config.rules import PersonasSection, RecommendationsSection
 from reportgen.config.sources import DataSection, Expression, TransactionsSection
 from reportgen.config.value import ValueSection
@@ -209,6 +210,9 @@ class Config(Section):
         "lines (needs transactions:), with a backtest.")
     email: EmailSection | None = Field(
         None, description="Email the PDF: `reportgen send`, or after every run.")
+    engine: EngineSection = Field(
+        default_factory=dict, validate_default=True,
+        description="Where the stages that touch every row run: pandas or spark.")
 
     @model_validator(mode="after")
     def _transactions_identify_customers(self) -> Config:
@@ -219,6 +223,21 @@ class Config(Section):
             raise ValueError("value: the value model needs sales lines (a purchase history); "
                              "add a transactions: block (customer, date and amount columns) "
                              "or remove value:")
+        self._engine_reads_source()
         return self
+
+    def _engine_reads_source(self) -> None:
+        if self.engine.spark:
+            if self.data.sql is not None:
+                raise ValueError("engine: spark reads data.path or data.table, not data.sql; "
+                                 "point data.path at files Spark can read, or use engine: "
+                                 "pandas")
+            return
+        if self.data.table is not None:
+            raise ValueError("data.table is a Spark catalog table: set engine: {name: spark}, "
+                             "or read a file with data.path")
+        if self.data.path is None and self.data.sql is None:
+            raise ValueError(f"data.path {self.data.location} is a URL only Spark reads: set "
+                             "engine: {name: spark}, or copy the data to a local file")
 
 

@@ -6,9 +6,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from reportgen.config.base import Section, check_placeholders, resolve_path
 from reportgen.config.expressions import parse
@@ -88,8 +95,12 @@ def _database_file_url(scheme: str, rest: str, info: ValidationInfo) -> str:
 class DataSection(Section):
     path: Path | None = Field(
         None, description="The data file: .csv .tsv .txt (optionally .gz .bz2 .xz .zip), "
-        ".parquet, .xlsx; or `sql:`.")
+        ".parquet, .xlsx; or `sql:`. With engine: spark, also a folder of parquet or CSV "
+        "files, or a URL Spark reads (s3a://, hdfs://, abfss://).")
     sql: SqlSource | None = Field(None, description="Read the data with a SQL query instead.")
+    table: str | None = Field(
+        None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$",
+        description="With engine: spark, a catalog table (warehouse.sales) instead of a path.")
     id: str | None = Field(None, description="Customer id column, read as text exactly as "
                            "written; row numbers when absent.")
     as_of: dt.date | None = Field(
@@ -98,20 +109,44 @@ class DataSection(Section):
     read: ReadOptions = Field(default_factory=dict, validate_default=True,
                               description="Reading options.")
 
+    _uri: str | None = PrivateAttr(None)
     _resolve = field_validator("path")(resolve_path)
 
-    @model_validator(mode="after")
-    def _one_source(self) -> DataSection:
-        if (self.path is None) == (self.sql is None):
-            raise ValueError("set either path (a data file) or sql (a database query), "
-                             + ("not both" if self.path else "one of them"))
-        return self
+    @model_validator(mode="wrap")
+    @classmethod
+    def _one_source(cls, value: Any, handler: Any) -> DataSection:
+        """Exactly one source. A URL path (s3a://bucket/sales) is not a file next to the
+        config: it is kept as written, for Spark, which alone reads it."""
+        uri = None
+        if isinstance(value, dict) and isinstance(value.get("path"), str) and URL_RE.match(
+                value["path"].strip()) and not value["path"].startswith("file://"):
+            uri = value["path"].strip()
+            value = {**value, "path": None}
+        section: DataSection = handler(value)
+        section._uri = uri
+        given = [name for name, set_ in (("path", section.path or uri), ("sql", section.sql),
+                                         ("table", section.table)) if set_]
+        if len(given) > 1:
+            raise ValueError(f"set one of path, sql and table, not {' and '.join(given)}")
+        if not given:
+            raise ValueError("set either path (a data file) or sql (a database query) "
+                             "(or, with engine: spark, table)")
+        return section
+
+    @property
+    def location(self) -> str | None:
+        """Where Spark reads: the URL as written, or the local path."""
+        return self._uri or (str(self.path) if self.path is not None else None)
 
     @property
     def source_name(self) -> str:
         """How the report names where the data came from (never with a password)."""
         if self.sql is not None:
             return f"SQL query on {self.sql.url}"
+        if self.table is not None:
+            return f"table {self.table}"
+        if self._uri is not None:
+            return self._uri.rstrip("/").rpartition("/")[2] or self._uri
         assert self.path is not None
         return self.path.name
 

@@ -53,6 +53,13 @@ def load_customers(config: Config, period: str) -> Customers:
         sales = purchases = None
     else:
         table, sales, purchases = _from_sales_lines(config, needed, parameters)
+    return complete_customers(config, features, table, sales, purchases)
+
+
+def complete_customers(config: Config, features: FeaturesSection, table: Table,
+                       sales: SalesSummary | None, purchases: PurchaseDays | None) -> Customers:
+    """One row a customer, however it was read (here, or by an engine): derived columns
+    added, only the used columns kept."""
     as_of = config.data.as_of or (sales.as_of if sales else dt.date.today())
     table = _with_derived(table, config, as_of, features)
     identified = config.data.id is not None or config.transactions is not None
@@ -97,11 +104,11 @@ def required_columns(config: Config, features: FeaturesSection) -> dict[str, str
             if column not in earlier:
                 need(column, f"derive.{name}")
     if config.transactions is not None:
-        needed = {**_transaction_columns(config), **needed}
+        needed = {**transaction_columns(config), **needed}
     return needed
 
 
-def _transaction_columns(config: Config) -> dict[str, str]:
+def transaction_columns(config: Config) -> dict[str, str]:
     spec = config.transactions
     assert spec is not None
     columns = {spec.customer: "transactions.customer", spec.date: "transactions.date"}
@@ -121,15 +128,24 @@ def _from_sales_lines(config: Config, needed: dict[str, str], parameters: dict[s
     assert spec is not None
     lines, sha256 = read_source(config.data, needed, parameters,
                                 [c for c in (spec.customer, spec.invoice) if c])
-    own = set(_transaction_columns(config))
-    extra = [c for c in needed if c not in own]  # per-customer profile columns from the lines
-    customers, sales, purchases = aggregate(lines, spec, config.data.read.dayfirst, extra,
+    customers, sales, purchases = aggregate(lines, spec, config.data.read.dayfirst,
+                                            line_extras(config, needed),
                                             with_days=config.value is not None)
+    return customer_table(config, customers, sales, sha256), sales, purchases
+
+
+def line_extras(config: Config, needed: dict[str, str]) -> list[str]:
+    """The per-customer profile columns that come from the sales lines."""
+    own = set(transaction_columns(config))
+    return [c for c in needed if c not in own]
+
+
+def customer_table(config: Config, customers: pd.DataFrame, sales: SalesSummary,
+                   sha256: str) -> Table:
     frame = customers.reset_index()
     ids = frame.pop("id").rename("id")
-    table = Table(frame=frame, ids=ids, source=config.data.source_name, sha256=sha256,
-                  n_rows_read=sales.lines_read, dropped={})
-    return table, sales, purchases
+    return Table(frame=frame, ids=ids, source=config.data.source_name, sha256=sha256,
+                 n_rows_read=sales.lines_read, dropped={})
 
 
 def _with_derived(table: Table, config: Config, as_of: dt.date,

@@ -162,22 +162,32 @@ def aggregate(lines: pd.DataFrame, spec: TransactionsSection, dayfirst: bool,
     as_of = spec.as_of if spec.as_of != "auto" else (
         days.max().astype(dt.date) + dt.timedelta(days=1))
     codes, ids = pd.factorize(lines[spec.customer], sort=True)
-    customers = _per_customer(lines, kept, codes, ids, spec, as_of, extra)
-    excluded = customers[customers["monetary"] <= 0]
-    customers = customers[customers["monetary"] > 0]
-    if customers.empty:
-        raise DataError("no customer has a positive net revenue; check transactions.amount")
-    counts[NOT_POSITIVE] = len(excluded)
-    customers = customers.join(rfm_scores(customers))
-    summary = SalesSummary(lines_read=len(lines), as_of=as_of,
-                           first_date=days.min().astype(dt.date),
-                           last_date=days.max().astype(dt.date), line_counts=counts,
-                           excluded=excluded[["frequency", "monetary"]].reset_index())
+    per = _per_customer(lines, kept, codes, ids, spec, as_of, extra)
+    customers, summary = finish_customers(per, counts, len(lines), as_of,
+                                          (days.min().astype(dt.date),
+                                           days.max().astype(dt.date)))
     if not with_days:
         return customers, summary, None
     rows = kept.purchase_rows
     return customers, summary, purchase_days(codes[rows], kept.days[rows], kept.amount[rows],
                                              kept.returns[rows], np.asarray(ids))
+
+
+def finish_customers(per: pd.DataFrame, counts: dict[str, int], lines_read: int,
+                     as_of: dt.date, dates: tuple[dt.date, dt.date]
+                     ) -> tuple[pd.DataFrame, SalesSummary]:
+    """From the per-customer sums (indexed by id, in id order: the RFM scores break ties
+    by it) to the customers that are segmented and what was done; both engines end here."""
+    excluded = per[per["monetary"] <= 0]
+    customers = per[per["monetary"] > 0]
+    if customers.empty:
+        raise DataError("no customer has a positive net revenue; check transactions.amount")
+    counts[NOT_POSITIVE] = len(excluded)
+    customers = customers.join(rfm_scores(customers))
+    summary = SalesSummary(lines_read=lines_read, as_of=as_of, first_date=dates[0],
+                           last_date=dates[1], line_counts=counts,
+                           excluded=excluded[["frequency", "monetary"]].reset_index())
+    return customers, summary
 
 
 def _clean(lines: pd.DataFrame, spec: TransactionsSection, dayfirst: bool) -> _Kept:
@@ -219,7 +229,7 @@ def purchase_days(codes: np.ndarray, days: np.ndarray, amount: np.ndarray,
     keys, inverse = np.unique(codes.astype(np.int64) * span + (day_number - base),
                               return_inverse=True)
     inverse = inverse.ravel()
-    net = np.bincount(inverse, weights=amount, minlength=len(keys))
+    net = day_net(np.bincount(inverse, weights=amount, minlength=len(keys)))
     bought = np.bincount(inverse, weights=~returns, minlength=len(keys)) > 0
     purchase = bought & (net >= 0)
     keys = keys[purchase]
@@ -227,6 +237,13 @@ def purchase_days(codes: np.ndarray, days: np.ndarray, amount: np.ndarray,
                         amount=net[purchase], ids=ids,
                         negative_days=int((bought & (net < 0)).sum()),
                         zero_days=int((net[purchase] == 0).sum()))
+
+
+def day_net(net: np.ndarray) -> np.ndarray:
+    """A day's net amount to 6 decimals: a return that cancels a purchase leaves 0, not the
+    1e-16 that summing in some order leaves, so neither the order of summing (Spark's
+    partitions) nor float noise turns a free day into a negative one."""
+    return np.round(net, 6) + 0.0  # + 0.0: no -0.0
 
 
 def duplicate_lines(lines: pd.DataFrame) -> np.ndarray:

@@ -1,0 +1,48 @@
+"""The `engine:` section: where the stages that touch every row run. `pandas` (the
+default) is one process on this machine; `spark` runs them on Apache Spark (a local
+master, a standalone cluster, YARN or Kubernetes), for data past one machine."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, Field, field_validator
+
+from reportgen.config.base import Section
+
+URL_SCHEME_RE = r"^[A-Za-z][A-Za-z0-9+.-]*://"
+
+
+def _conf_value(value: object) -> str:
+    """Spark's conf is text; YAML's `true` and `8` are written as Spark expects them."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | str):
+        return str(value)
+    raise ValueError(f"expected a text or number, found {type(value).__name__}")
+
+
+class EngineSection(Section):
+    name: Literal["pandas", "spark"] = Field(
+        "pandas", description="pandas: in this process; spark: on Apache Spark (needs "
+        "`pip install 'reportgen[spark]'` and a Java runtime).")
+    master: str | None = Field(
+        None, description="Spark master: local[*], spark://host:7077, yarn, k8s://...; "
+        "absent: the one spark-submit set, else local[*].")
+    conf: dict[str, Annotated[str, BeforeValidator(_conf_value)]] = Field(
+        default_factory=dict, description="Spark settings, e.g. {spark.executor.memory: 8g}.")
+    segments_dir: str | None = Field(
+        None, description="Where Spark writes segments.parquet (a folder every executor "
+        "can write, such as s3a://bucket/reportgen); default: the period's folder.")
+
+    @field_validator("conf")
+    @classmethod
+    def _spark_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if not key.startswith("spark."):
+                raise ValueError(f"{key!r} is not a Spark setting (they start with spark.)")
+        return value
+
+    @property
+    def spark(self) -> bool:
+        return self.name == "spark"

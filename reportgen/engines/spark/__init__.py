@@ -1,0 +1,6 @@
+"""engine: spark. The stages that touch every row run on Apache Spark; what is small
+comes to the driver and goes on through the same code as the pandas engine."""
+
+from reportgen.engines.spark.customers import load_customers
+
+__all__ = ["load_customers"]

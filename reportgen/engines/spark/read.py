@@ -1,0 +1,112 @@
+"""Reading the configured source into a Spark DataFrame of the columns the run needs.
+
+A path is whatever Spark reads (a file, a folder of part files, s3a://, hdfs://), by its
+kind: parquet, or delimited text read as text, so that ids and invoice numbers stay exactly
+as written and numbers are converted where a stage needs them, as the pandas reader does.
+A table is read from the session's catalog. The values pandas reads as missing (NA, NULL,
+N/A, ...) are missing here too, so both engines drop and count the same lines.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from reportgen.config.sources import DataSection
+from reportgen.data.files import sniff_separator, text_layout
+from reportgen.engines.spark.session import first_line
+from reportgen.errors import DataError
+from reportgen.text import did_you_mean
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+# pandas' default missing-value markers (read_csv's na_values), as text.
+NA_TEXT = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+           "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
+
+
+def read_rows(spark: SparkSession, data: DataSection, needed: dict[str, str]) -> DataFrame:
+    """The needed columns, in that order; a missing one named with the key that asked."""
+    frame = _source(spark, data)
+    check_columns(list(frame.columns), needed, data.source_name)
+    return _missing_as_null(frame.select(*[_quoted(c) for c in needed]))
+
+
+def _source(spark: SparkSession, data: DataSection) -> DataFrame:
+    try:
+        if data.table is not None:
+            return spark.table(data.table)
+        location = data.location
+        assert location is not None
+        if _is_parquet(location):
+            return spark.read.parquet(location)
+        return _read_text(spark, data, location)
+    except DataError:
+        raise
+    except Exception as exc:  # AnalysisException: path or table not found, unreadable
+        what = f"table {data.table}" if data.table else f"data.path {data.location}"
+        raise DataError(f"{what}: Spark cannot read it ({first_line(exc)}); check the "
+                        "path or table name and that every executor can reach it") from exc
+
+
+def _is_parquet(location: str) -> bool:
+    name = location.rstrip("/").lower()
+    if name.endswith(".parquet"):
+        return True
+    local = Path(location)
+    if local.is_dir():  # a folder of part files: what they are
+        parts = [p.name.lower() for p in local.rglob("*") if p.is_file()
+                 and not p.name.startswith((".", "_"))]
+        return bool(parts) and all(p.endswith(".parquet") for p in parts)
+    return False
+
+
+def _read_text(spark: SparkSession, data: DataSection, location: str) -> DataFrame:
+    options = data.read
+    if options.sep == "whitespace":
+        raise DataError("data.read.sep: whitespace-aligned files are read by engine: pandas "
+                        "only; convert the file to CSV or parquet for engine: spark")
+    sep = options.sep or _local_separator(location)
+    reader = (spark.read.option("header", options.columns is None).option("sep", sep)
+              .option("encoding", options.encoding).option("quote", '"')
+              .option("escape", '"').option("multiLine", "false")
+              .option("mode", "FAILFAST").option("nullValue", None))
+    frame = reader.csv(location)
+    if options.columns is not None:
+        frame = frame.toDF(*options.columns)
+    return frame
+
+
+def _local_separator(location: str) -> str:
+    """A local file's delimiter as the pandas reader finds it; a folder or a URL: comma."""
+    path = Path(location)
+    if path.is_file():
+        layout = text_layout(path, None, None)
+        return layout.sep
+    return sniff_separator("", path) if path.suffix else ","
+
+
+def check_columns(present: list[str], needed: dict[str, str], source: str) -> None:
+    missing = [c for c in needed if c not in present]
+    if missing:
+        name = missing[0]
+        raise DataError(f"{needed[name]}: column {name!r} is not in {source}"
+                        f"{did_you_mean(name, present)}")
+
+
+def _quoted(column: str) -> str:
+    return "`" + column.replace("`", "``") + "`"
+
+
+def _missing_as_null(frame: DataFrame) -> DataFrame:
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import StringType
+
+    columns = []
+    for field in frame.schema.fields:
+        column = F.col(_quoted(field.name))
+        if isinstance(field.dataType, StringType):
+            column = F.when(column.isin(list(NA_TEXT)), F.lit(None)).otherwise(column)
+        columns.append(column.alias(field.name))
+    return frame.select(*columns)

@@ -1,0 +1,155 @@
+"""engine: spark (issue 19) against engine: pandas on the project's samples, with a real
+local Spark (local[2]): the same customers, dropped lines, k, labels, profile means and
+persona names; and the one-line errors when Spark, Java, the master or the data are not
+there. Skipped, saying why, where PySpark or a Java runtime cannot be had."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import ROOT, run_cli, write_config
+from sklearn.metrics import adjusted_rand_score
+
+from reportgen import run_report
+from reportgen.engines.spark.session import java_command
+
+pyspark = pytest.importorskip("pyspark", reason="PySpark is not installed: pip install "
+                              "'reportgen[spark]' (make test installs it)")
+if java_command() is None:
+    pytest.skip("no Java runtime for Spark (scripts/system-deps.sh installs "
+                "default-jre-headless)", allow_module_level=True)
+
+SPARK = {"name": "spark", "master": "local[2]"}
+
+
+@pytest.fixture(scope="module")
+def spark():
+    """One local Spark for the module; the engine runs on the active session."""
+    from pyspark.sql import SparkSession
+
+    session = (SparkSession.builder.master("local[2]").appName("reportgen tests")
+               .config("spark.ui.enabled", "false")
+               .config("spark.sql.shuffle.partitions", "4").getOrCreate())
+    yield session
+    session.stop()
+
+
+def spark_run(config: Path, out: Path, **overrides):
+    return run_report(config, out=out, period="2026-11", engine=SPARK,
+                      output={"formats": ["html"]}, **overrides)
+
+
+def summary_of(run) -> dict:
+    return json.loads((run.folder / "summary.json").read_text())
+
+
+def assert_same_report(spark_summary: dict, pandas_summary: dict) -> None:
+    for key in ("n_rows", "n_customers", "k_selected", "dropped", "features"):
+        assert spark_summary[key] == pandas_summary[key], key
+    assert [s["name"] for s in spark_summary["segments"]] == [
+        s["name"] for s in pandas_summary["segments"]]
+    assert [s["size"] for s in spark_summary["segments"]] == [
+        s["size"] for s in pandas_summary["segments"]]
+    for ours, theirs in zip(spark_summary["segments"], pandas_summary["segments"], strict=True):
+        for column, stat in theirs["profile"].items():
+            if "mean" in stat:
+                assert ours["profile"][column]["mean"] == pytest.approx(stat["mean"], rel=1e-9)
+
+
+def assert_same_labels(spark_folder: Path, pandas_folder: Path, in_order: bool = True) -> None:
+    ours = pd.read_csv(spark_folder / "segments.csv", dtype=str)
+    theirs = pd.read_csv(pandas_folder / "segments.csv", dtype=str)
+    if not in_order:  # part files come back in no set order: compare customer by customer
+        ours = ours.set_index("id").loc[theirs["id"]].reset_index()
+    assert ours["id"].tolist() == theirs["id"].tolist()  # ids exactly as written
+    assert adjusted_rand_score(theirs["segment"], ours["segment"]) >= 0.99
+    assert (ours["persona"] == theirs["persona"]).mean() >= 0.99
+
+
+def test_sample_customers_same_report_on_spark(spark, sample_run, tmp_path):
+    run = spark_run(ROOT / "configs" / "sample.yaml", tmp_path)
+    assert_same_report(summary_of(run), sample_run.summary)
+    assert_same_labels(run.folder, sample_run.folder)
+
+
+def test_sample_sales_lines_same_customers_and_dropped_lines_on_spark(
+        spark, transactions_run, tmp_path):
+    run = spark_run(ROOT / "configs" / "transactions.yaml", tmp_path)
+    ours, theirs = summary_of(run), transactions_run.summary
+    assert ours["transactions"] == theirs["transactions"]  # lines read, kept, dropped why
+    assert ours["dropped"]["reasons"]["exact duplicate lines"] == 436  # the sample's echoes
+    assert_same_report(ours, theirs)
+    assert_same_labels(run.folder, transactions_run.folder)
+    for column in ("expected_purchases", "p_alive", "value"):
+        a = pd.read_csv(run.folder / "segments.csv")[column].to_numpy()
+        b = pd.read_csv(transactions_run.folder / "segments.csv")[column].to_numpy()
+        assert np.allclose(a, b, rtol=1e-6), column
+
+
+def test_a_folder_of_parquet_parts_reads_as_the_csv(spark, sample_run, tmp_path):
+    """What a Spark user has: a folder of part files, not one CSV."""
+    frame = pd.read_csv(ROOT / "sample_data" / "customers.csv", dtype={"customer_id": str})
+    spark.createDataFrame(frame).repartition(3).write.parquet(str(tmp_path / "customers"))
+    config = (ROOT / "configs" / "sample.yaml").read_text().replace(
+        "path: ../sample_data/customers.csv", f"path: {tmp_path / 'customers'}")
+    run = spark_run(write_config(tmp_path, config), tmp_path / "out")
+    assert_same_report(summary_of(run), sample_run.summary)
+    assert_same_labels(run.folder, sample_run.folder, in_order=False)
+
+
+def spark_config(tmp_path: Path, data: str = "path: customers.csv",
+                 engine: str = "{name: spark, master: 'local[1]'}") -> Path:
+    shutil.copy(ROOT / "sample_data" / "customers.csv", tmp_path / "customers.csv")
+    return write_config(tmp_path, f"""
+report: {{name: spark-errors, title: Spark errors}}
+data: {{{data}, id: customer_id}}
+features: {{numeric: [income, spending_score]}}
+segmentation: {{k: 3}}
+engine: {engine}
+output: {{dir: out, formats: [html]}}
+""")
+
+
+def assert_one_error_line(result, *words: str) -> None:
+    assert result.returncode == 2, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr
+    for word in words:
+        assert word in errors[0], errors[0]
+
+
+def assert_nothing_written(out: Path) -> None:
+    """No period folder, no staging folder: only the report's lock may be left."""
+    left = [p.relative_to(out).as_posix() for p in out.rglob("*")] if out.exists() else []
+    assert all(name in ("spark-errors", "spark-errors/.reportgen.lock") for name in left), left
+
+
+def test_no_java_is_one_line(tmp_path):
+    result = run_cli("run", str(spark_config(tmp_path)), env={"JAVA_HOME": str(tmp_path)})
+    assert_one_error_line(result, "JAVA_HOME", "Java 17")
+    assert_nothing_written(tmp_path / "out")
+
+
+def test_a_master_that_does_not_answer_is_one_line(tmp_path):
+    config = spark_config(tmp_path, engine="{name: spark, master: 'spark://127.0.0.1:9'}")
+    assert_one_error_line(run_cli("run", str(config)), "no Spark master answers",
+                          "spark://127.0.0.1:9")
+    assert_nothing_written(tmp_path / "out")
+
+
+def test_a_path_spark_cannot_read_is_one_line(tmp_path):
+    config = spark_config(tmp_path, data=f"path: {tmp_path / 'no-such-folder'}/")
+    assert_one_error_line(run_cli("run", str(config)), "Spark cannot read it", "no-such-folder")
+    assert_nothing_written(tmp_path / "out")
+
+
+def test_spark_only_sources_need_the_spark_engine(tmp_path):
+    table = spark_config(tmp_path, data="table: warehouse.customers", engine="{name: pandas}")
+    assert_one_error_line(run_cli("validate", str(table)), "data.table", "engine")
+    url = spark_config(tmp_path, data="path: 's3a://bucket/customers/'", engine="{name: pandas}")
+    assert_one_error_line(run_cli("validate", str(url)), "URL only Spark reads")
