@@ -301,6 +301,7 @@ def test_a_file_larger_than_memory_is_refused_before_reading(tmp_path, monkeypat
     assert err.startswith("error: data file customers.csv (200.0 GB) needs about ")
     assert "of memory to read, more than the " in err
     assert "aggregate it in a database (data.sql), convert it to parquet" in err
+    assert "run it on Spark (engine: spark)" in err
 
 
 def test_memory_limit_of_ones_own(tmp_path, monkeypatch, capsys):
@@ -313,3 +314,16 @@ def test_memory_limit_of_ones_own(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("REPORTGEN_MEMORY_LIMIT", "lots")
     assert main(["validate", "config.yaml"]) == 2
     assert "expected a size such as 8GB" in capsys.readouterr().err
+
+
+def test_engine_spark_without_pyspark_is_one_line(small_project, monkeypatch, capsys):
+    """Where PySpark is not installed (import fails), before anything is read or written."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyspark", None)
+    monkeypatch.setitem(sys.modules, "pyspark.sql", None)
+    assert main(["run", str(small_project), "--set", "engine.name=spark"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == ("error: engine: spark needs PySpark, which is not installed here: "
+                   "pip install 'reportgen[spark]' (or set engine.name: pandas)")
+    assert not list(small_project.parent.rglob("report.html"))

@@ -31,10 +31,6 @@ class EngineSection(Section):
         "absent: the one spark-submit set, else local[*].")
     conf: dict[str, Annotated[str, BeforeValidator(_conf_value)]] = Field(
         default_factory=dict, description="Spark settings, e.g. {spark.executor.memory: 8g}.")
-    segments_dir: str | None = Field(
-        None, description="Where Spark writes segments.parquet (a folder every executor "
-        "can write, such as s3a://bucket/reportgen); default: the period's folder.")
-
     @field_validator("conf")
     @classmethod
     def _spark_keys(cls, value: dict[str, str]) -> dict[str, str]:

@@ -126,6 +126,8 @@ class DataSection(Section):
         section._uri = uri
         given = [name for name, set_ in (("path", section.path or uri), ("sql", section.sql),
                                          ("table", section.table)) if set_]
+        if given == ["path", "sql"]:
+            raise ValueError("set either path (a data file) or sql (a database query), not both")
         if len(given) > 1:
             raise ValueError(f"set one of path, sql and table, not {' and '.join(given)}")
         if not given:

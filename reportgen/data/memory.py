@@ -48,7 +48,7 @@ def check_fits(path: Path, kind: str, share_of_columns: float) -> None:
             f"of memory to read, more than the {human(room * HEADROOM)} this run can use "
             f"({source}: {human(room)}, less a fifth for the later stages); aggregate it in "
             "a database (data.sql), convert it to parquet so only the needed columns are "
-            "read, or sample it")
+            "read, run it on Spark (engine: spark), or sample it")
 
 
 def text_budget(share_of_columns: float) -> float:
@@ -64,8 +64,8 @@ def too_big_to_read(path: Path, limit: float) -> DataError:
         f"data file {path.name} expands to more than {human(limit)} of text while it is read, "
         f"which needs more than the {human(room * HEADROOM)} of memory this run can use "
         f"({source}: {human(room)}, less a fifth for the later stages); aggregate it in a "
-        "database (data.sql), convert it to parquet so only the needed columns are read, or "
-        "sample it")
+        "database (data.sql), convert it to parquet so only the needed columns are read, run "
+        "it on Spark (engine: spark), or sample it")
 
 
 def parse_size(text: str) -> float:

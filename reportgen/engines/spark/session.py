@@ -147,7 +147,7 @@ def _started(engine: EngineSection, app_name: str, master: str | None) -> SparkS
     builder = SparkSession.builder.appName(f"reportgen {app_name}")
     if master:
         builder = builder.master(master)
-    for key, value in {**QUIET, **engine.conf}.items():
+    for key, value in {**QUIET, **local_memory(master), **engine.conf}.items():
         builder = builder.config(key, value)
     quiet_logging()
     try:
@@ -156,6 +156,21 @@ def _started(engine: EngineSection, app_name: str, master: str | None) -> SparkS
         raise EngineError(f"engine: spark could not start: {first_line(exc)}") from exc
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def local_memory(master: str | None) -> dict[str, str]:
+    """A local master runs its executors inside the driver's JVM, whose heap Spark sets to
+    1 GB: too little to sort a few million customers. Half of what this machine has free,
+    unless engine.conf says otherwise."""
+    if not master or not master.startswith("local"):
+        return {}
+    from reportgen.data.memory import available_bytes
+
+    room, _ = available_bytes()
+    if room == float("inf"):
+        return {}
+    gigabytes = max(1, int(room * 0.5 / 2**30))
+    return {"spark.driver.memory": f"{gigabytes}g"}
 
 
 def is_spark_failure(exc: BaseException) -> bool:

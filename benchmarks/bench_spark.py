@@ -1,0 +1,136 @@
+"""engine: pandas against engine: spark (local[2]) on the same files: wall time, the
+driver's peak RSS (the reportgen process) and the JVM's (Spark's driver and executors in
+local mode), for customer tables and sales lines (issue 19).
+
+    python benchmarks/bench_spark.py                       # 1M customers, 10M sales lines
+    python benchmarks/bench_spark.py --customers 10000000 --lines 100000000
+
+Each case is a cold `reportgen run` subprocess writing HTML and PDF. The JVM's peak is
+its VmHWM, read every 0.2 s from /proc while it runs (it is gone when the run ends). A
+case the pandas engine refuses (the memory guard) is reported as refused, with its line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from runner import (
+    CUSTOMERS_CONFIG,
+    PERIOD,
+    SALES_CONFIG,
+    customers_file,
+    machine_speed,
+    print_table,
+    sales_file,
+    write_config,
+)
+
+SPARK = "engine: {{name: spark, master: 'local[2]'}}\n"
+
+
+@dataclass
+class Measured:
+    wall: float
+    driver_mb: float
+    jvm_mb: float
+    summary: dict | None
+    refused: str | None = None
+
+
+def descendants(pid: int) -> list[int]:
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(entry.name))
+    return children + [g for c in children for g in descendants(c)]
+
+
+def peak_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def run(config: Path) -> Measured:
+    out = config.parent / "out"
+    started = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-m", "reportgen", "run", str(config),
+                              "--period", PERIOD, "--out", str(out)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    jvm = {"kb": 0}
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            for pid in descendants(child.pid):
+                jvm["kb"] = max(jvm["kb"], peak_kb(pid))
+            time.sleep(0.2)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    _, status, usage = os.wait4(child.pid, 0)
+    done.set()
+    watcher.join()
+    wall = time.perf_counter() - started
+    errors = child.stderr.read().decode() if child.stderr else ""
+    if status != 0:
+        line = next((x for x in errors.splitlines() if x.startswith("error:")), errors[-300:])
+        return Measured(wall, usage.ru_maxrss / 1024, jvm["kb"] / 1024, None, line)
+    summary = json.loads(next(out.glob(f"*/{PERIOD}/summary.json")).read_text())
+    return Measured(wall, usage.ru_maxrss / 1024, jvm["kb"] / 1024, summary)
+
+
+def case(name: str, template: str, data: Path) -> list[list[str]]:
+    rows = []
+    for engine, extra in (("pandas", ""), ("spark", SPARK)):
+        with tempfile.TemporaryDirectory() as folder:
+            m = run(write_config(Path(folder), template + extra, data))
+        if m.summary is None:
+            rows.append([name, engine, f"{m.wall:.1f}", f"{m.driver_mb:,.0f}",
+                         f"{m.jvm_mb:,.0f}" if m.jvm_mb else "-", "-", "-",
+                         f"refused: {m.refused}"])
+            continue
+        t = m.summary["timings"]
+        rows.append([name, engine, f"{m.wall:.1f}", f"{m.driver_mb:,.0f}",
+                     f"{m.jvm_mb:,.0f}" if m.jvm_mb else "-",
+                     f"{m.summary['n_customers']:,}", str(m.summary["k_selected"]),
+                     f"data {t.get('data', 0):.1f} s, segmentation "
+                     f"{t.get('segmentation', 0):.1f} s"])
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, action="append")
+    parser.add_argument("--lines", type=int, action="append")
+    args = parser.parse_args()
+    print(f"machine: 10M Python additions in {machine_speed():.2f} s")
+    rows = []
+    for size in args.customers if args.customers is not None else [1_000_000]:
+        rows += case(f"{size:,} customers", CUSTOMERS_CONFIG, customers_file(size))
+    for size in args.lines if args.lines is not None else [10_000_000]:
+        rows += case(f"{size:,} sales lines", SALES_CONFIG, sales_file(size))
+    print_table(["case", "engine", "wall s", "driver peak MB", "JVM peak MB", "customers", "k",
+                 "stages"], rows)
+
+
+if __name__ == "__main__":
+    main()
