@@ -153,3 +153,57 @@ def test_spark_only_sources_need_the_spark_engine(tmp_path):
     assert_one_error_line(run_cli("validate", str(table)), "data.table", "engine")
     url = spark_config(tmp_path, data="path: 's3a://bucket/customers/'", engine="{name: pandas}")
     assert_one_error_line(run_cli("validate", str(url)), "URL only Spark reads")
+
+
+def sample_with_gaps() -> pd.DataFrame:
+    """The sample customers with missing values, so that the fills matter."""
+    frame = pd.read_csv(ROOT / "sample_data" / "customers.csv", dtype={"customer_id": str})
+    rng = np.random.default_rng(7)
+    for column in ("income", "last_purchase_amount", "preferred_category"):
+        frame.loc[rng.random(len(frame)) < 0.05, column] = None
+    return frame
+
+
+@pytest.mark.parametrize("scale", ["standard", "robust", "minmax"])
+def test_spark_fits_the_preprocessing_scikit_learn_fits(spark, scale):
+    from reportgen.config.schema import FeaturesSection
+    from reportgen.engines.spark.features import fit_preprocessing, matrix_columns
+    from reportgen.model.features import fit_matrix
+
+    frame = sample_with_gaps()
+    spec = FeaturesSection(numeric=["income", "spending_score", "last_purchase_amount"],
+                           categorical=["preferred_category"], log=["last_purchase_amount"],
+                           scale=scale)
+    matrix, theirs = fit_matrix(frame, spec)
+    rows = spark.createDataFrame(frame.astype(object).where(frame.notna(), None))
+    ours = fit_preprocessing(rows, spec)
+    assert ours.names == theirs.names
+    for a, b in zip(ours.numeric, theirs.numeric, strict=True):
+        assert (a.column, a.log1p) == (b.column, b.log1p)
+        for field in ("fill", "subtract", "divide", "multiply", "add"):
+            assert getattr(a, field) == pytest.approx(getattr(b, field), rel=1e-12), field
+    for a, b in zip(ours.categorical, theirs.categorical, strict=True):
+        assert (a.fill, a.categories) == (b.fill, b.categories)
+        assert a.weight == pytest.approx(b.weight, rel=1e-12)
+    collected = np.array(rows.select(*matrix_columns(ours)).collect(), dtype=float)
+    assert np.allclose(collected, matrix, rtol=1e-12, atol=1e-12)
+
+
+def test_spark_refines_the_centres_as_scikit_learn_does(spark):
+    from sklearn.cluster import KMeans
+
+    from reportgen.engines.spark.kmeans import label_rows, refine
+
+    rng = np.random.default_rng(3)
+    matrix = np.vstack([rng.normal(centre, 1.0, size=(1500, 3))
+                        for centre in ((0, 0, 0), (4, 0, 1), (0, 5, -2), (3, 3, 3))])
+    start = KMeans(n_clusters=4, n_init=4, random_state=0).fit(matrix[::10]).cluster_centers_
+    theirs = KMeans(n_clusters=4, init=start, n_init=1).fit(matrix)
+    frame = spark.createDataFrame(matrix.tolist(), ["f0", "f1", "f2"]).persist()
+    ours = refine(frame, start)
+    assert np.allclose(ours.centres, theirs.cluster_centers_, rtol=1e-9)
+    assert ours.inertia == pytest.approx(theirs.inertia_, rel=1e-9)
+    labels = np.array([r[0] for r in frame.select(label_rows(frame, ours.centres)).collect()])
+    assert (labels == theirs.labels_).all()
+    assert ours.sizes.tolist() == np.bincount(theirs.labels_).tolist()
+    frame.unpersist()
