@@ -60,7 +60,10 @@ def descendants(pid: int) -> list[int]:
 
 
 def peak_kb(pid: int) -> int:
+    """A Java process's peak RSS (the PDF worker, also a child, is the driver's own)."""
     try:
+        if Path(f"/proc/{pid}/comm").read_text().strip() != "java":
+            return 0
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1])

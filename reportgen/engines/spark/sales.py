@@ -53,14 +53,17 @@ class SparkSales:
 
 def aggregate(spark: SparkSession, lines: DataFrame, spec: TransactionsSection,
               dayfirst: bool, extra: list[str], with_days: bool) -> SparkSales:
-    """Three passes over the lines whatever their number: one reads the distinct dates
-    and counts the lines, one removes the duplicates into a slim persisted table of
-    flagged lines, and the sums are made from that table."""
+    """Two passes over the lines whatever their number: one reads the distinct dates and
+    counts the lines; one shuffles them by customer and removes the duplicates into a slim
+    persisted table of flagged lines, which every sum is made from without another
+    shuffle of the lines."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     day_of, lines_read, no_customer = _date_pass(spark, lines, spec, dayfirst)
-    has_customer = lines.filter(_present(spec.customer))
+    # One shuffle of the lines, by customer: the duplicates, the per-customer sums and the
+    # purchase days then need no other (a customer's lines are all in one partition).
+    has_customer = lines.filter(_present(spec.customer)).repartition(F.col(_q(spec.customer)))
     unique = has_customer.dropDuplicates() if spec.invoice is not None else has_customer
     flagged = _flags(day_of(unique), spec, extra).persist(StorageLevel.MEMORY_AND_DISK)
     try:
