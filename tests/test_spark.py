@@ -207,3 +207,60 @@ def test_spark_refines_the_centres_as_scikit_learn_does(spark):
     assert (labels == theirs.labels_).all()
     assert ours.sizes.tolist() == np.bincount(theirs.labels_).tolist()
     frame.unpersist()
+
+
+@pytest.fixture(scope="module")
+def sample_fitted():
+    """The sample's features and segments as the pandas engine makes them."""
+    from reportgen import api
+    from reportgen.config import load_config
+    from reportgen.timing import StageTimer
+
+    config = load_config(ROOT / "configs" / "sample.yaml").config
+    prepared = api.prepare_data(config, "2026-11", Path("/nonexistent"), StageTimer(None))
+    return api.fit_segments(config, prepared, StageTimer(None))
+
+
+def labelled_rows(spark, fitted):
+    frame = fitted.features.frame.copy()
+    frame["__segment"] = fitted.segments.labels
+    return spark.createDataFrame(frame.astype(object).where(frame.notna(), None))
+
+
+def test_spark_sums_the_profiles_as_pandas_does(spark, sample_fitted):
+    from reportgen.engines.spark.summaries import summarize
+    from reportgen.model.profile import build_profiles
+    from reportgen.model.profile import summarize as on_pandas
+
+    features, segments = sample_fitted.features, sample_fitted.segments
+    ours = summarize(labelled_rows(spark, sample_fitted), "__segment", features.all_numeric,
+                     features.all_categorical,
+                     [c for c in features.all_numeric if features.described_on_log(c)],
+                     len(features.frame))
+    theirs = on_pandas(features, segments)
+    assert sorted(ours.groups) == sorted(theirs.groups)
+    for group, summary in theirs.groups.items():
+        assert ours.groups[group].size == summary.size
+        assert ours.groups[group].counts == summary.counts
+        for column, stat in summary.numeric.items():
+            for field in ("mean", "median", "scale_mean", "scale_std"):
+                assert getattr(ours.groups[group].numeric[column], field) == pytest.approx(
+                    getattr(stat, field), rel=1e-12), (group, column, field)
+    a = build_profiles(features, segments, ours)
+    b = build_profiles(features, segments)
+    assert [[t.text for t in p.traits] for p in a.segments] == [
+        [t.text for t in p.traits] for p in b.segments]
+
+
+def test_spark_counts_the_histogram_bins_as_pandas_does(spark, sample_fitted):
+    from reportgen.engines.spark.summaries import count_bins
+    from reportgen.report.chartdata import count_bins as on_pandas
+
+    features, segments = sample_fitted.features, sample_fitted.segments
+    ours = count_bins(labelled_rows(spark, sample_fitted), "__segment", features.numeric,
+                      features.log, len(features.frame))
+    theirs = on_pandas(features, segments)
+    for column, bins in theirs.items():
+        assert np.allclose(ours[column].edges, bins.edges, rtol=1e-12)
+        for group, counts in bins.counts.items():
+            assert ours[column].counts[group].tolist() == counts.tolist(), (column, group)

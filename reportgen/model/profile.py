@@ -80,41 +80,95 @@ def level_of(z: float) -> str:
     return "low" if z >= -1 else "very low"
 
 
-def build_profiles(features: FeatureSet, segments: Segments) -> Profiles:
-    """Per-segment statistics; z-scores of logged columns are computed on log(1 + x)."""
+@dataclass(frozen=True)
+class ColumnSummary:
+    """One numeric column in one group of customers (a segment, or everyone): what its
+    profile needs. `scale_*` are on the scale z-scores are taken on (log(1 + x) for a
+    logged column), `std` the population standard deviation."""
+
+    mean: float
+    median: float
+    scale_mean: float
+    scale_std: float
+
+
+@dataclass(frozen=True)
+class GroupSummary:
+    size: int
+    numeric: Mapping[str, ColumnSummary]
+    counts: Mapping[str, Mapping[str, int]]  # categorical column -> value -> customers
+
+
+@dataclass(frozen=True)
+class Summaries:
+    """Everything the profiles are made of, per segment (stable id) and for everyone (0):
+    sums an engine computes where the rows are (here with pandas; engines/spark on Spark),
+    so the profiles themselves are one code."""
+
+    groups: Mapping[int, GroupSummary]
+
+    @property
+    def everyone(self) -> GroupSummary:
+        return self.groups[0]
+
+
+def summarize(features: FeatureSet, segments: Segments) -> Summaries:
+    """The pandas engine's summaries, from the rows in memory."""
     frame = features.frame
-    population = {c: _population_stat(frame[c]) for c in features.all_numeric}
-    population_mix = {c: category_mix(frame[c]) for c in features.all_categorical}
+    groups = {0: _group_summary(frame, features)}
+    for segment_id in segments.ids:
+        groups[segment_id] = _group_summary(frame[segments.members(segment_id)], features)
+    return Summaries(groups)
+
+
+def _group_summary(rows: pd.DataFrame, features: FeatureSet) -> GroupSummary:
+    numeric = {}
+    for column in features.all_numeric:
+        values = rows[column]
+        scale = np.log1p(values) if features.described_on_log(column) else values
+        numeric[column] = ColumnSummary(float(values.mean()), float(values.median()),
+                                        float(scale.mean()), float(scale.std(ddof=0)))
+    counts = {c: {str(k): int(v) for k, v in rows[c].astype("string").value_counts(
+        dropna=True).items()} for c in features.all_categorical}
+    return GroupSummary(len(rows), numeric, counts)
+
+
+def build_profiles(features: FeatureSet, segments: Segments,
+                   summaries: Summaries | None = None) -> Profiles:
+    """Per-segment statistics; z-scores of logged columns are computed on log(1 + x).
+    `summaries`: an engine's, when the rows are not in this process (engine: spark)."""
+    summaries = summaries or summarize(features, segments)
+    everyone = summaries.everyone
+    population = {c: NumericStat(s.mean, s.median, 0.0, "average")
+                  for c, s in everyone.numeric.items()}
+    population_mix = {c: category_mix(v) for c, v in everyone.counts.items()}
     profiles = []
     for segment_id in segments.ids:
-        rows = frame[segments.members(segment_id)]
-        numeric = {c: numeric_stat(rows[c], frame[c], features.described_on_log(c))
+        group = summaries.groups[segment_id]
+        numeric = {c: numeric_stat(group.numeric[c], everyone.numeric[c])
                    for c in features.all_numeric}
-        mix = {c: category_mix(rows[c]) for c in features.all_categorical}
+        mix = {c: category_mix(group.counts[c]) for c in features.all_categorical}
         traits = describe_traits(numeric, mix, population, population_mix, features)
-        profiles.append(SegmentProfile(segment_id, len(rows), len(rows) / len(frame), numeric,
-                                       mix, tuple(traits)))
-    return Profiles(tuple(profiles), population, population_mix, len(frame))
+        profiles.append(SegmentProfile(segment_id, group.size, group.size / everyone.size,
+                                       numeric, mix, tuple(traits)))
+    return Profiles(tuple(profiles), population, population_mix, everyone.size)
 
 
-def _population_stat(values: pd.Series) -> NumericStat:
-    return NumericStat(float(values.mean()), float(values.median()), 0.0, "average")
-
-
-def numeric_stat(segment: pd.Series, population: pd.Series, logged: bool) -> NumericStat:
-    seg_scale, pop_scale = (np.log1p(segment), np.log1p(population)) if logged else (
-        segment, population)
-    spread = float(pop_scale.std(ddof=0))
-    z = (float(seg_scale.mean()) - float(pop_scale.mean())) / spread if spread > 0 else 0.0
+def numeric_stat(segment: ColumnSummary, population: ColumnSummary) -> NumericStat:
+    spread = population.scale_std
+    z = (segment.scale_mean - population.scale_mean) / spread if spread > 0 else 0.0
     z = 0.0 if np.isnan(z) else z
-    return NumericStat(float(segment.mean()), float(segment.median()), z, level_of(z))
+    return NumericStat(segment.mean, segment.median, z, level_of(z))
 
 
-def category_mix(values: pd.Series) -> dict[str, float]:
+def category_mix(counts: Mapping[str, int]) -> dict[str, float]:
     """Shares of the most frequent values; the rest are pooled under 'other'."""
-    shares = values.astype("string").value_counts(normalize=True, dropna=True)
-    top = {str(k): float(v) for k, v in shares.head(TOP_CATEGORIES).items()}
-    rest = float(shares.iloc[TOP_CATEGORIES:].sum())
+    total = sum(counts.values())
+    if not total:
+        return {}
+    ranked = sorted(counts.items(), key=lambda item: -item[1])  # stable: ties keep order
+    top = {value: n / total for value, n in ranked[:TOP_CATEGORIES]}
+    rest = sum(n for _, n in ranked[TOP_CATEGORIES:]) / total
     return {**top, "other": rest} if rest > 0 else top
 
 

@@ -113,25 +113,49 @@ def score_table(fit: Segmentation) -> pd.DataFrame:
     return table
 
 
-def histograms(features: FeatureSet, segments: Segments) -> pd.DataFrame:
-    """Binned distributions, per segment and for everyone, of each numeric clustering column.
+@dataclass(frozen=True)
+class BinCounts:
+    """One column's histogram bins and, per group (a segment's stable id, 0 for everyone),
+    the customers in each bin: what an engine counts where the rows are."""
 
-    Columns: feature, group (the segment's stable id, 0 for everyone), start, end, share.
-    Logged columns get log-spaced bins so a skewed money column does not collapse into one
-    bar.
-    """
-    parts = [pd.DataFrame(columns=["feature", "group", "start", "end", "share"])]
+    edges: np.ndarray
+    counts: Mapping[int, np.ndarray]
+
+
+def count_bins(features: FeatureSet, segments: Segments) -> dict[str, BinCounts]:
+    """The pandas engine's bin counts of each numeric clustering column. Values beyond the
+    edges are counted in the end bins."""
+    out = {}
     for column in features.numeric:
         values = features.frame[column].to_numpy(dtype=float)
         edges = bin_edges(values, column in features.log)
         clipped = np.clip(values, edges[0], edges[-1])
+        counts = {}
         for group in (0, *segments.ids):
             chosen = clipped if group == 0 else clipped[segments.members(group)]
-            chosen = chosen[~np.isnan(chosen)]
-            counts, _ = np.histogram(chosen, bins=edges)
-            share = counts / max(len(chosen), 1)
-            parts.append(pd.DataFrame({"feature": column, "group": group, "start": edges[:-1],
-                                       "end": edges[1:], "share": share}))
+            counts[group] = np.histogram(chosen[~np.isnan(chosen)], bins=edges)[0]
+        out[column] = BinCounts(edges, counts)
+    return out
+
+
+def histograms(features: FeatureSet, segments: Segments,
+               counted: Mapping[str, BinCounts] | None = None) -> pd.DataFrame:
+    """Binned distributions, per segment and for everyone, of each numeric clustering column.
+
+    Columns: feature, group (the segment's stable id, 0 for everyone), start, end, share.
+    Logged columns get log-spaced bins so a skewed money column does not collapse into one
+    bar. `counted`: an engine's counts, when the rows are not in this process.
+    """
+    counted = counted if counted is not None else count_bins(features, segments)
+    parts = [pd.DataFrame(columns=["feature", "group", "start", "end", "share"])]
+    for column in features.numeric:
+        bins = counted[column]
+        for group in (0, *segments.ids):
+            counts = bins.counts[group]
+            share = counts / max(int(counts.sum()), 1)
+            parts.append(pd.DataFrame({"feature": column, "group": group,
+                                       "start": bins.edges[:-1], "end": bins.edges[1:],
+                                       "share": share}))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -145,8 +169,15 @@ def segment_bins(bins: pd.DataFrame, segment_id: int) -> pd.DataFrame:
 def bin_edges(values: np.ndarray, logged: bool) -> np.ndarray:
     """Bin edges over the 0.5th-99.5th percentiles, so one outlier cannot squash the rest."""
     low, high = np.nanpercentile(values, [0.5, 99.5])
+    return edges_between(float(low), float(high), float(np.nanmin(values)),
+                         float(np.nanmax(values)), logged)
+
+
+def edges_between(low: float, high: float, smallest: float, largest: float,
+                  logged: bool) -> np.ndarray:
+    """The edges from the percentiles (and the extremes, for a column that barely varies)."""
     if high <= low:
-        low, high = float(np.nanmin(values)), float(np.nanmax(values)) + 1
+        low, high = smallest, largest + 1
     if logged:
         return np.expm1(np.linspace(np.log1p(max(low, 0)), np.log1p(high), HISTOGRAM_BINS + 1))
     return np.linspace(low, high, HISTOGRAM_BINS + 1)
