@@ -59,10 +59,13 @@ def descendants(pid: int) -> list[int]:
     return children + [g for c in children for g in descendants(c)]
 
 
-def peak_kb(pid: int) -> int:
-    """A Java process's peak RSS (the PDF worker, also a child, is the driver's own)."""
+def peak_kb(pid: int, command: str = "java") -> int:
+    """A process's peak RSS (VmHWM), if it runs `command`: the JVM among the run's children
+    (the PDF worker is one too), or the reportgen process itself. Read from /proc while
+    it runs: the peak wait4 reports for the run counts its reaped children, the JVM among
+    them."""
     try:
-        if Path(f"/proc/{pid}/comm").read_text().strip() != "java":
+        if not Path(f"/proc/{pid}/comm").read_text().strip().startswith(command):
             return 0
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
@@ -78,32 +81,35 @@ def run(config: Path) -> Measured:
     child = subprocess.Popen([sys.executable, "-m", "reportgen", "run", str(config),
                               "--period", PERIOD, "--out", str(out)],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    jvm = {"kb": 0}
+    jvm = {"kb": 0, "driver": 0}
     done = threading.Event()
 
     def watch() -> None:
         while not done.is_set():
             for pid in descendants(child.pid):
                 jvm["kb"] = max(jvm["kb"], peak_kb(pid))
+            jvm["driver"] = max(jvm["driver"], peak_kb(child.pid, "python"))
             time.sleep(0.2)
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
-    _, status, usage = os.wait4(child.pid, 0)
+    _, status, _ = os.wait4(child.pid, 0)
     done.set()
     watcher.join()
     wall = time.perf_counter() - started
     errors = child.stderr.read().decode() if child.stderr else ""
     if status != 0:
         line = next((x for x in errors.splitlines() if x.startswith("error:")), errors[-300:])
-        return Measured(wall, usage.ru_maxrss / 1024, jvm["kb"] / 1024, None, line)
+        return Measured(wall, jvm["driver"] / 1024, jvm["kb"] / 1024, None, line)
     summary = json.loads(next(out.glob(f"*/{PERIOD}/summary.json")).read_text())
-    return Measured(wall, usage.ru_maxrss / 1024, jvm["kb"] / 1024, summary)
+    return Measured(wall, jvm["driver"] / 1024, jvm["kb"] / 1024, summary)
 
 
-def case(name: str, template: str, data: Path) -> list[list[str]]:
+def case(name: str, template: str, data: Path, engines: list[str]) -> list[list[str]]:
     rows = []
     for engine, extra in (("pandas", ""), ("spark", SPARK)):
+        if engine not in engines:
+            continue
         with tempfile.TemporaryDirectory() as folder:
             m = run(write_config(Path(folder), template + extra, data))
         if m.summary is None:
@@ -124,13 +130,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, action="append")
     parser.add_argument("--lines", type=int, action="append")
+    parser.add_argument("--engine", action="append", choices=["pandas", "spark"])
     args = parser.parse_args()
+    engines = args.engine or ["pandas", "spark"]
     print(f"machine: 10M Python additions in {machine_speed():.2f} s")
     rows = []
-    for size in args.customers if args.customers is not None else [1_000_000]:
-        rows += case(f"{size:,} customers", CUSTOMERS_CONFIG, customers_file(size))
-    for size in args.lines if args.lines is not None else [10_000_000]:
-        rows += case(f"{size:,} sales lines", SALES_CONFIG, sales_file(size))
+    for size in [s for s in (args.customers or [1_000_000]) if s]:  # 0: none
+        rows += case(f"{size:,} customers", CUSTOMERS_CONFIG, customers_file(size), engines)
+    for size in [s for s in (args.lines or [10_000_000]) if s]:
+        rows += case(f"{size:,} sales lines", SALES_CONFIG, sales_file(size), engines)
     print_table(["case", "engine", "wall s", "driver peak MB", "JVM peak MB", "customers", "k",
                  "stages"], rows)
 
