@@ -54,8 +54,10 @@ def check_regular_file(path: Path, key: str = "data.path") -> None:
         what = ("a folder" if stat.S_ISDIR(mode) else "a device" if stat.S_ISCHR(mode)
                 or stat.S_ISBLK(mode) else "a named pipe" if stat.S_ISFIFO(mode)
                 else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+        folder = "; a folder of part files is read by engine: spark" if stat.S_ISDIR(mode) else ""
         raise DataError(f"{key}: {path} is {what}, not a data file; point {key} at a .csv, "
-                        ".tsv, .txt (optionally .gz, .bz2, .xz or .zip), .parquet or .xlsx file")
+                        ".tsv, .txt (optionally .gz, .bz2, .xz or .zip), .parquet or .xlsx file"
+                        f"{folder}")
 
 
 def compression(path: Path) -> str | None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reportgen.config.sources import DataSection
-from reportgen.data.files import sniff_separator, text_layout
+from reportgen.data.files import text_layout
 from reportgen.engines.spark.session import first_line
 from reportgen.errors import DataError
 from reportgen.text import did_you_mean
@@ -50,16 +50,26 @@ def _source(spark: SparkSession, data: DataSection) -> DataFrame:
                         "path or table name and that every executor can reach it") from exc
 
 
+TEXT_ENDINGS = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz", ".csv.bz2")
+
+
 def _is_parquet(location: str) -> bool:
+    """By name for a file or a URL (a URL folder without a text ending: parquet, what
+    Spark jobs write); a local folder by its part files."""
     name = location.rstrip("/").lower()
     if name.endswith(".parquet"):
         return True
     local = Path(location)
-    if local.is_dir():  # a folder of part files: what they are
-        parts = [p.name.lower() for p in local.rglob("*") if p.is_file()
-                 and not p.name.startswith((".", "_"))]
-        return bool(parts) and all(p.endswith(".parquet") for p in parts)
-    return False
+    if local.is_dir():
+        parts = _parts(local)
+        return bool(parts) and all(p.name.lower().endswith(".parquet") for p in parts)
+    return not local.exists() and not name.endswith(TEXT_ENDINGS)
+
+
+def _parts(folder: Path) -> list[Path]:
+    """A folder's data files, as Spark reads them (not _SUCCESS, .crc or hidden files)."""
+    return sorted(p for p in folder.rglob("*") if p.is_file()
+                  and not p.name.startswith((".", "_")))
 
 
 def _read_text(spark: SparkSession, data: DataSection, location: str) -> DataFrame:
@@ -79,12 +89,15 @@ def _read_text(spark: SparkSession, data: DataSection, location: str) -> DataFra
 
 
 def _local_separator(location: str) -> str:
-    """A local file's delimiter as the pandas reader finds it; a folder or a URL: comma."""
+    """A local file's delimiter as the pandas reader finds it (a folder's: its first part
+    file's); a URL: a comma, unless data.read.sep says otherwise."""
     path = Path(location)
+    if path.is_dir():
+        parts = _parts(path)
+        path = parts[0] if parts else path
     if path.is_file():
-        layout = text_layout(path, None, None)
-        return layout.sep
-    return sniff_separator("", path) if path.suffix else ","
+        return text_layout(path, None, None).sep
+    return ","
 
 
 def check_columns(present: list[str], needed: dict[str, str], source: str) -> None:
