@@ -10,8 +10,6 @@ from pydantic import BeforeValidator, Field, field_validator
 
 from reportgen.config.base import Section
 
-URL_SCHEME_RE = r"^[A-Za-z][A-Za-z0-9+.-]*://"
-
 
 def _conf_value(value: object) -> str:
     """Spark's conf is text; YAML's `true` and `8` are written as Spark expects them."""
@@ -31,6 +29,7 @@ class EngineSection(Section):
         "absent: the one spark-submit set, else local[*].")
     conf: dict[str, Annotated[str, BeforeValidator(_conf_value)]] = Field(
         default_factory=dict, description="Spark settings, e.g. {spark.executor.memory: 8g}.")
+
     @field_validator("conf")
     @classmethod
     def _spark_keys(cls, value: dict[str, str]) -> dict[str, str]:

@@ -12,12 +12,21 @@ if TYPE_CHECKING:
     from pyspark.sql import Column
 
 
+def quoted(name: str) -> str:
+    """A column name as Spark SQL reads it whatever it holds (spaces, dots, backticks)."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+def column(name: str) -> Column:
+    from pyspark.sql import functions as F
+
+    return F.col(quoted(name))
+
+
 def number(name: str) -> Column:
     """A column as a double: text that is not a number becomes missing, as pandas'
     to_numeric(errors='coerce') makes it (the callers count and report those)."""
-    from pyspark.sql import functions as F
-
-    return F.col("`" + name.replace("`", "``") + "`").try_cast("double")
+    return column(name).try_cast("double")
 
 
 def to_column(node: Node) -> Column:

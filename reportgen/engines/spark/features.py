@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from reportgen.config.schema import FeaturesSection
+from reportgen.engines.spark.columns import column as column_of
 from reportgen.engines.spark.columns import number
 from reportgen.model.features import (
     CategoricalStep,
@@ -128,9 +129,8 @@ def _scaled_variances(rows: DataFrame, steps: tuple[NumericStep, ...]) -> list[f
 
 def _categorical(rows: DataFrame, column: str, reference: float) -> CategoricalStep:
     """BalancedOneHot's numbers from the value counts: the mode fills a missing value."""
-    from pyspark.sql import functions as F
 
-    text = F.col("`" + column.replace("`", "``") + "`").cast("string")
+    text = column_of(column).cast("string")
     counts = {r[0]: int(r[1]) for r in rows.groupBy(text).count().collect()}
     missing = counts.pop(None, 0)
     known = pd.Series(counts, dtype="int64").sort_index()
@@ -147,7 +147,7 @@ def matrix_columns(preprocessing: Preprocessing) -> list[Column]:
 
     columns = [scaled_column(s) for s in preprocessing.numeric]
     for step in preprocessing.categorical:
-        text = F.coalesce(F.col("`" + step.column.replace("`", "``") + "`").cast("string"),
+        text = F.coalesce(column_of(step.column).cast("string"),
                           F.lit(step.fill))
         columns += [F.when(text == c, F.lit(step.weight)).otherwise(F.lit(0.0))
                     for c in step.categories]

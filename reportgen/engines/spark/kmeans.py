@@ -32,23 +32,25 @@ class Refined:
     iterations: int
 
 
+def distances_to(features: list[Column], centres: np.ndarray) -> Column:
+    """Each row's squared distance to every centre, as an array in centre order."""
+    from pyspark.sql import functions as F
+
+    return F.array(*[sum(((f - float(c)) * (f - float(c)) for f, c in zip(features, centre,
+                                                                          strict=True)),
+                         F.lit(0.0)) for centre in centres])
+
+
+def nearest_in(distances: Column) -> Column:
+    """The first of the smallest distances, 0-based: NumPy's argmin."""
+    from pyspark.sql import functions as F
+
+    return (F.array_position(distances, F.array_min(distances)) - 1).cast("int")
+
+
 def nearest(features: list[Column], centres: np.ndarray) -> Column:
-    """Each row's nearest centre, 0-based: the first of the smallest squared distances."""
-    from pyspark.sql import functions as F
-
-    distances = [sum(((f - float(c)) * (f - float(c)) for f, c in zip(features, centre,
-                                                                        strict=True)),
-                     F.lit(0.0)) for centre in centres]
-    array = F.array(*distances)
-    return (F.array_position(array, F.array_min(array)) - 1).cast("int")
-
-
-def squared_distance(features: list[Column], centres: np.ndarray, label: Column) -> Column:
-    from pyspark.sql import functions as F
-
-    chosen = [F.element_at(F.array(*[F.lit(float(c[j])) for c in centres]), label + 1)
-              for j in range(centres.shape[1])]
-    return sum(((f - c) * (f - c) for f, c in zip(features, chosen, strict=True)), F.lit(0.0))
+    """Each row's nearest centre, 0-based."""
+    return nearest_in(distances_to(features, centres))
 
 
 def refine(matrix: DataFrame, centres: np.ndarray, tol: float = TOL,
@@ -61,17 +63,14 @@ def refine(matrix: DataFrame, centres: np.ndarray, tol: float = TOL,
     centres = np.asarray(centres, dtype=np.float64)
     iteration = 0
     for iteration in range(1, max_iter + 1):  # noqa: B007 (the count is reported)
-        sums, sizes = _sums(matrix, features, centres)
+        sums, sizes, _ = _sums(matrix, features, centres)
         moved = np.where(sizes[:, None] > 0, sums / np.maximum(sizes, 1)[:, None], centres)
         shift = float(((moved - centres) ** 2).sum())
         centres = moved
         if shift <= threshold:  # no row moved gives a shift of 0, so it stops too
             break
-    label = nearest(features, centres)
-    row = matrix.agg(F.sum(squared_distance(features, centres, label))).first()
-    assert row is not None
-    _, sizes = _sums(matrix, features, centres)
-    return Refined(centres, sizes, float(row[0]), iteration)
+    _, sizes, inertia = _sums(matrix, features, centres)  # the final labels' sizes
+    return Refined(centres, sizes, inertia, iteration)
 
 
 def _variances(matrix: DataFrame) -> list[float]:
@@ -83,21 +82,26 @@ def _variances(matrix: DataFrame) -> list[float]:
 
 
 def _sums(matrix: DataFrame, features: list[Column], centres: np.ndarray
-          ) -> tuple[np.ndarray, np.ndarray]:
-    """Per centre: the sum of its rows and their number."""
+          ) -> tuple[np.ndarray, np.ndarray, float]:
+    """Per centre: the sum of its rows and their number; and the rows' summed squared
+    distance to their centre (the inertia), from one pass."""
     from pyspark.sql import functions as F
 
     k, d = centres.shape
-    labelled = matrix.withColumn("__label", nearest(features, centres))
+    distances = distances_to(features, centres)
+    labelled = matrix.withColumn("__d", distances).select(
+        *features, nearest_in(F.col("__d")).alias("__label"),
+        F.array_min("__d").alias("__distance"))
     rows = labelled.groupBy("__label").agg(
-        F.count(F.lit(1)).alias("n"),
+        F.count(F.lit(1)).alias("n"), F.sum("__distance").alias("inertia"),
         *[F.sum(f).alias(f"s{j}") for j, f in enumerate(features)]).collect()
-    sums, sizes = np.zeros((k, d)), np.zeros(k)
+    sums, sizes, inertia = np.zeros((k, d)), np.zeros(k), 0.0
     for r in rows:
         label = int(r["__label"])
         sizes[label] = r["n"]
+        inertia += float(r["inertia"])
         sums[label] = [r[f"s{j}"] for j in range(d)]
-    return sums, sizes
+    return sums, sizes, inertia
 
 
 def label_rows(matrix: DataFrame, centres: np.ndarray) -> Column:

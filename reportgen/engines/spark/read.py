@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reportgen.config.sources import DataSection
-from reportgen.data.files import text_layout
+from reportgen.data.files import check_columns, text_layout
+from reportgen.engines.spark.columns import column as column_of
+from reportgen.engines.spark.columns import quoted
 from reportgen.engines.spark.session import first_line
 from reportgen.errors import DataError
-from reportgen.text import did_you_mean
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -29,8 +30,8 @@ NA_TEXT = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan",
 def read_rows(spark: SparkSession, data: DataSection, needed: dict[str, str]) -> DataFrame:
     """The needed columns, in that order; a missing one named with the key that asked."""
     frame = _source(spark, data)
-    check_columns(list(frame.columns), needed, data.source_name)
-    return _missing_as_null(frame.select(*[_quoted(c) for c in needed]))
+    check_columns(needed, list(frame.columns), Path(data.source_name))  # named by it
+    return _missing_as_null(frame.select(*[quoted(c) for c in needed]))
 
 
 def _source(spark: SparkSession, data: DataSection) -> DataFrame:
@@ -100,25 +101,13 @@ def _local_separator(location: str) -> str:
     return ","
 
 
-def check_columns(present: list[str], needed: dict[str, str], source: str) -> None:
-    missing = [c for c in needed if c not in present]
-    if missing:
-        name = missing[0]
-        raise DataError(f"{needed[name]}: column {name!r} is not in {source}"
-                        f"{did_you_mean(name, present)}")
-
-
-def _quoted(column: str) -> str:
-    return "`" + column.replace("`", "``") + "`"
-
-
 def _missing_as_null(frame: DataFrame) -> DataFrame:
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType
 
     columns = []
     for field in frame.schema.fields:
-        column = F.col(_quoted(field.name))
+        column = column_of(field.name)
         if isinstance(field.dataType, StringType):
             column = F.when(column.isin(list(NA_TEXT)), F.lit(None)).otherwise(column)
         columns.append(column.alias(field.name))

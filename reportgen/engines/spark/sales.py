@@ -34,7 +34,8 @@ from reportgen.data.transactions import (
     finish_customers,
     read_dates,
 )
-from reportgen.engines.spark.columns import number, to_column
+from reportgen.engines.spark.columns import column as column_of
+from reportgen.engines.spark.columns import number, quoted, to_column
 from reportgen.errors import DataError, ExpressionError
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ def aggregate(spark: SparkSession, lines: DataFrame, spec: TransactionsSection,
     day_of, lines_read, no_customer = _date_pass(spark, lines, spec, dayfirst)
     # One shuffle of the lines, by customer: the duplicates, the per-customer sums and the
     # purchase days then need no other (a customer's lines are all in one partition).
-    has_customer = lines.filter(_present(spec.customer)).repartition(F.col(_q(spec.customer)))
+    has_customer = lines.filter(_present(spec.customer)).repartition(column_of(spec.customer))
     unique = has_customer.dropDuplicates() if spec.invoice is not None else has_customer
     flagged = _flags(day_of(unique), spec, extra).persist(StorageLevel.MEMORY_AND_DISK)
     try:
@@ -91,7 +92,7 @@ def aggregate(spark: SparkSession, lines: DataFrame, spec: TransactionsSection,
 def _present(column: str) -> Column:
     from pyspark.sql import functions as F
 
-    value = F.col(_q(column))
+    value = column_of(column)
     return value.isNotNull() & (F.trim(value) != "")
 
 
@@ -128,7 +129,7 @@ def _totals(flagged: DataFrame, extra: list[str]) -> dict[str, int]:
                F.min(F.when(kept, F.col("day"))).alias("first_day"),
                F.max(F.when(kept, F.col("day"))).alias("last_day")]
     for column in extra:
-        present = kept & F.col(_q(column)).isNotNull()
+        present = kept & column_of(column).isNotNull()
         is_number = isinstance(flagged.schema[column].dataType, NumericType)
         columns += [count_of(present, f"present:{column}"),
                     count_of(present & (F.lit(False) if is_number else number(column).isNull()),
@@ -136,10 +137,6 @@ def _totals(flagged: DataFrame, extra: list[str]) -> dict[str, int]:
     row = flagged.agg(*columns).first()
     assert row is not None
     return {k: (int(v) if v is not None else 0) for k, v in row.asDict().items()}
-
-
-def _q(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
 
 
 def _flags(lines: DataFrame, spec: TransactionsSection, extra: list[str]) -> DataFrame:
@@ -158,13 +155,13 @@ def _flags(lines: DataFrame, spec: TransactionsSection, extra: list[str]) -> Dat
         returned = returned | F.coalesce(number(spec.quantity) < 0, F.lit(False))
     if spec.cancel_prefix and spec.invoice is not None:
         returned = returned | F.coalesce(
-            F.col(_q(spec.invoice)).startswith(spec.cancel_prefix), F.lit(False))
-    order = F.col(_q(spec.invoice)) if spec.invoice is not None else F.col("day").cast("string")
+            column_of(spec.invoice).startswith(spec.cancel_prefix), F.lit(False))
+    order = column_of(spec.invoice) if spec.invoice is not None else F.col("day").cast("string")
     slim = lines.select(
-        F.col(_q(spec.customer)).alias("customer"), order.alias("order"), "day",
+        column_of(spec.customer).alias("customer"), order.alias("order"), "day",
         amount.alias("amount"), F.coalesce(bad_price, F.lit(False)).alias("bad_price"),
         F.coalesce(returned, F.lit(False)).alias("returned"),
-        *[F.col(_q(c)) for c in extra])
+        *[column_of(c) for c in extra])
     slim = slim.withColumn("zero", ~F.col("bad_price") & F.coalesce(F.col("amount") == 0,
                                                                     F.lit(False)))
     slim = slim.withColumn("undated", ~F.col("bad_price") & ~F.col("zero")
@@ -186,8 +183,8 @@ def _date_pass(spark: SparkSession, lines: DataFrame, spec: TransactionsSection,
         row = lines.agg(F.count(F.lit(1)), F.sum(no_customer)).first()
         assert row is not None
         return (lambda frame: frame.withColumn("day", F.datediff(
-            F.to_date(F.col(_q(column))), F.lit("1970-01-01")))), int(row[0]), int(row[1] or 0)
-    text = F.col(_q(column)).cast("string")
+            F.to_date(column_of(column)), F.lit("1970-01-01")))), int(row[0]), int(row[1] or 0)
+    text = column_of(column).cast("string")
     groups = lines.groupBy(text.alias("text")).agg(F.count(F.lit(1)).alias("n"),
                                                    F.sum(no_customer).alias("none")).collect()
     lines_read = sum(int(g["n"]) for g in groups)
@@ -201,7 +198,7 @@ def _date_pass(spark: SparkSession, lines: DataFrame, spec: TransactionsSection,
                                   "__text string, day int")
 
     def day_of(frame: DataFrame) -> DataFrame:
-        return frame.join(F.broadcast(table), F.col(_q(column)).cast("string")
+        return frame.join(F.broadcast(table), column_of(column).cast("string")
                           == F.col("__text"), "left").drop("__text")
 
     return day_of, lines_read, missing
@@ -233,11 +230,11 @@ def _most_frequent(kept: DataFrame, column: str) -> DataFrame:
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    counted = kept.where(F.col(_q(column)).isNotNull()).groupBy(
-        F.col("customer").alias("id"), F.col(_q(column)).alias(column)).count()
-    rank = Window.partitionBy("id").orderBy(F.col("count").desc(), F.col(_q(column)))
+    counted = kept.where(column_of(column).isNotNull()).groupBy(
+        F.col("customer").alias("id"), column_of(column).alias(column)).count()
+    rank = Window.partitionBy("id").orderBy(F.col("count").desc(), column_of(column))
     return (counted.withColumn("__rank", F.row_number().over(rank))
-            .where(F.col("__rank") == 1).select("id", _q(column)))
+            .where(F.col("__rank") == 1).select("id", quoted(column)))
 
 
 def _with_recency(per: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from reportgen.engines.spark.columns import column as column_of
 from reportgen.engines.spark.columns import number
 from reportgen.engines.spark.features import APPROX_ACCURACY, EXACT_ROWS
 from reportgen.model.profile import ColumnSummary, GroupSummary, Summaries
@@ -61,7 +62,7 @@ def _counts(rows: DataFrame, segment: str, categorical: Sequence[str]
 
     out: dict[tuple[int, str], dict[str, int]] = {}
     for column in categorical:
-        text = F.col("`" + column.replace("`", "``") + "`").cast("string")
+        text = column_of(column).cast("string")
         for row in rows.where(text.isNotNull()).groupBy(
                 F.col(segment).alias("s"), text.alias("v")).count().collect():
             for key in ((int(row["s"]), column), (EVERYONE, column)):
