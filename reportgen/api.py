@@ -27,6 +27,7 @@ from reportgen.timing import StageTimer
 if TYPE_CHECKING:
     from reportgen.config.schema import Config
     from reportgen.data.customers import Customers
+    from reportgen.engines.spark.resident import CustomersOnSpark
     from reportgen.model.continuity import Previous, Segments
     from reportgen.model.features import FeatureSet
     from reportgen.model.profile import Profiles
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from reportgen.record import Summary
     from reportgen.report.content import ReportContent
     from reportgen.report.pdfworker import PdfWorker
+    from reportgen.report.population import Population
 
 
 @dataclass(frozen=True)
@@ -91,23 +93,43 @@ def render_period(loaded: LoadedConfig, period: str, target: Path,
     meanwhile (started before the heavy imports, see pdf_process)."""
     config = loaded.config
     check_report_folder(target.parent, period)
-    with pdf_process(config.output.formats) as pdf:
+    with pdf_process(config.output.formats) as pdf, resident_customers(config) as engine:
         with timer("imports"):  # the heavy stages load only once the config is valid
             from reportgen import data, deliver, model, report  # noqa: F401
         deliver.clear_leftovers(target)
-        prepared = prepare_data(config, period, target.parent, timer)
-        fitted = fit_segments(config, prepared, timer)
+        prepared = prepare_data(config, period, target.parent, timer, engine)
+        fitted = fit_segments(config, prepared, timer, engine)
         described = describe_segments(loaded, period, prepared, fitted, timer)
-        return _publish(config, fitted, described, target, timer, pdf)
+        return _publish(config, fitted, described, target, timer, pdf, engine)
+
+
+@contextmanager
+def resident_customers(config: Config) -> Iterator[CustomersOnSpark | None]:
+    """engine: spark with a customer table keeps the table on Spark for the whole run
+    (engines/spark/resident.py); None: the customers come into this process."""
+    if not config.engine.spark:
+        yield None
+        return
+    from reportgen.engines.spark import open_customers, stays_on_spark
+
+    if not stays_on_spark(config):
+        yield None
+        return
+    with open_customers(config) as customers:
+        yield customers
 
 
 def _publish(config: Config, fitted: Fitted, described: Described, target: Path,
-             timer: StageTimer, pdf: PdfWorker | None) -> Summary:
+             timer: StageTimer, pdf: PdfWorker | None,
+             engine: CustomersOnSpark | None = None) -> Summary:
     from reportgen import deliver
 
+    names = described.saved.names
+    writer = ((lambda folder: engine.write_segments(folder, names))
+              if engine is not None else None)
     return deliver.publish_period(described.content, described.saved, fitted.features.ids,
                                   fitted.segments.labels, config.output.formats, target,
-                                  timer, pdf)
+                                  timer, pdf, writer)
 
 
 def publish_described(loaded: LoadedConfig, period: str, out: str | Path | None,
@@ -139,10 +161,13 @@ class Prepared:
 
 @dataclass(frozen=True)
 class Fitted:
-    """Features, segments and their profiles: what a rule or wording edit leaves alone."""
+    """Features, segments and their profiles: what a rule or wording edit leaves alone.
+    With the customers on Spark, `features` holds the driver's sample of them and
+    `population` the counts over all of them."""
     features: FeatureSet
     segments: Segments
     profiles: Profiles
+    population: Population | None = None
 
 
 @dataclass(frozen=True)
@@ -152,11 +177,11 @@ class Described:
 
 
 def prepare_data(config: Config, period: str, report_dir: Path,
-                 timer: StageTimer) -> Prepared:
+                 timer: StageTimer, engine: CustomersOnSpark | None = None) -> Prepared:
     from reportgen import model
 
     with timer("data"):
-        customers = load_customers(config, period)
+        customers = engine.load() if engine is not None else load_customers(config, period)
         previous = model.find_previous(report_dir, period)
     with timer("value"):
         value = model.customer_value(customers, config.value)
@@ -175,10 +200,14 @@ def load_customers(config: Config, period: str) -> Customers:
     return data.load_customers(config, period)
 
 
-def fit_segments(config: Config, prepared: Prepared, timer: StageTimer) -> Fitted:
+def fit_segments(config: Config, prepared: Prepared, timer: StageTimer,
+                 engine: CustomersOnSpark | None = None) -> Fitted:
     from reportgen import model
 
     customers, previous = prepared.customers, prepared.previous
+    if engine is not None:
+        fit = engine.fit(customers, previous, timer)
+        return Fitted(fit.features, fit.segments, fit.profiles, fit.population)
     with timer("features"):
         kept = model.kept_model(previous, customers.features, config.segmentation)
         features = model.build_features(customers.table, customers.features,
@@ -206,14 +235,16 @@ def describe_segments(loaded: LoadedConfig, period: str, prepared: Prepared, fit
     with timer("recommendations"):
         actions = model.recommend(profiles, rules.advice, personas)
     with timer("changes"):
+        population = fitted.population
         changes = report.compare(segments.continuity, report.Now(
             period, segments, profiles, personas, features,
-            identified=prepared.customers.identified))
+            identified=prepared.customers.identified,
+            counted=population.migration if population is not None else None))
     content = report.build_content(
         loaded=loaded, period=period, generated_at=generation_time(),
         customers=prepared.customers, features=features, segments=segments,
         profiles=profiles, personas=personas, recommendations=actions, roles=rules.roles,
-        changes=changes, value=prepared.value)
+        changes=changes, value=prepared.value, population=fitted.population)
     saved = model.saved_model(period, features, segments,
                               {p.segment_id: p.name for p in personas})
     return Described(content, saved)

@@ -12,7 +12,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,12 +42,19 @@ def clear_leftovers(target: Path) -> None:
         remove_stale(folder)
 
 
+SegmentsWriter = Callable[[Path], Sequence[str]]
+
+
 def publish_period(content: ReportContent, model: SavedModel, ids: pd.Series,
                    labels: np.ndarray, formats: Sequence[str], target: Path,
-                   timer: StageTimer, worker: PdfWorker | None) -> record.Summary:
+                   timer: StageTimer, worker: PdfWorker | None,
+                   write_segments: SegmentsWriter | None = None) -> record.Summary:
     """Write the period's files; `worker` is the run's PDF process (None: no PDF wanted).
     Each chart goes to it as soon as it is built, then the PDF page; it converts and draws
-    while this process writes the HTML and the data files, and is waited for last."""
+    while this process writes the HTML and the data files, and is waited for last.
+    `write_segments`: the engine's writer of the per-customer files into the staging
+    folder, when the customers are not in this process (engine: spark); it returns the
+    names it wrote."""
     with timer("charts"):
         env = make_environment(content.report.templates)
         charts = build_charts(content, ready=worker.paint_chart if worker else None)
@@ -63,16 +70,20 @@ def publish_period(content: ReportContent, model: SavedModel, ids: pd.Series,
                 write_html(env, context, charts, folder / "report.html")
             outputs.append("report.html")
         with timer("files"):
-            value = content.worth.customers if content.worth is not None else None
-            record.segments_frame(ids, labels, model.names, value).to_csv(
-                folder / record.SEGMENTS_FILE, index=False, lineterminator="\n")
+            if write_segments is not None:
+                segment_files = list(write_segments(folder))
+            else:
+                value = content.worth.customers if content.worth is not None else None
+                record.segments_frame(ids, labels, model.names, value).to_csv(
+                    folder / record.SEGMENTS_FILE, index=False, lineterminator="\n")
+                segment_files = [record.SEGMENTS_FILE]
             audiences = write_audiences(content, ids, folder)
             model_file = write_model(model, folder / MODEL_FILE)
         if worker:
             with timer.more("pdf"):
                 worker.finish_pdf()
             outputs.append("report.pdf")
-        outputs += [record.SEGMENTS_FILE, *audiences, MODEL_FILE, record.SUMMARY_FILE]
+        outputs += [*segment_files, *audiences, MODEL_FILE, record.SUMMARY_FILE]
         summary = build_summary(content, timer.timings, outputs, model_file)
         (folder / record.SUMMARY_FILE).write_bytes(record.summary_bytes(summary))
     return summary

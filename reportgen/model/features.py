@@ -83,6 +83,23 @@ def build_features(table: Table, spec: FeaturesSection,
     imputed = {c: int(n) for c, n in frame[clustered(spec)].isna().sum().items() if n}
     matrix, preprocessing = (fitted.transform(frame), fitted) if fitted else fit_matrix(
         frame, spec)
+    return _feature_set(matrix, frame, ids, spec, preprocessing, {**table.dropped, **dropped},
+                        imputed, profile_log)
+
+
+def sample_features(table: Table, spec: FeaturesSection, preprocessing: Preprocessing,
+                    profile_log: Sequence[str] = ()) -> FeatureSet:
+    """The features of a sample of the customers, transformed with the preprocessing an
+    engine fitted on all of them (engine: spark). The checks, the dropped rows and the
+    filled values are the engine's, over every customer; a sample would miss them."""
+    frame = table.frame.reset_index(drop=True)
+    return _feature_set(preprocessing.transform(frame), frame, table.ids.reset_index(drop=True),
+                        spec, preprocessing, dict(table.dropped), {}, profile_log)
+
+
+def _feature_set(matrix: np.ndarray, frame: pd.DataFrame, ids: pd.Series,
+                 spec: FeaturesSection, preprocessing: Preprocessing, dropped: dict[str, int],
+                 imputed: dict[str, int], profile_log: Sequence[str]) -> FeatureSet:
     profile_numeric = [c for c in spec.profile if pd.api.types.is_numeric_dtype(frame[c])]
     return FeatureSet(
         matrix=matrix, frame=frame, ids=ids, numeric=list(spec.numeric),
@@ -90,7 +107,7 @@ def build_features(table: Table, spec: FeaturesSection,
         profile_numeric=profile_numeric,
         profile_categorical=[c for c in spec.profile if c not in profile_numeric],
         preprocessing=preprocessing, column_names=preprocessing.names,
-        labels=dict(spec.labels), dropped={**table.dropped, **dropped}, imputed=imputed,
+        labels=dict(spec.labels), dropped=dropped, imputed=imputed,
         profile_log=[c for c in profile_log if c in profile_numeric],
     )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
@@ -21,6 +21,10 @@ from reportgen.errors import SegmentationError
 from reportgen.model.stability import STABLE, Stability, measure
 
 WEAK_SILHOUETTE = 0.25
+
+# An engine's refit of the chosen k on every row where the rows are (engine: spark): from
+# the sweep's centres to the final centres and the rows of each, by K-Means' own index.
+Refine = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -119,8 +123,13 @@ class Segmentation:
         return self.stability is None or bool(self.stable_ks)
 
 
-def segment(matrix: np.ndarray, spec: SegmentationSection) -> Segmentation:
-    """Sweep k, choose one by the configured criterion, and label every row with it."""
+def segment(matrix: np.ndarray, spec: SegmentationSection,
+            refine: Refine | None = None) -> Segmentation:
+    """Sweep k, choose one by the configured criterion, and label every row with it.
+
+    `refine`: the engine's refit on all of the customers when `matrix` is a sample of them
+    (engine: spark); the sample's rows are then labelled with its centres, and the sizes
+    and row count are the engine's."""
     low, high = spec.k
     check_enough_rows(matrix, high, fixed=low == high)
     swept = rows_for_sweep(matrix, spec)
@@ -135,12 +144,19 @@ def segment(matrix: np.ndarray, spec: SegmentationSection) -> Segmentation:
     smallest = tuple(float(np.bincount(m.labels_).min() / len(swept)) for m in models.values())
     k = choose_k(scores, method, knee, measured, dict(zip(models, smallest, strict=True)),
                  spec.min_share)
-    model = refit_on_all(matrix, models[k], spec)
-    order = size_order(model.labels_, k)
+    if refine is None:
+        model = refit_on_all(matrix, models[k], spec)
+        final, labels = model.cluster_centers_, model.labels_
+        sizes = np.bincount(labels, minlength=k)
+    else:
+        final, sizes = refine(models[k].cluster_centers_.astype(np.float64))
+        labels = nearest_centre(matrix, final)
+    order = size_order(sizes)
     return Segmentation(
-        k=k, labels=relabel(model.labels_, order), centres=model.cluster_centers_, order=order,
+        k=k, labels=relabel(labels, order), centres=final, order=order,
         scores=tuple(scores), method=method, knee=knee,
-        silhouette_rows=len(sample) if sample is not None else len(swept), n_rows=len(matrix),
+        silhouette_rows=len(sample) if sample is not None else len(swept),
+        n_rows=int(np.sum(sizes)),
         ids=tuple(range(1, k + 1)), sweep_rows=len(swept), stability=measured,
         smallest_shares=smallest, min_share=spec.min_share)
 
@@ -374,10 +390,9 @@ def best_silhouette_score(scores: Sequence[KScore]) -> KScore:
     return max(scores, key=lambda s: (s.silhouette, -s.k))
 
 
-def size_order(labels: np.ndarray, k: int) -> np.ndarray:
+def size_order(sizes: np.ndarray) -> np.ndarray:
     """K-Means cluster indices from largest to smallest (ties: lower index first)."""
-    counts = np.bincount(labels, minlength=k)
-    return np.array(sorted(range(k), key=lambda c: (-counts[c], c)))
+    return np.array(sorted(range(len(sizes)), key=lambda c: (-sizes[c], c)))
 
 
 def relabel(labels: np.ndarray, order: np.ndarray) -> np.ndarray:

@@ -60,8 +60,23 @@ class Changes:
 
 
 @dataclass(frozen=True)
+class MigrationCounts:
+    """Returning customers by (old segment, new segment), arrivals by new segment, leavers
+    by old segment: what the migration matrix is made of, counted by an engine where the
+    customers are (here with pandas; engines/spark with a join on Spark). `note`: why
+    there are no counts (last period's segments could not be read)."""
+
+    flows: Mapping[tuple[int, int], int]
+    arrived: Mapping[int, int]
+    left: Mapping[int, int]
+    movers: pd.DataFrame | None = None  # id, from_id, to_id; None where not collected
+    note: str | None = None
+
+
+@dataclass(frozen=True)
 class Now:
-    """This period as the comparison needs it, by stable id."""
+    """This period as the comparison needs it, by stable id. `counted`: the engine's
+    migration counts when the customers are not in this process (engine: spark)."""
 
     period: str
     segments: Segments
@@ -69,6 +84,7 @@ class Now:
     personas: Sequence[Persona]
     features: FeatureSet
     identified: bool  # customers carry their own ids (data.id or transactions)
+    counted: MigrationCounts | None = None
 
     @property
     def names(self) -> dict[int, str]:
@@ -135,29 +151,44 @@ def _migration(previous: Previous, now: Now) -> Migration:
     if not now.identified:
         return Migration(note="Customers have no id column (data.id), so movements between "
                               "segments cannot be followed; set data.id to see them.")
+    counted = now.counted if now.counted is not None else count_migration(previous, now)
+    if counted.note is not None:
+        return Migration(note=counted.note)
+    names_now = now.names
+    from_sizes: dict[int, int] = {}
+    for (old, _), n in counted.flows.items():
+        from_sizes[old] = from_sizes.get(old, 0) + n
+    returning = sum(from_sizes.values())
+    return Migration(
+        flows=tuple(Flow(from_id=f, from_name=names_now.get(f) or _old_name(previous, f),
+                         to_id=t, to_name=names_now[t], customers=n,
+                         share_of_from=n / from_sizes[f])
+                    for (f, t), n in sorted(counted.flows.items())),
+        returning=returning,
+        stayed=sum(n for (f, t), n in counted.flows.items() if f == t),
+        new_customers=sum(counted.arrived.values()), lost_customers=sum(counted.left.values()),
+        new_by_segment=dict(sorted(counted.arrived.items())),
+        lost_by_segment=dict(sorted(counted.left.items())), movers=counted.movers)
+
+
+def count_migration(previous: Previous, now: Now) -> MigrationCounts:
+    """The pandas engine's counts: last period's segments.csv joined to this one's by id."""
     try:
         old = read_segments(previous.folder)
     except (OSError, ValueError) as exc:
-        return Migration(note=f"The segments.csv of {previous.label} could not be read ({exc}).")
+        return MigrationCounts({}, {}, {}, note=f"The segments.csv of {previous.label} could "
+                               f"not be read ({exc}).")
     current = pd.DataFrame({"id": now.features.ids.astype("string").to_numpy(),
                             "now": now.segments.labels})
     joined = old.merge(current, on="id", how="outer", indicator=True)
     returning = joined[joined["_merge"] == "both"]
-    counts = returning.groupby(["segment", "now"]).size()
-    from_sizes = returning.groupby("segment").size()
-    names_now = now.names
     arrived = joined[joined["_merge"] == "right_only"]
     left = joined[joined["_merge"] == "left_only"]
-    return Migration(
-        flows=tuple(Flow(from_id=int(f), from_name=names_now.get(int(f))
-                         or _old_name(previous, int(f)), to_id=int(t),
-                         to_name=names_now[int(t)], customers=int(n),
-                         share_of_from=float(n) / float(from_sizes[f]))
-                    for (f, t), n in counts.items()),
-        returning=len(returning), stayed=int((returning["segment"] == returning["now"]).sum()),
-        new_customers=len(arrived), lost_customers=len(left),
-        new_by_segment={int(k): int(v) for k, v in arrived.groupby("now").size().items()},
-        lost_by_segment={int(k): int(v) for k, v in left.groupby("segment").size().items()},
+    return MigrationCounts(
+        flows={(int(f), int(t)): int(n)
+               for (f, t), n in returning.groupby(["segment", "now"]).size().items()},
+        arrived={int(k): int(v) for k, v in arrived.groupby("now").size().items()},
+        left={int(k): int(v) for k, v in left.groupby("segment").size().items()},
         movers=returning.loc[returning["segment"] != returning["now"], ["id", "segment", "now"]]
         .rename(columns={"segment": "from_id", "now": "to_id"}).reset_index(drop=True))
 

@@ -44,11 +44,14 @@ class ChartData:
 
 
 def chart_data(features: FeatureSet, segments: Segments, people: Sequence[SegmentFacts],
-               changes: Changes | None, sales: bool, seed: int) -> ChartData:
+               changes: Changes | None, sales: bool, seed: int,
+               counted: Mapping[str, BinCounts] | None = None) -> ChartData:
+    """`counted`: the engine's histogram bins when `features` holds a sample (the map and
+    the box charts are drawn from the sample)."""
     names = {s.id: s.name for s in people}
     points, explained = project_2d(features.matrix, segments.labels, seed)
     points["name"] = [names[int(s)] for s in points["segment"]]
-    bins = histograms(features, segments)
+    bins = histograms(features, segments, counted)
     data = ChartData(
         sizes=pd.DataFrame({"name": [s.name for s in people], "size": [s.size for s in people],
                             "share": [s.share for s in people]}),

@@ -24,6 +24,7 @@ from reportgen.model.value import CustomerValue
 from reportgen.report import chartdata, wording
 from reportgen.report.changes import Changes
 from reportgen.report.facts import DataFacts, FeatureFacts, SegmentFacts
+from reportgen.report.population import Population
 from reportgen.report.worth import Worth, segment_worth, value_finding
 
 
@@ -66,20 +67,22 @@ def build_content(*, loaded: LoadedConfig, period: str, generated_at: dt.datetim
                   profiles: Profiles, personas: Sequence[Persona],
                   recommendations: Mapping[int, tuple[Recommendation, ...]],
                   roles: Mapping[str, str], changes: Changes | None,
-                  value: CustomerValue | None = None) -> ReportContent:
-    """The one join of the stage results: the report stage starts here."""
+                  value: CustomerValue | None = None,
+                  population: Population | None = None) -> ReportContent:
+    """The one join of the stage results: the report stage starts here. `population`: the
+    engine's counts over every customer when `features` holds a sample of them."""
     config = loaded.config
-    facts = feature_facts(features, config.features)
-    data = data_facts(customers, features)
+    facts = feature_facts(features, config.features, population)
+    data = data_facts(customers, features, population)
     people = segment_facts(segments, profiles, personas, recommendations, features, data)
     worth = segment_worth(value, features, segments, {s.id: s.revenue_share for s in people})
     findings = wording.findings(people, segments.fit, data.sales is not None,
                                 wording.value_column(roles, facts), facts, profiles.population)
     if worth is not None:
         findings.insert(1, value_finding(worth, {s.id: s.name for s in people}))
-    missing = {c: int(customers.table.frame[c].isna().sum())
-               if c in customers.table.frame else 0
-               for c in features.numeric + features.categorical}
+    missing = dict(population.missing) if population is not None else {
+        c: int(customers.table.frame[c].isna().sum()) if c in customers.table.frame else 0
+        for c in features.numeric + features.categorical}
     return ReportContent(
         report=config.report, period=period, generated_at=generated_at, data=data,
         features=facts, fit=segments.fit, method=config.segmentation, segments=people,
@@ -87,11 +90,13 @@ def build_content(*, loaded: LoadedConfig, period: str, generated_at: dt.datetim
         continuity=segments.continuity, changes=changes,
         findings=tuple(findings[:5]),
         warnings=tuple(wording.data_warnings(
-            missing, len(customers.table.frame), config.features.missing == "drop", people,
+            missing, population.n_rows if population is not None
+            else len(customers.table.frame), config.features.missing == "drop", people,
             facts, segments.continuity)) + stability_warnings(segments.fit, people)
         + forecast_warnings(worth),
         charts=chartdata.chart_data(features, segments, people, changes,
-                                    data.sales is not None, config.segmentation.random_state),
+                                    data.sales is not None, config.segmentation.random_state,
+                                    population.bins if population is not None else None),
         config_raw=loaded.raw, config_sha256=loaded.sha256,
         config_base=loaded.source.parent, worth=worth)
 
@@ -109,21 +114,25 @@ def forecast_warnings(worth: Worth | None) -> tuple[str, ...]:
     return tuple(f"Predicted value: {note}" for note in worth.backtest.trust)
 
 
-def feature_facts(features: FeatureSet, spec: FeaturesSection) -> FeatureFacts:
+def feature_facts(features: FeatureSet, spec: FeaturesSection,
+                  population: Population | None = None) -> FeatureFacts:
+    imputed = population.imputed if population is not None else features.imputed
     return FeatureFacts(
         numeric=tuple(features.numeric), categorical=tuple(features.categorical),
         log=tuple(features.log), profile_numeric=tuple(features.profile_numeric),
         profile_categorical=tuple(features.profile_categorical), labels=dict(features.labels),
-        imputed=dict(features.imputed), scale=spec.scale, missing=spec.missing)
+        imputed=dict(imputed), scale=spec.scale, missing=spec.missing)
 
 
-def data_facts(customers: Customers, features: FeatureSet) -> DataFacts:
+def data_facts(customers: Customers, features: FeatureSet,
+               population: Population | None = None) -> DataFacts:
     table, sales = customers.table, customers.sales
     revenue = float(features.frame["monetary"].sum()) if sales is not None else None
+    n_customers = population.n_customers if population is not None else len(features.frame)
+    dropped = population.dropped if population is not None else features.dropped
     return DataFacts(source=table.source, sha256=table.sha256, n_rows_read=table.n_rows_read,
-                     n_customers=len(features.frame),
-                     dropped={**table.dropped, **features.dropped}, sales=sales,
-                     revenue=revenue)
+                     n_customers=n_customers, dropped={**table.dropped, **dropped},
+                     sales=sales, revenue=revenue)
 
 
 def segment_facts(segments: Segments, profiles: Profiles, personas: Sequence[Persona],

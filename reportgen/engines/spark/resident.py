@@ -1,0 +1,493 @@
+"""engine: spark with a customer table: the table stays on Spark from reading to writing.
+
+The driver never holds the customers. It gets from Spark what the shared stages need:
+- the checks over every row (ids missing or repeated, text in a numeric column, a column
+  empty, constant or not loggable) and the rows missing: drop leaves out, counted as the
+  pandas engine counts them;
+- the features' fitted numbers over every row (features.fit_preprocessing);
+- a seeded sample in row order, the rows the pandas engine's k sweep takes
+  (model/segment.rows_for_sweep: the same seed, the same row numbers), on which the
+  existing sweep chooses k; the chosen k is then refined on every row in Spark
+  (kmeans.refine) and every customer labelled there with its stable id;
+- the profiles' and histograms' sums (summaries.py) and the migration counts, a join of
+  last period's segments with this one's;
+and Spark writes the per-customer files: segments.parquet/ (partitioned by segment) and,
+below CSV_LIMIT customers, segments.csv in row order.
+
+Sales lines (`transactions:`) and `derive:` still bring the customer table to the driver
+(customers.py): a few million customers where the lines are billions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from reportgen.config.schema import Config, FeaturesSection
+from reportgen.data.customers import Customers, effective_features, required_columns
+from reportgen.data.files import INTEGRAL_FLOAT_RE, Table
+from reportgen.engines.spark.columns import column as column_of
+from reportgen.engines.spark.columns import number
+from reportgen.engines.spark.customers import _fingerprint
+from reportgen.engines.spark.features import fit_preprocessing, matrix_columns
+from reportgen.engines.spark.kmeans import nearest, refine
+from reportgen.engines.spark.read import read_rows
+from reportgen.engines.spark.session import spark_session
+from reportgen.engines.spark.summaries import count_bins, summarize
+from reportgen.errors import DataError
+from reportgen.model.continuity import Previous, Segments, kept_model, segment_customers
+from reportgen.model.features import MAX_MAGNITUDE, FeatureSet, Preprocessing, sample_features
+from reportgen.model.profile import Profiles, build_profiles
+from reportgen.model.savedmodel import SavedModel
+from reportgen.record import FORMULA_MARKS, PLAIN_NUMBER, SEGMENTS_FILE
+from reportgen.report.changes import MigrationCounts
+from reportgen.report.population import Population
+from reportgen.timing import StageTimer
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame, SparkSession
+
+ID = "__id"
+ROW = "__row"
+SEGMENT = "__segment"
+PARQUET = "segments.parquet"
+CSV_LIMIT = 5_000_000  # segments.csv beside the parquet below this many customers
+
+
+def stays_on_spark(config: Config) -> bool:
+    """A customer table without derived columns: what this module runs end to end."""
+    return config.engine.spark and config.transactions is None and not config.derive
+
+
+@dataclass(frozen=True)
+class Fit:
+    features: FeatureSet  # of the driver's sample
+    segments: Segments  # labels of the sample's rows; sizes and n_rows of every customer
+    profiles: Profiles
+    population: Population
+
+
+class CustomersOnSpark:
+    """One run's customer table on Spark, open for the run's stages (the session lives as
+    long as the `open_customers` block)."""
+
+    def __init__(self, spark: SparkSession, config: Config) -> None:
+        self.spark, self.config = spark, config
+        self.spec = effective_features(config)
+        self._rows: DataFrame | None = None
+        self._labelled: DataFrame | None = None
+        self._n = 0
+        self._missing: dict[str, int] = {}
+        self._dropped: dict[str, int] = {}
+        self._n_with_id = 0
+
+    # ---- data ------------------------------------------------------------------------
+
+    def load(self) -> Customers:
+        """Read, check and index the table on Spark; the Customers the driver gets hold the
+        sweep's sample as their table (with every customer's counts)."""
+        from pyspark.sql import functions as F
+
+        config, spec = self.config, self.spec
+        raw = read_rows(self.spark, config.data, self._wanted())
+        with_ids, n_read = self._with_ids(raw)
+        facts = _column_facts(with_ids, spec)
+        profile_numeric = _check_columns(facts, spec, with_ids)
+        typed = with_ids.select(F.col(ID), *_typed_columns(spec, profile_numeric))
+        numbered = config.data.id is None
+        if numbered and spec.missing == "drop":  # ids are the row numbers before the drop
+            first, _ = _indexed(typed.persist())
+            typed = first.withColumn(ID, (F.col(ROW) + 1).cast("string")).drop(ROW)
+        self._rows, self._n = _indexed(self._complete(typed, spec).persist())
+        if numbered and spec.missing != "drop":
+            self._rows = self._rows.withColumn(ID, (F.col(ROW) + 1).cast("string"))
+        self._missing = {c: facts.missing[c] for c in spec.numeric + spec.categorical}
+        sample = self._sample(profile_numeric)
+        table = Table(frame=sample.drop(columns=[ID, ROW]), ids=sample[ID].rename("id"),
+                      source=config.data.source_name, sha256=_fingerprint(config),
+                      n_rows_read=n_read, dropped=dict(self._dropped))
+        return Customers(table, spec, None, identified=config.data.id is not None)
+
+    def _wanted(self) -> dict[str, str]:
+        needed = required_columns(self.config, self.spec)
+        column = self.config.data.id
+        return {**needed, column: "data.id"} if column and column not in needed else needed
+
+    def _with_ids(self, raw: DataFrame) -> tuple[DataFrame, int]:
+        """Rows with an id (as text, exactly as written) and the rows read."""
+        from pyspark.sql import functions as F
+
+        column = self.config.data.id
+        if column is None:
+            n = raw.count()
+            self._n_with_id = n
+            return raw.withColumn(ID, F.lit(None).cast("string")), n
+        text = column_of(column).cast("string")
+        present = text.isNotNull() & (F.trim(text) != "")
+        row = raw.agg(F.count(F.lit(1)).alias("n"),
+                      F.count(F.when(present, 1)).alias("with_id"),
+                      F.count(F.when(present & ~text.rlike(f"^{INTEGRAL_FLOAT_RE}$"), 1))
+                      .alias("not_float")).first()
+        assert row is not None
+        n, with_id = int(row["n"]), int(row["with_id"])
+        if with_id < n:
+            self._dropped["missing customer id"] = n - with_id
+        self._n_with_id = with_id
+        ids = F.regexp_replace(text, r"\.0+$", "") if row["not_float"] == 0 else text
+        rows = raw.where(present).withColumn(ID, ids)
+        _check_unique(rows, column)
+        return rows, n
+
+    def _complete(self, rows: DataFrame, spec: FeaturesSection) -> DataFrame:
+        """missing: drop leaves out the rows without a clustering value, counted by the
+        first column missing (model/features.drop_incomplete)."""
+        from pyspark.sql import functions as F
+
+        if spec.missing != "drop":
+            return rows
+        clustered = [*spec.numeric, *spec.categorical]
+        values = {c: number(c) if c in spec.numeric else column_of(c) for c in clustered}
+        culprit = F.coalesce(*[F.when(v.isNull(), F.lit(c)) for c, v in values.items()])
+        for found in rows.where(culprit.isNotNull()).groupBy(culprit.alias("c")).count(
+                ).collect():
+            self._dropped[f"missing {found['c']}"] = int(found["count"])
+        complete = F.lit(True)
+        for value in values.values():
+            complete = complete & value.isNotNull()
+        return rows.where(complete)
+
+    def _sample(self, profile_numeric: set[str]) -> pd.DataFrame:
+        """The rows the pandas engine's sweep takes (model/segment.rows_for_sweep): all of
+        them up to sweep_sample, else the same seeded row numbers, in row order."""
+        from pyspark.sql import functions as F
+        from pyspark.sql.types import LongType, StructField, StructType
+
+        assert self._rows is not None
+        seg = self.config.segmentation
+        rows = self._rows
+        if self._n > seg.sweep_sample:
+            picked = np.sort(np.random.default_rng(seg.random_state).choice(
+                self._n, seg.sweep_sample, replace=False))
+            chosen = self.spark.createDataFrame(
+                [(int(i),) for i in picked], StructType([StructField(ROW, LongType())]))
+            rows = rows.join(F.broadcast(chosen), ROW)
+        collected = rows.orderBy(ROW).collect()
+        frame = pd.DataFrame([tuple(r) for r in collected], columns=rows.columns)
+        return _as_pandas(frame, self.spec, profile_numeric)
+
+    # ---- model -----------------------------------------------------------------------
+
+    def fit(self, customers: Customers, previous: Previous | None, timer: StageTimer) -> Fit:
+        """Features, segments and profiles: the sweep on the driver's sample, everything
+        counted over every customer on Spark."""
+        assert self._rows is not None
+        config = self.config
+        kept = kept_model(previous, customers.features, config.segmentation)
+        with timer("features"):
+            preprocessing = (kept.preprocessing if kept else
+                             fit_preprocessing(self._rows, customers.features))
+            features = sample_features(customers.table, customers.features, preprocessing,
+                                       customers.profile_log)
+            matrix = self._rows.select(*[c.alias(f"f{j}") for j, c in
+                                         enumerate(matrix_columns(preprocessing))])
+        with timer("segmentation"):
+            segments = segment_customers(features, config.segmentation, previous, kept,
+                                         refine=lambda centres: _refined(matrix, centres))
+            segments = replace(segments, fit=replace(segments.fit, n_rows=self._n))
+            self._labelled = self._rows.withColumn(SEGMENT, _stable_id(
+                preprocessing, segments, kept))
+        with timer("profiles"):
+            logged = [*features.log, *features.profile_log]
+            summaries = summarize(self._labelled, SEGMENT, features.all_numeric,
+                                  features.all_categorical, logged, self._n)
+            profiles = build_profiles(features, segments, summaries)
+            bins = count_bins(self._labelled, SEGMENT, features.numeric, features.log, self._n)
+        with timer("changes"):
+            migration = (self._migration(previous) if previous is not None
+                         and customers.identified else None)
+        imputed = {} if customers.features.missing == "drop" else {
+            c: n for c, n in self._missing.items() if n}
+        population = Population(n_rows=self._n_with_id, n_customers=self._n,
+                                missing=self._missing, imputed=imputed, bins=bins,
+                                migration=migration, dropped=dict(self._dropped))
+        return Fit(features, segments, profiles, population)
+
+    def _migration(self, previous: Previous) -> MigrationCounts:
+        """Last period's segments joined to this period's by id, on Spark."""
+        from pyspark.sql import functions as F
+
+        assert self._labelled is not None
+        try:
+            old = _previous_segments(self.spark, previous.folder)
+        except (OSError, ValueError) as exc:
+            return MigrationCounts({}, {}, {}, note=f"The segments of {previous.label} could "
+                                   f"not be read ({exc}).")
+        now = self._labelled.select(F.col(ID).alias("id"), F.col(SEGMENT).alias("now"))
+        counted = old.join(now, "id", "full_outer").groupBy("segment", "now").count().collect()
+        flows, arrived, left = {}, {}, {}
+        for row in counted:
+            before, after, n = row["segment"], row["now"], int(row["count"])
+            if before is None:
+                arrived[int(after)] = n
+            elif after is None:
+                left[int(before)] = n
+            else:
+                flows[(int(before), int(after))] = n
+        return MigrationCounts(flows, arrived, left)
+
+    # ---- deliver ---------------------------------------------------------------------
+
+    def write_segments(self, folder: Path, names: Mapping[int, str]) -> list[str]:
+        """segments.parquet/ by segment (ids exact) and, below CSV_LIMIT customers,
+        segments.csv in row order as the pandas engine writes it (formulas neutralised)."""
+        from pyspark.sql import functions as F
+
+        assert self._labelled is not None
+        persona = F.create_map(*[x for sid, name in names.items()
+                                 for x in (F.lit(sid), F.lit(name))])[F.col(SEGMENT)]
+        rows = self._labelled.select(F.col(ID).alias("id"), F.col(SEGMENT).alias("segment"),
+                                     persona.alias("persona"), ROW)
+        rows.drop(ROW).write.partitionBy("segment").parquet(str(folder / PARQUET))
+        written = [PARQUET]
+        if self._n < CSV_LIMIT:
+            _write_csv(rows.orderBy(ROW).select(
+                _neutralised(F.col("id")).alias("id"), "segment",
+                _neutralised(F.col("persona")).alias("persona")), folder / SEGMENTS_FILE)
+            written.insert(0, SEGMENTS_FILE)
+        return written
+
+    def close(self) -> None:
+        self.spark.catalog.clearCache()
+
+
+@contextlib.contextmanager
+def open_customers(config: Config) -> Iterator[CustomersOnSpark]:
+    with spark_session(config.engine, config.report.name) as spark:
+        customers = CustomersOnSpark(spark, config)
+        try:
+            yield customers
+        finally:
+            customers.close()
+
+
+# ---- the checks over every row ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ColumnFacts:
+    missing: Mapping[str, int]  # no value
+    not_numbers: Mapping[str, int]  # values present that are no number
+    extreme: Mapping[str, int]  # inf or beyond MAX_MAGNITUDE
+    lowest: Mapping[str, float | None]  # as numbers
+    highest: Mapping[str, float | None]
+    first_text: Mapping[str, str | None]  # the smallest and largest value as text
+    last_text: Mapping[str, str | None]
+    typed_numbers: Mapping[str, bool]  # the source stores it as numbers
+    typed: bool  # the source has types (parquet, a table); CSV is text, typed as pandas does
+
+
+def _column_facts(rows: DataFrame, spec: FeaturesSection) -> ColumnFacts:
+    """One pass for every check of model/features.py that needs all rows."""
+    from pyspark.sql import functions as F
+
+    columns = list(dict.fromkeys([*spec.numeric, *spec.categorical, *spec.profile]))
+    aggregates = []
+    for c in columns:
+        raw, value = column_of(c), number(c)
+        aggregates += [
+            F.count(F.when(raw.isNull(), 1)).alias(f"null:{c}"),
+            F.count(F.when(raw.isNotNull() & value.isNull(), 1)).alias(f"text:{c}"),
+            F.count(F.when(F.abs(value) > MAX_MAGNITUDE, 1)).alias(f"big:{c}"),
+            F.min(value).alias(f"min:{c}"), F.max(value).alias(f"max:{c}"),
+            F.min(raw.cast("string")).alias(f"lo:{c}"),
+            F.max(raw.cast("string")).alias(f"hi:{c}")]
+    row = rows.agg(*aggregates).first()
+    assert row is not None
+
+    def of(prefix: str) -> dict[str, Any]:
+        return {c: row[f"{prefix}:{c}"] for c in columns}
+
+    from pyspark.sql.types import NumericType
+
+    kinds = {f.name: f.dataType for f in rows.schema.fields}
+    return ColumnFacts(
+        typed_numbers={c: isinstance(kinds[c], NumericType) for c in columns},
+        typed=not all(type(k).__name__ == "StringType" for k in kinds.values()),
+        missing={c: int(n) for c, n in of("null").items()},
+        not_numbers={c: int(n) for c, n in of("text").items()},
+        extreme={c: int(n) for c, n in of("big").items()},
+        lowest=of("min"), highest=of("max"), first_text=of("lo"), last_text=of("hi"))
+
+
+def _check_columns(facts: ColumnFacts, spec: FeaturesSection, rows: DataFrame) -> set[str]:
+    """model/features.py's refusals, in its words; the profile columns that are numbers."""
+    for column in spec.numeric:
+        if facts.not_numbers[column]:
+            raise DataError(_text_in_numeric(rows, column, facts.not_numbers[column]))
+        if facts.extreme[column]:
+            raise DataError(f"features.numeric: column {column!r} holds values that are "
+                            f"infinite or too large to scale ({facts.extreme[column]:,} rows); "
+                            "fix the data, or clear those cells so they count as missing")
+    for column in [*spec.numeric, *spec.categorical]:
+        numeric = column in spec.numeric
+        low = facts.lowest[column] if numeric else facts.first_text[column]
+        high = facts.highest[column] if numeric else facts.last_text[column]
+        if low is None:
+            raise DataError(f"features: column {column!r} has no values at all; remove it "
+                            "from the features")
+        if low == high:
+            shown = f"{low:g}" if isinstance(low, float) else repr(low)
+            raise DataError(
+                f"features: column {column!r} holds the same value ({shown}) in every row, so "
+                "it cannot separate segments; remove it or move it to features.profile")
+    for column in spec.log or []:
+        lowest = facts.lowest[column]
+        if lowest is not None and lowest <= -1:
+            raise DataError(f"features.log: column {column!r} has values down to "
+                            f"{lowest:g}; log1p needs values above -1, so remove it from "
+                            "features.log")
+    return {c for c in spec.profile if not facts.not_numbers[c]
+            and facts.first_text[c] is not None
+            and (facts.typed_numbers[c] or not facts.typed)}
+
+
+def _text_in_numeric(rows: DataFrame, column: str, count: int) -> str:
+    shown = [r[0] for r in rows.where(column_of(column).isNotNull() & number(column).isNull())
+             .select(column_of(column).cast("string")).limit(3).collect()]
+    return (f"features.numeric: column {column!r} holds text that is not a number: "
+            f"{', '.join(repr(s) for s in shown)}{' ...' if count > len(shown) else ''} "
+            f"({count:,} value{'s' if count != 1 else ''} in all); fix the data, or list the "
+            "column under features.categorical or features.profile")
+
+
+def _check_unique(rows: DataFrame, column: str) -> None:
+    from pyspark.sql import functions as F
+
+    repeated = rows.groupBy(ID).count().where(F.col("count") > 1)
+    first = repeated.orderBy(F.col("count").desc(), ID).first()
+    if first is None:
+        return
+    ids = repeated.count()
+    raise DataError(
+        f"data.id: customer id {first[ID]!r} appears {first['count']} times in column "
+        f"{column!r} ({ids:,} {'id repeats' if ids == 1 else 'ids repeat'}); the data must "
+        "hold one row a customer")
+
+
+# ---- typed rows, their order and the sample --------------------------------------------
+
+
+def _typed_columns(spec: FeaturesSection, profile_numeric: set[str]) -> list[Column]:
+    columns = list(dict.fromkeys([*spec.numeric, *spec.categorical, *spec.profile]))
+    numeric = set(spec.numeric) | profile_numeric
+    return [(number(c) if c in numeric else column_of(c).cast("string")).alias(c)
+            for c in columns]
+
+
+def _indexed(rows: DataFrame) -> tuple[DataFrame, int]:
+    """Each row's number in Spark's order of the source (a file's order, for one file),
+    0-based and dense: monotonically_increasing_id is per partition, so each partition's
+    rows are shifted by the rows before it. `rows` is persisted, so the ids hold."""
+    from pyspark.sql import functions as F
+
+    with_id = rows.withColumn("__mid", F.monotonically_increasing_id())
+    partition = F.shiftright(F.col("__mid"), 33)
+    counts = sorted((int(r["p"]), int(r["count"])) for r in
+                    with_id.groupBy(partition.alias("p")).count().collect())
+    offsets, total = {}, 0
+    for part, count in counts:
+        offsets[part] = total
+        total += count
+    start = F.create_map(*[x for p, o in offsets.items() for x in (F.lit(p), F.lit(o))])
+    within = F.col("__mid") - F.shiftleft(partition, 33)
+    indexed = with_id.withColumn(ROW, (start[partition] + within).cast("long")).drop("__mid")
+    return indexed, total
+
+
+def _as_pandas(frame: pd.DataFrame, spec: FeaturesSection,
+               profile_numeric: set[str]) -> pd.DataFrame:
+    """The collected rows typed as the pandas reader types them."""
+    numeric = set(spec.numeric) | profile_numeric
+    for column in frame.columns:
+        if column != ROW:
+            frame[column] = (frame[column].astype("float64") if column in numeric
+                             else frame[column].astype("string"))
+    return frame
+
+
+# ---- segments on Spark -----------------------------------------------------------------
+
+
+def _refined(matrix: DataFrame, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    done = refine(matrix, centres)
+    return done.centres, done.sizes
+
+
+def _stable_id(preprocessing: Preprocessing, segments: Segments,
+               kept: SavedModel | None) -> Column:
+    """Each row's stable segment id: its nearest centre's (model/segment.cluster_ids)."""
+    from pyspark.sql import functions as F
+
+    fit = segments.fit
+    ids: Sequence[int] = kept.cluster_ids if kept is not None else fit.cluster_ids
+    label = nearest(matrix_columns(preprocessing), np.asarray(fit.centres))
+    return F.element_at(F.array(*[F.lit(int(i)) for i in ids]), label + 1)
+
+
+def _previous_segments(spark: SparkSession, folder: Path) -> DataFrame:
+    """Last period's (id, segment): its segments.parquet/ when there, else its segments.csv
+    (ids un-neutralised, as record.read_segments reads them). Never through a link."""
+    from pyspark.sql import functions as F
+
+    parquet, csv = folder / PARQUET, folder / SEGMENTS_FILE
+    if parquet.is_dir() and not parquet.is_symlink():
+        if any(p.is_symlink() for p in parquet.rglob("*")):
+            raise OSError(f"{PARQUET} holds a symbolic link")
+        frame = spark.read.parquet(str(parquet))
+        return frame.select(F.col("id").cast("string").alias("id"),
+                            F.col("segment").cast("int").alias("segment"))
+    if csv.is_symlink() or not csv.is_file():
+        raise OSError(f"{SEGMENTS_FILE} is not a regular file")
+    frame = (spark.read.option("header", True).option("quote", '"').option("escape", '"')
+             .option("mode", "FAILFAST").csv(str(csv)))
+    text = F.col("id")
+    marks = "".join("\\" + m if m in "+-" else m for m in FORMULA_MARKS)
+    marked = text.rlike(f"^'[{marks}]") & ~F.substring(text, 2, 1 << 30).rlike(
+        f"^{PLAIN_NUMBER}$")
+    return frame.select(F.when(marked, F.substring(text, 2, 1 << 30)).otherwise(text)
+                        .alias("id"), F.col("segment").cast("int").alias("segment"))
+
+
+def _neutralised(text: Column) -> Column:
+    """record.neutralise_formulas on Spark: a leading apostrophe on what a spreadsheet would
+    run as a formula; a plain signed number stays a number."""
+    from pyspark.sql import functions as F
+
+    risky = F.lit(False)
+    for mark in FORMULA_MARKS:
+        risky = risky | text.startswith(mark)
+    risky = risky & ~text.rlike(f"^{PLAIN_NUMBER}$")
+    return F.when(risky, F.concat(F.lit("'"), text)).otherwise(text)
+
+
+def _write_csv(rows: DataFrame, target: Path) -> None:
+    """One CSV file as pandas' to_csv writes it: a header, quotes only where needed, a
+    doubled quote inside one, \\n line ends, spaces kept."""
+    parts = target.with_name(target.name + ".parts")
+    (rows.coalesce(1).write.option("header", True).option("quote", '"').option("escape", '"')
+     .option("lineSep", "\n").option("ignoreLeadingWhiteSpace", False)
+     .option("ignoreTrailingWhiteSpace", False).option("emptyValue", "")
+     .csv(str(parts)))
+    (written,) = [p for p in parts.iterdir() if p.name.startswith("part-")]
+    written.rename(target)
+    shutil.rmtree(parts)
+
+
+__all__ = ["CSV_LIMIT", "CustomersOnSpark", "Fit", "open_customers", "stays_on_spark"]
