@@ -4,6 +4,10 @@ local mode), for customer tables and sales lines (issue 19).
 
     python benchmarks/bench_spark.py                       # 1M customers, 10M sales lines
     python benchmarks/bench_spark.py --customers 10000000 --lines 100000000
+    python benchmarks/bench_spark.py --customers 0 --lines 0 --parquet 50000000
+
+`--parquet N`: N customers x 8 features as parquet part files of 1M rows (a folder, which
+the pandas engine refuses), the customer table kept on Spark end to end.
 
 Each case is a cold `reportgen run` subprocess writing HTML and PDF. The JVM's peak is
 its VmHWM, read every 0.2 s from /proc while it runs (it is gone when the run ends). A
@@ -28,6 +32,7 @@ from runner import (
     PERIOD,
     SALES_CONFIG,
     customers_file,
+    customers_parquet,
     machine_speed,
     print_table,
     sales_file,
@@ -35,6 +40,7 @@ from runner import (
 )
 
 SPARK = "engine: {{name: spark, master: 'local[2]'}}\n"
+STAGES = ("data", "features", "segmentation", "profiles", "changes", "charts", "pdf", "files")
 
 
 @dataclass
@@ -121,8 +127,7 @@ def case(name: str, template: str, data: Path, engines: list[str]) -> list[list[
         rows.append([name, engine, f"{m.wall:.1f}", f"{m.driver_mb:,.0f}",
                      f"{m.jvm_mb:,.0f}" if m.jvm_mb else "-",
                      f"{m.summary['n_customers']:,}", str(m.summary["k_selected"]),
-                     f"data {t.get('data', 0):.1f} s, segmentation "
-                     f"{t.get('segmentation', 0):.1f} s"])
+                     ", ".join(f"{stage} {t[stage]:.1f}" for stage in STAGES if stage in t)])
     return rows
 
 
@@ -130,6 +135,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, action="append")
     parser.add_argument("--lines", type=int, action="append")
+    parser.add_argument("--parquet", type=int, action="append")
     parser.add_argument("--engine", action="append", choices=["pandas", "spark"])
     args = parser.parse_args()
     engines = args.engine or ["pandas", "spark"]
@@ -139,8 +145,11 @@ def main() -> None:
         rows += case(f"{size:,} customers", CUSTOMERS_CONFIG, customers_file(size), engines)
     for size in [s for s in (args.lines or [10_000_000]) if s]:
         rows += case(f"{size:,} sales lines", SALES_CONFIG, sales_file(size), engines)
+    for size in args.parquet or []:
+        rows += case(f"{size:,} customers (parquet)", CUSTOMERS_CONFIG,
+                     customers_parquet(size), engines)
     print_table(["case", "engine", "wall s", "driver peak MB", "JVM peak MB", "customers", "k",
-                 "stages"], rows)
+                 "stages (s)"], rows)
 
 
 if __name__ == "__main__":

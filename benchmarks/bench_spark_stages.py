@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from runner import CACHE, print_table
+from runner import customers_parquet, print_table
 
 from reportgen.config.engine import EngineSection
 from reportgen.config.schema import FeaturesSection
@@ -29,25 +29,6 @@ SPEC = FeaturesSection(numeric=["age", "income", "spending_score", "membership_y
                                 "purchase_frequency", "last_purchase_amount"],
                        categorical=["gender", "preferred_category"],
                        log=["last_purchase_amount"])
-CHUNK = 1_000_000
-
-
-def customers_parquet(rows: int) -> Path:
-    """Part files of the generator's customers, a million rows each (seeded by part)."""
-    from reportgen.sample import generate
-
-    folder = CACHE / f"customers-{rows}.parquet"
-    if (folder / "_SUCCESS").is_file():
-        return folder
-    folder.mkdir(parents=True, exist_ok=True)
-    for part in range(0, rows, CHUNK):
-        frame, _ = generate(min(CHUNK, rows - part), seed=5000 + part // CHUNK)
-        frame["customer_id"] = [f"C{part + i:09d}" for i in range(len(frame))]
-        frame.to_parquet(folder / f"part-{part // CHUNK:05d}.parquet", index=False)
-    (folder / "_SUCCESS").touch()
-    return folder
-
-
 def timed(stages: list[tuple[str, float]], name: str, action):
     started = time.perf_counter()
     result = action()

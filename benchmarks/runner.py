@@ -65,6 +65,23 @@ def customers_file(rows: int) -> Path:
     return path
 
 
+def customers_parquet(rows: int) -> Path:
+    """Part files of the generator's customers, a million rows each (seeded by part)."""
+    from reportgen.sample import generate
+
+    chunk = 1_000_000
+    folder = CACHE / f"customers-{rows}.parquet"
+    if (folder / "_SUCCESS").is_file():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    for part in range(0, rows, chunk):
+        frame, _ = generate(min(chunk, rows - part), seed=5000 + part // chunk)
+        frame["customer_id"] = [f"C{part + i:09d}" for i in range(len(frame))]
+        frame.to_parquet(folder / f"part-{part // chunk:05d}.parquet", index=False)
+    (folder / "_SUCCESS").touch()
+    return folder
+
+
 def sales_file(lines: int) -> Path:
     """A cached CSV of about `lines` sales lines, generated in chunks to bound memory."""
     path = CACHE / f"sales-{lines}.csv"

@@ -102,6 +102,87 @@ def test_a_folder_of_parquet_parts_reads_as_the_csv(spark, sample_run, tmp_path)
     assert_same_labels(run.folder, sample_run.folder, in_order=False)
 
 
+def test_segments_parquet_by_segment_holds_every_customer(spark, sample_run, tmp_path):
+    """The customer table stayed on Spark: Spark wrote the per-customer files, and the
+    parquet (by segment) holds the same customers and segments as the CSV."""
+    run = spark_run(ROOT / "configs" / "sample.yaml", tmp_path)
+    parquet = run.folder / "segments.parquet"
+    assert sorted(p.name for p in parquet.iterdir() if p.is_dir()) == [
+        f"segment={s['id']}" for s in sample_run.summary["segments"]]
+    written = pd.read_parquet(parquet).astype({"segment": int}).set_index("id")
+    csv = pd.read_csv(sample_run.folder / "segments.csv", dtype={"id": str}).set_index("id")
+    assert written.loc[csv.index, "segment"].tolist() == csv["segment"].tolist()
+    assert written.loc[csv.index, "persona"].tolist() == csv["persona"].tolist()
+    assert "segments.parquet" in summary_of(run)["outputs"]
+
+
+def test_a_sampled_sweep_takes_the_pandas_engines_rows(spark, tmp_path):
+    """Past sweep_sample customers the driver gets a sample: the same seeded row numbers
+    the pandas engine sweeps on, so the same k, scores and (refined on all) labels."""
+    overrides = {"segmentation": {"sweep_sample": 1_000, "silhouette_sample": 1_000}}
+    theirs = run_report(ROOT / "configs" / "sample.yaml", out=tmp_path / "pandas",
+                        period="2026-11", output={"formats": ["html"]}, **overrides)
+    ours = spark_run(ROOT / "configs" / "sample.yaml", tmp_path / "spark", **overrides)
+    a, b = summary_of(ours), summary_of(theirs)
+    assert a["selection"]["sweep_rows"] == b["selection"]["sweep_rows"] == 1_000
+    assert [s["k"] for s in a["k_scores"]] == [s["k"] for s in b["k_scores"]]
+    for x, y in zip(a["k_scores"], b["k_scores"], strict=True):
+        assert x["silhouette"] == pytest.approx(y["silhouette"], abs=1e-9)
+    assert_same_report(a, b)
+    assert_same_labels(ours.folder, theirs.folder)
+
+
+def test_next_months_migration_is_a_spark_join(spark, tmp_path):
+    """Two periods on each engine: the same segments kept and the same customers moving."""
+    def two_periods(out: Path, **engine) -> dict:
+        for period in ("2026-10", "2026-11"):
+            run = run_report(ROOT / "configs" / "sample.yaml", out=out, period=period,
+                             output={"formats": ["html"]},
+                             segmentation={"random_state": 7 if period == "2026-11" else 42},
+                             **engine)
+        return summary_of(run)
+
+    ours, theirs = two_periods(tmp_path / "spark", engine=SPARK), two_periods(tmp_path / "pd")
+    assert ours["migration"] == theirs["migration"] and ours["migration"]["matrix"]
+    assert ours["changes"]["segments"] == theirs["changes"]["segments"]
+
+
+def test_no_id_and_missing_drop_number_rows_as_pandas(spark, tmp_path):
+    """Without data.id the ids are row numbers before missing: drop leaves rows out."""
+    frame = sample_with_gaps()
+    frame.drop(columns="customer_id").to_csv(tmp_path / "gaps.csv", index=False)
+    config = write_config(tmp_path, """
+report: {name: gaps, title: Gaps}
+data: {path: gaps.csv}
+features: {numeric: [income, spending_score, purchase_frequency],
+           categorical: [preferred_category], profile: [age], missing: drop}
+segmentation: {k: [2, 6]}
+output: {dir: out, formats: [html]}
+""")
+    theirs = run_report(config, out=tmp_path / "pandas", period="2026-11")
+    ours = spark_run(config, tmp_path / "spark")
+    a, b = summary_of(ours), summary_of(theirs)
+    assert a["dropped"] == b["dropped"] and b["dropped"]["count"] > 0
+    assert_same_report(a, b)
+    assert_same_labels(ours.folder, theirs.folder)
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    ("repeat", ("data.id", "appears 2 times", "one row a customer")),
+    ("text", ("features.numeric", "'lots'", "not a number")),
+])
+def test_bad_customer_tables_are_one_line_on_spark(tmp_path, change, words):
+    frame = pd.read_csv(ROOT / "sample_data" / "customers.csv", dtype=str)
+    if change == "repeat":
+        frame.loc[7, "customer_id"] = frame.loc[3, "customer_id"]
+    else:
+        frame.loc[11, "income"] = "lots"
+    config = spark_config(tmp_path)
+    frame.to_csv(tmp_path / "customers.csv", index=False)
+    assert_one_error_line(run_cli("run", str(config)), *words)
+    assert_nothing_written(tmp_path / "out")
+
+
 def spark_config(tmp_path: Path, data: str = "path: customers.csv",
                  engine: str = "{name: spark, master: 'local[1]'}") -> Path:
     shutil.copy(ROOT / "sample_data" / "customers.csv", tmp_path / "customers.csv")

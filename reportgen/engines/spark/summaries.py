@@ -108,17 +108,21 @@ def count_bins(rows: DataFrame, segment: str, numeric: Sequence[str], logged: Se
     edges = {c: edges_between(float(ends[f"q:{c}"][0]), float(ends[f"q:{c}"][1]),
                               float(ends[f"min:{c}"]), float(ends[f"max:{c}"]), c in logged)
              for c in numeric}
-    out = {}
-    for column in numeric:
+    indices: list[Column] = []
+    for column in numeric:  # bin i holds edges[i] <= x < edges[i + 1]; the last, x = end
         value = number(column)
-        inner = edges[column][1:-1]  # bin i holds edges[i] <= x < edges[i + 1]; the last, x = end
-        index = sum(((value >= float(e)).cast("int") for e in inner), F.lit(0))
-        counted = (rows.where(value.isNotNull())
-                   .groupBy(F.col(segment).alias("s"), index.alias("bin")).count().collect())
+        index = sum(((value >= float(e)).cast("int") for e in edges[column][1:-1]), F.lit(0))
+        indices.append(F.when(value.isNotNull(), index).alias(f"b{len(indices)}"))
+    binned = rows.select(F.col(segment).alias("s"), *indices)
+    counted = binned.groupBy("s").agg(*[  # one pass: every column's bins at once
+        F.count(F.when(F.col(f"b{j}") == b, 1)).alias(f"{j}:{b}")
+        for j in range(len(numeric)) for b in range(HISTOGRAM_BINS)]).collect()
+    out = {}
+    for j, column in enumerate(numeric):
         counts: dict[int, np.ndarray] = {EVERYONE: np.zeros(HISTOGRAM_BINS, dtype=np.int64)}
         for row in counted:
-            group = counts.setdefault(int(row["s"]), np.zeros(HISTOGRAM_BINS, dtype=np.int64))
-            group[int(row["bin"])] += int(row["count"])
-            counts[EVERYONE][int(row["bin"])] += int(row["count"])
+            group = np.array([int(row[f"{j}:{b}"]) for b in range(HISTOGRAM_BINS)])
+            counts[int(row["s"])] = group
+            counts[EVERYONE] = counts[EVERYONE] + group
         out[column] = BinCounts(edges[column], counts)
     return out
