@@ -294,36 +294,47 @@ class ColumnFacts:
 
 
 def _column_facts(rows: DataFrame, spec: FeaturesSection) -> ColumnFacts:
-    """One pass for every check of model/features.py that needs all rows."""
+    """One pass for every check of model/features.py that needs all rows. Text is turned
+    into numbers only where a number is expected (a failed parse costs a Java exception:
+    on 50M rows of categories that was minutes), and numbers never into text."""
     from pyspark.sql import functions as F
+    from pyspark.sql.types import NumericType, StringType
 
+    kinds = {f.name: f.dataType for f in rows.schema.fields}
+    typed = not all(isinstance(k, StringType) for k in kinds.values())
     columns = list(dict.fromkeys([*spec.numeric, *spec.categorical, *spec.profile]))
+    numbers = {c for c in columns if isinstance(kinds[c], NumericType)}
     aggregates = []
     for c in columns:
         raw, value = column_of(c), number(c)
-        aggregates += [
-            F.count(F.when(raw.isNull(), 1)).alias(f"null:{c}"),
-            F.count(F.when(raw.isNotNull() & value.isNull(), 1)).alias(f"text:{c}"),
-            F.count(F.when(F.abs(value) > MAX_MAGNITUDE, 1)).alias(f"big:{c}"),
-            F.min(value).alias(f"min:{c}"), F.max(value).alias(f"max:{c}"),
-            F.min(raw.cast("string")).alias(f"lo:{c}"),
-            F.max(raw.cast("string")).alias(f"hi:{c}")]
+        aggregates.append(F.count(F.when(raw.isNull(), 1)).alias(f"null:{c}"))
+        if c in spec.numeric:
+            aggregates += [F.count(F.when(F.abs(value) > MAX_MAGNITUDE, 1)).alias(f"big:{c}"),
+                           F.min(value).alias(f"min:{c}"), F.max(value).alias(f"max:{c}")]
+        if c not in numbers and (c in spec.numeric or (c in spec.profile and not typed)):
+            aggregates.append(F.count(F.when(
+                raw.isNotNull() & ~F.trim(raw).rlike(NUMBER_TEXT), 1)).alias(f"text:{c}"))
+        if c in spec.categorical or c in spec.profile:
+            aggregates += [F.min(raw.cast("string")).alias(f"lo:{c}"),
+                           F.max(raw.cast("string")).alias(f"hi:{c}")]
     row = rows.agg(*aggregates).first()
     assert row is not None
+    found = row.asDict()
 
-    def of(prefix: str) -> dict[str, Any]:
-        return {c: row[f"{prefix}:{c}"] for c in columns}
+    def of(prefix: str, default: Any = None) -> dict[str, Any]:
+        return {c: found.get(f"{prefix}:{c}", default) for c in columns}
 
-    from pyspark.sql.types import NumericType
-
-    kinds = {f.name: f.dataType for f in rows.schema.fields}
     return ColumnFacts(
-        typed_numbers={c: isinstance(kinds[c], NumericType) for c in columns},
-        typed=not all(type(k).__name__ == "StringType" for k in kinds.values()),
-        missing={c: int(n) for c, n in of("null").items()},
-        not_numbers={c: int(n) for c, n in of("text").items()},
-        extreme={c: int(n) for c, n in of("big").items()},
+        typed_numbers={c: c in numbers for c in columns}, typed=typed,
+        missing={c: int(n) for c, n in of("null", 0).items()},
+        not_numbers={c: int(n) for c, n in of("text", 0).items()},
+        extreme={c: int(n) for c, n in of("big", 0).items()},
         lowest=of("min"), highest=of("max"), first_text=of("lo"), last_text=of("hi"))
+
+
+# What pandas' reader and to_numeric take for a number (inf and nan included).
+NUMBER_TEXT = (r"^[+-]?((\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|inf|Inf|INF|infinity|Infinity"
+               r"|nan|NaN)$")
 
 
 def _check_columns(facts: ColumnFacts, spec: FeaturesSection, rows: DataFrame) -> set[str]:
@@ -353,9 +364,8 @@ def _check_columns(facts: ColumnFacts, spec: FeaturesSection, rows: DataFrame) -
             raise DataError(f"features.log: column {column!r} has values down to "
                             f"{lowest:g}; log1p needs values above -1, so remove it from "
                             "features.log")
-    return {c for c in spec.profile if not facts.not_numbers[c]
-            and facts.first_text[c] is not None
-            and (facts.typed_numbers[c] or not facts.typed)}
+    return {c for c in spec.profile if facts.typed_numbers[c] or (
+        not facts.typed and not facts.not_numbers[c] and facts.first_text[c] is not None)}
 
 
 def _text_in_numeric(rows: DataFrame, column: str, count: int) -> str:
