@@ -129,9 +129,8 @@ def data_facts(customers: Customers, features: FeatureSet,
     table, sales = customers.table, customers.sales
     revenue = float(features.frame["monetary"].sum()) if sales is not None else None
     n_customers = population.n_customers if population is not None else len(features.frame)
-    dropped = population.dropped if population is not None else features.dropped
     return DataFacts(source=table.source, sha256=table.sha256, n_rows_read=table.n_rows_read,
-                     n_customers=n_customers, dropped={**table.dropped, **dropped},
+                     n_customers=n_customers, dropped={**table.dropped, **features.dropped},
                      sales=sales, revenue=revenue)
 
 

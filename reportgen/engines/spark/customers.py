@@ -52,7 +52,7 @@ def load_customers(config: Config) -> Customers:
             lines = read_rows(spark, config.data, needed)
             done = aggregate(spark, lines, config.transactions, config.data.read.dayfirst,
                              line_extras(config, needed), with_days=config.value is not None)
-            table = customer_table(config, done.customers, done.summary, _fingerprint(config))
+            table = customer_table(config, done.customers, done.summary, data_fingerprint(config))
             sales, purchases = done.summary, done.purchases
     return complete_customers(config, features, table, sales, purchases)
 
@@ -66,7 +66,7 @@ def _customer_rows(rows: DataFrame, config: Config, needed: dict[str, str]) -> T
         frame[config.data.id] = as_text_ids(frame[config.data.id].astype("string"))
     ids, frame, dropped = split_ids(frame, config.data.id)
     return Table(frame=frame[list(needed)], ids=ids, source=config.data.source_name,
-                 sha256=_fingerprint(config), n_rows_read=n, dropped=dropped)
+                 sha256=data_fingerprint(config), n_rows_read=n, dropped=dropped)
 
 
 def _typed(frame: pd.DataFrame, exclude: set[str]) -> pd.DataFrame:
@@ -94,7 +94,7 @@ def check_collectable(rows: int, columns: int, what: str) -> None:
             "the customers")
 
 
-def _fingerprint(config: Config) -> str:
+def data_fingerprint(config: Config) -> str:
     """summary.json's data_sha256: a local file's hash, as the pandas engine gives it; for
     a folder, a URL or a table, a hash of where it is (not of what may be terabytes on
     object storage)."""

@@ -35,7 +35,7 @@ from reportgen.data.customers import Customers, effective_features, required_col
 from reportgen.data.files import INTEGRAL_FLOAT_RE, Table
 from reportgen.engines.spark.columns import column as column_of
 from reportgen.engines.spark.columns import number
-from reportgen.engines.spark.customers import _fingerprint
+from reportgen.engines.spark.customers import data_fingerprint
 from reportgen.engines.spark.features import fit_preprocessing, matrix_columns
 from reportgen.engines.spark.kmeans import nearest, refine
 from reportgen.engines.spark.read import read_rows
@@ -87,81 +87,63 @@ class CustomersOnSpark:
         self._missing: dict[str, int] = {}
         self._dropped: dict[str, int] = {}
         self._n_with_id = 0
+        self._persisted: list[DataFrame] = []
 
     # ---- data ------------------------------------------------------------------------
 
     def load(self) -> Customers:
         """Read, check and index the table on Spark; the Customers the driver gets hold the
-        sweep's sample as their table (with every customer's counts)."""
+        sweep's sample as their table (with every customer's counts). The source is read
+        once for every count and check, then once more to persist the typed rows."""
         from pyspark.sql import functions as F
 
         config, spec = self.config, self.spec
         raw = read_rows(self.spark, config.data, self._wanted())
-        with_ids, n_read = self._with_ids(raw)
-        facts = _column_facts(with_ids, spec)
+        column = config.data.id
+        present = _has_id(column)
+        facts = _column_facts(raw, spec, present, column)
+        self._n_with_id = facts.with_id
+        if facts.with_id < facts.rows:
+            self._dropped["missing customer id"] = facts.rows - facts.with_id
+        with_ids = raw.where(present).withColumn(ID, _id_text(column, facts.float_ids))
+        if column is not None:  # a repeated id comes first, as data/files.split_ids says it
+            _check_unique(with_ids, column)
         profile_numeric = _check_columns(facts, spec, with_ids)
-        typed = with_ids.select(F.col(ID), *_typed_columns(spec, profile_numeric))
-        numbered = config.data.id is None
+        ranked = sorted(facts.culprits.items(), key=lambda item: -item[1])  # value_counts'
+        self._dropped.update({f"missing {c}": n for c, n in ranked if n})
+        typed = self._keep(with_ids.select(F.col(ID), *_typed_columns(spec, profile_numeric)))
+        numbered = column is None
         if numbered and spec.missing == "drop":  # ids are the row numbers before the drop
-            first, _ = _indexed(typed.persist())
+            first, _ = _indexed(typed)
             typed = first.withColumn(ID, (F.col(ROW) + 1).cast("string")).drop(ROW)
-        self._rows, self._n = _indexed(self._complete(typed, spec).persist())
+        complete = typed.where(_complete(spec)) if spec.missing == "drop" else typed
+        self._rows, self._n = _indexed(self._keep(complete))
+        if numbered and spec.missing == "drop":
+            self._release(typed)  # the second cache is made; the first is no longer read
         if numbered and spec.missing != "drop":
             self._rows = self._rows.withColumn(ID, (F.col(ROW) + 1).cast("string"))
         self._missing = {c: facts.missing[c] for c in spec.numeric + spec.categorical}
         sample = self._sample(profile_numeric)
         table = Table(frame=sample.drop(columns=[ID, ROW]), ids=sample[ID].rename("id"),
-                      source=config.data.source_name, sha256=_fingerprint(config),
-                      n_rows_read=n_read, dropped=dict(self._dropped))
-        return Customers(table, spec, None, identified=config.data.id is not None)
+                      source=config.data.source_name, sha256=data_fingerprint(config),
+                      n_rows_read=facts.rows, dropped=dict(self._dropped))
+        return Customers(table, spec, None, identified=column is not None)
 
     def _wanted(self) -> dict[str, str]:
         needed = required_columns(self.config, self.spec)
         column = self.config.data.id
         return {**needed, column: "data.id"} if column and column not in needed else needed
 
-    def _with_ids(self, raw: DataFrame) -> tuple[DataFrame, int]:
-        """Rows with an id (as text, exactly as written) and the rows read."""
-        from pyspark.sql import functions as F
+    def _keep(self, frame: DataFrame) -> DataFrame:
+        """Persisted for this run only: close() releases what this run cached, and nothing
+        of a notebook's own session."""
+        kept = frame.persist()
+        self._persisted.append(kept)
+        return kept
 
-        column = self.config.data.id
-        if column is None:
-            n = raw.count()
-            self._n_with_id = n
-            return raw.withColumn(ID, F.lit(None).cast("string")), n
-        text = column_of(column).cast("string")
-        present = text.isNotNull() & (F.trim(text) != "")
-        row = raw.agg(F.count(F.lit(1)).alias("n"),
-                      F.count(F.when(present, 1)).alias("with_id"),
-                      F.count(F.when(present & ~text.rlike(f"^{INTEGRAL_FLOAT_RE}$"), 1))
-                      .alias("not_float")).first()
-        assert row is not None
-        n, with_id = int(row["n"]), int(row["with_id"])
-        if with_id < n:
-            self._dropped["missing customer id"] = n - with_id
-        self._n_with_id = with_id
-        ids = F.regexp_replace(text, r"\.0+$", "") if row["not_float"] == 0 else text
-        rows = raw.where(present).withColumn(ID, ids)
-        _check_unique(rows, column)
-        return rows, n
-
-    def _complete(self, rows: DataFrame, spec: FeaturesSection) -> DataFrame:
-        """missing: drop leaves out the rows without a clustering value, counted by the
-        first column missing (model/features.drop_incomplete)."""
-        from pyspark.sql import functions as F
-
-        if spec.missing != "drop":
-            return rows
-        clustered = [*spec.numeric, *spec.categorical]
-        values = {c: number(c) if c in spec.numeric else column_of(c) for c in clustered}
-        culprit = F.coalesce(*[F.when(v.isNull(), F.lit(c)) for c, v in values.items()])
-        for found in rows.where(culprit.isNotNull()).groupBy(culprit.alias("c")).count(
-                ).collect():
-            self._dropped[f"missing {found['c']}"] = int(found["count"])
-        complete = F.lit(True)
-        for value in values.values():
-            complete = complete & value.isNotNull()
-        return rows.where(complete)
+    def _release(self, frame: DataFrame) -> None:
+        frame.unpersist()
+        self._persisted = [f for f in self._persisted if f is not frame]
 
     def _sample(self, profile_numeric: set[str]) -> pd.DataFrame:
         """The rows the pandas engine's sweep takes (model/segment.rows_for_sweep): all of
@@ -216,7 +198,7 @@ class CustomersOnSpark:
             c: n for c, n in self._missing.items() if n}
         population = Population(n_rows=self._n_with_id, n_customers=self._n,
                                 missing=self._missing, imputed=imputed, bins=bins,
-                                migration=migration, dropped=dict(self._dropped))
+                                migration=migration)
         return Fit(features, segments, profiles, population)
 
     def _migration(self, previous: Previous) -> MigrationCounts:
@@ -264,7 +246,9 @@ class CustomersOnSpark:
         return written
 
     def close(self) -> None:
-        self.spark.catalog.clearCache()
+        for frame in self._persisted:
+            frame.unpersist()
+        self._persisted = []
 
 
 @contextlib.contextmanager
@@ -280,8 +264,59 @@ def open_customers(config: Config) -> Iterator[CustomersOnSpark]:
 # ---- the checks over every row ---------------------------------------------------------
 
 
+def _has_id(column: str | None) -> Column:
+    """A row's id is there: not missing, not only blanks (data/files.missing_ids)."""
+    from pyspark.sql import functions as F
+
+    if column is None:
+        return F.lit(True)
+    text = column_of(column).cast("string")
+    return text.isNotNull() & (F.trim(text) != "")
+
+
+def _id_text(column: str | None, float_ids: bool) -> Column:
+    """The id as text, exactly as written; ids a spreadsheet stored as floats (17850.0,
+    the whole column so) lose the '.0', as data/files.as_text_ids does. Without data.id
+    the row numbers are given once the rows are numbered."""
+    from pyspark.sql import functions as F
+
+    if column is None:
+        return F.lit(None).cast("string")
+    text = column_of(column).cast("string")
+    return F.regexp_replace(text, r"\.0+$", "") if float_ids else text
+
+
+def _value(column: str, spec: FeaturesSection) -> Column:
+    """A clustering column as K-Means' input reads it: a number, or a category's text."""
+    return number(column) if column in spec.numeric else column_of(column)
+
+
+def _culprit(spec: FeaturesSection) -> Column:
+    """The first clustering column a row lacks (model/features.drop_incomplete's count)."""
+    from pyspark.sql import functions as F
+
+    return F.coalesce(*[F.when(_value(c, spec).isNull(), F.lit(c))
+                        for c in [*spec.numeric, *spec.categorical]])
+
+
+def _complete(spec: FeaturesSection) -> Column:
+    from pyspark.sql import functions as F
+
+    complete = F.lit(True)
+    for c in [*spec.numeric, *spec.categorical]:
+        complete = complete & _value(c, spec).isNotNull()
+    return complete
+
+
+
 @dataclass(frozen=True)
 class ColumnFacts:
+    """What the checks need, over the rows with an id, from one pass over the source."""
+
+    rows: int  # rows read
+    with_id: int  # of them with an id
+    float_ids: bool  # every id is written as an integral float (17850.0)
+    culprits: Mapping[str, int]  # missing: drop's rows left out, by first column missing
     missing: Mapping[str, int]  # no value
     not_numbers: Mapping[str, int]  # values present that are no number
     extreme: Mapping[str, int]  # inf or beyond MAX_MAGNITUDE
@@ -293,38 +328,60 @@ class ColumnFacts:
     typed: bool  # the source has types (parquet, a table); CSV is text, typed as pandas does
 
 
-def _column_facts(rows: DataFrame, spec: FeaturesSection) -> ColumnFacts:
-    """One pass for every check of model/features.py that needs all rows. Text is turned
-    into numbers only where a number is expected (a failed parse costs a Java exception:
-    on 50M rows of categories that was minutes), and numbers never into text."""
+def _column_facts(raw: DataFrame, spec: FeaturesSection, present: Column,
+                  id_column: str | None) -> ColumnFacts:
+    """One pass for the ids and every check of model/features.py that needs all rows (each
+    count over the rows with an id, `present`). Text is turned into numbers only where a
+    number is expected (a failed parse costs a Java exception: on 50M rows of categories
+    that was minutes), and numbers never into text."""
     from pyspark.sql import functions as F
     from pyspark.sql.types import NumericType, StringType
 
-    kinds = {f.name: f.dataType for f in rows.schema.fields}
+    kinds = {f.name: f.dataType for f in raw.schema.fields}
     typed = not all(isinstance(k, StringType) for k in kinds.values())
     columns = list(dict.fromkeys([*spec.numeric, *spec.categorical, *spec.profile]))
     numbers = {c for c in columns if isinstance(kinds[c], NumericType)}
-    aggregates = []
+
+    def count(condition: Column, name: str) -> Column:
+        return F.count(F.when(present & condition, 1)).alias(name)
+
+    def among(value: Column) -> Column:
+        return F.when(present, value)
+
+    aggregates = [F.count(F.lit(1)).alias("rows"), count(F.lit(True), "with_id")]
+    if id_column is not None:
+        aggregates.append(count(~column_of(id_column).cast("string").rlike(
+            f"^{INTEGRAL_FLOAT_RE}$"), "not_float"))
+    if spec.missing == "drop":
+        culprit = _culprit(spec)
+        aggregates += [count(culprit == c, f"culprit:{c}")
+                       for c in [*spec.numeric, *spec.categorical]]
     for c in columns:
-        raw, value = column_of(c), number(c)
-        aggregates.append(F.count(F.when(raw.isNull(), 1)).alias(f"null:{c}"))
+        raw_value, value = column_of(c), number(c)
+        aggregates.append(count(raw_value.isNull(), f"null:{c}"))
         if c in spec.numeric:
-            aggregates += [F.count(F.when(F.abs(value) > MAX_MAGNITUDE, 1)).alias(f"big:{c}"),
-                           F.min(value).alias(f"min:{c}"), F.max(value).alias(f"max:{c}")]
+            aggregates += [count(F.abs(value) > MAX_MAGNITUDE, f"big:{c}"),
+                           F.min(among(value)).alias(f"min:{c}"),
+                           F.max(among(value)).alias(f"max:{c}")]
         if c not in numbers and (c in spec.numeric or (c in spec.profile and not typed)):
-            aggregates.append(F.count(F.when(
-                raw.isNotNull() & ~F.trim(raw).rlike(NUMBER_TEXT), 1)).alias(f"text:{c}"))
+            aggregates.append(count(raw_value.isNotNull() & ~F.trim(raw_value).rlike(
+                NUMBER_TEXT), f"text:{c}"))
         if c in spec.categorical or c in spec.profile:
-            aggregates += [F.min(raw.cast("string")).alias(f"lo:{c}"),
-                           F.max(raw.cast("string")).alias(f"hi:{c}")]
-    row = rows.agg(*aggregates).first()
+            text = among(raw_value.cast("string"))
+            aggregates += [F.min(text).alias(f"lo:{c}"), F.max(text).alias(f"hi:{c}")]
+    row = raw.agg(*aggregates).first()
     assert row is not None
     found = row.asDict()
 
-    def of(prefix: str, default: Any = None) -> dict[str, Any]:
-        return {c: found.get(f"{prefix}:{c}", default) for c in columns}
+    def of(prefix: str, default: Any = None, names: Sequence[str] = columns
+           ) -> dict[str, Any]:
+        return {c: found.get(f"{prefix}:{c}", default) for c in names}
 
     return ColumnFacts(
+        rows=int(found["rows"]), with_id=int(found["with_id"]),
+        float_ids=id_column is not None and found["not_float"] == 0,
+        culprits={c: int(n) for c, n in of("culprit", 0, [*spec.numeric,
+                                                          *spec.categorical]).items()},
         typed_numbers={c: c in numbers for c in columns}, typed=typed,
         missing={c: int(n) for c, n in of("null", 0).items()},
         not_numbers={c: int(n) for c, n in of("text", 0).items()},
