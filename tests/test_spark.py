@@ -75,6 +75,20 @@ def test_sample_customers_same_report_on_spark(spark, sample_run, tmp_path):
     run = spark_run(ROOT / "configs" / "sample.yaml", tmp_path)
     assert_same_report(summary_of(run), sample_run.summary)
     assert_same_labels(run.folder, sample_run.folder)
+    assert_parquet_holds_every_customer(run, sample_run)
+
+
+def assert_parquet_holds_every_customer(run, sample_run) -> None:
+    """The customer table stayed on Spark: Spark wrote the per-customer files, and the
+    parquet (by segment) holds the same customers and segments as the CSV."""
+    parquet = run.folder / "segments.parquet"
+    assert sorted(p.name for p in parquet.iterdir() if p.is_dir()) == [
+        f"segment={s['id']}" for s in sample_run.summary["segments"]]
+    written = pd.read_parquet(parquet).astype({"segment": int}).set_index("id")
+    csv = pd.read_csv(sample_run.folder / "segments.csv", dtype={"id": str}).set_index("id")
+    assert written.loc[csv.index, "segment"].tolist() == csv["segment"].tolist()
+    assert written.loc[csv.index, "persona"].tolist() == csv["persona"].tolist()
+    assert "segments.parquet" in summary_of(run)["outputs"]
 
 
 def test_sample_sales_lines_same_customers_and_dropped_lines_on_spark(
@@ -100,20 +114,6 @@ def test_a_folder_of_parquet_parts_reads_as_the_csv(spark, sample_run, tmp_path)
     run = spark_run(write_config(tmp_path, config), tmp_path / "out")
     assert_same_report(summary_of(run), sample_run.summary)
     assert_same_labels(run.folder, sample_run.folder, in_order=False)
-
-
-def test_segments_parquet_by_segment_holds_every_customer(spark, sample_run, tmp_path):
-    """The customer table stayed on Spark: Spark wrote the per-customer files, and the
-    parquet (by segment) holds the same customers and segments as the CSV."""
-    run = spark_run(ROOT / "configs" / "sample.yaml", tmp_path)
-    parquet = run.folder / "segments.parquet"
-    assert sorted(p.name for p in parquet.iterdir() if p.is_dir()) == [
-        f"segment={s['id']}" for s in sample_run.summary["segments"]]
-    written = pd.read_parquet(parquet).astype({"segment": int}).set_index("id")
-    csv = pd.read_csv(sample_run.folder / "segments.csv", dtype={"id": str}).set_index("id")
-    assert written.loc[csv.index, "segment"].tolist() == csv["segment"].tolist()
-    assert written.loc[csv.index, "persona"].tolist() == csv["persona"].tolist()
-    assert "segments.parquet" in summary_of(run)["outputs"]
 
 
 def test_a_sampled_sweep_takes_the_pandas_engines_rows(spark, tmp_path):
