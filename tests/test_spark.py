@@ -245,17 +245,11 @@ def sample_with_gaps() -> pd.DataFrame:
     return frame
 
 
-@pytest.mark.parametrize(("scale", "past_exact"), [
-    ("standard", False), ("robust", False), ("minmax", False), ("robust", True)])
-def test_spark_fits_the_preprocessing_scikit_learn_fits(spark, scale, past_exact,
-                                                        monkeypatch):
+@pytest.mark.parametrize("scale", ["standard", "robust", "minmax"])
+def test_spark_fits_the_preprocessing_scikit_learn_fits(spark, scale):
     from reportgen.config.schema import FeaturesSection
-    from reportgen.engines.spark import features as on_spark
     from reportgen.engines.spark.features import fit_preprocessing, matrix_columns
     from reportgen.model.features import fit_matrix
-
-    if past_exact:  # the fills and quartiles from quantiles.py's passes: still exact
-        monkeypatch.setattr(on_spark, "EXACT_ROWS", 1_000)
 
     frame = sample_with_gaps()
     spec = FeaturesSection(numeric=["income", "spending_score", "last_purchase_amount"],
@@ -263,7 +257,7 @@ def test_spark_fits_the_preprocessing_scikit_learn_fits(spark, scale, past_exact
                            scale=scale)
     matrix, theirs = fit_matrix(frame, spec)
     rows = spark.createDataFrame(frame.astype(object).where(frame.notna(), None))
-    ours = fit_preprocessing(rows, spec, frame if past_exact else None)
+    ours = fit_preprocessing(rows, spec)
     assert ours.names == theirs.names
     for a, b in zip(ours.numeric, theirs.numeric, strict=True):
         assert (a.column, a.log1p) == (b.column, b.log1p)
@@ -314,18 +308,16 @@ def labelled_rows(spark, fitted):
     return spark.createDataFrame(frame.astype(object).where(frame.notna(), None))
 
 
-@pytest.mark.parametrize("past_exact", [False, True])
-def test_spark_sums_the_profiles_as_pandas_does(spark, sample_fitted, past_exact):
+def test_spark_sums_the_profiles_as_pandas_does(spark, sample_fitted):
     from reportgen.engines.spark.summaries import summarize
     from reportgen.model.profile import build_profiles
     from reportgen.model.profile import summarize as on_pandas
 
     features, segments = sample_fitted.features, sample_fitted.segments
-    n, sample = sample_past_exact(features) if past_exact else (len(features.frame), None)
     ours = summarize(labelled_rows(spark, sample_fitted), "__segment", features.all_numeric,
                      features.all_categorical,
                      [c for c in features.all_numeric if features.described_on_log(c)],
-                     n, sample, segments.labels)
+                     len(features.frame))
     theirs = on_pandas(features, segments)
     assert sorted(ours.groups) == sorted(theirs.groups)
     for group, summary in theirs.groups.items():
@@ -341,58 +333,15 @@ def test_spark_sums_the_profiles_as_pandas_does(spark, sample_fitted, past_exact
         [t.text for t in p.traits] for p in b.segments]
 
 
-def sample_past_exact(features):
-    """A row count past EXACT_ROWS, so the medians take quantiles.py's passes, and the
-    rows themselves as their sample: the answers must still be the exact ones."""
-    from reportgen.engines.spark.features import EXACT_ROWS
-
-    return EXACT_ROWS + 1, {c: features.frame[c].to_numpy(float)
-                            for c in features.all_numeric}
-
-
-@pytest.mark.parametrize("past_exact", [False, True])
-def test_spark_counts_the_histogram_bins_as_pandas_does(spark, sample_fitted, past_exact):
+def test_spark_counts_the_histogram_bins_as_pandas_does(spark, sample_fitted):
     from reportgen.engines.spark.summaries import count_bins
     from reportgen.report.chartdata import count_bins as on_pandas
 
     features, segments = sample_fitted.features, sample_fitted.segments
-    n, sample = sample_past_exact(features) if past_exact else (len(features.frame), None)
     ours = count_bins(labelled_rows(spark, sample_fitted), "__segment", features.numeric,
-                      features.log, n, sample)
+                      features.log, len(features.frame))
     theirs = on_pandas(features, segments)
     for column, bins in theirs.items():
         assert np.allclose(ours[column].edges, bins.edges, rtol=1e-12)
         for group, counts in bins.counts.items():
             assert ours[column].counts[group].tolist() == counts.tolist(), (column, group)
-
-
-def test_quantiles_past_the_exact_limit_are_numpys(spark):
-    """quantiles.py (the medians and ends past EXACT_ROWS) against NumPy: heavy tails,
-    ties, gaps, a group too small for the sample to bracket, and a sample that misleads."""
-    from pyspark.sql import functions as F
-
-    from reportgen.engines.spark.quantiles import EVERYONE, grouped_quantiles
-
-    rng = np.random.default_rng(11)
-    n = 60_000
-    groups = rng.choice([1, 2, 3], size=n, p=[0.6, 0.3, 0.1])
-    groups[:40] = 4  # 40 customers: too few in any sample to bracket
-    frame = pd.DataFrame({
-        "g": groups,
-        "spend": rng.lognormal(4.0, 1.5, n),  # heavy tail
-        "visits": rng.poisson(3, n).astype(float),  # whole numbers, many ties
-        "income": np.where(rng.random(n) < 0.2, np.nan, rng.normal(5e4, 1e4, n))})
-    rows = spark.createDataFrame(frame.astype(object).where(frame.notna(), None)).persist()
-    values = {c: F.col(c).cast("double") for c in ("spend", "visits", "income")}
-    picked = rng.choice(n, 5_000, replace=False)
-    sample = {c: frame[c].to_numpy(float)[picked] for c in values}
-    misleading = {c: v * 3 + 7 for c, v in sample.items()}  # every bracket misses
-    qs = [0.005, 0.25, 0.5, 0.995]
-    for given in (sample, misleading):
-        found = grouped_quantiles(rows, values, qs, given, F.col("g"), groups[picked])
-        assert sorted({g for g, _ in found}) == [EVERYONE, 1, 2, 3, 4]
-        for (g, column), ours in found.items():
-            own = frame[column] if g == EVERYONE else frame.loc[frame["g"] == g, column]
-            theirs = np.quantile(own.dropna().to_numpy(), qs)
-            assert ours == pytest.approx(theirs.tolist(), rel=1e-12), (g, column)
-    rows.unpersist()

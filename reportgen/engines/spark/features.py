@@ -3,10 +3,9 @@ as Spark columns: what model/features.py fits with scikit-learn on one machine.
 
 `fit_preprocessing` gives the same Preprocessing (model/features.py) that scikit-learn's
 transformer gives on the same rows: medians and quartiles by Spark's exact `percentile`
-(linear interpolation, as NumPy's) up to EXACT_ROWS rows and beyond, where an exact
-percentile would hold every distinct value in one task, by quantiles.py (bracketed by the
-driver's sample; rank error below 1e-5) or, without a sample, `percentile_approx` (1e-4);
-means, standard deviations, minima and maxima exact; the
+(linear interpolation, as NumPy's) up to EXACT_ROWS rows and by `percentile_approx`
+(rank error below one in ten thousand) beyond, where an exact percentile would hold every
+distinct value in one task; means, standard deviations, minima and maxima exact; the
 categorical dummies' fill (the mode), categories and weights from the value counts.
 `matrix_columns` then applies it on the executors, so the next period's saved model and
 this period's matrix are the same numbers on either engine.
@@ -16,13 +15,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 
 from reportgen.config.schema import FeaturesSection
 from reportgen.engines.spark.columns import column as column_of
 from reportgen.engines.spark.columns import number
-from reportgen.engines.spark.quantiles import EVERYONE, grouped_quantiles
 from reportgen.model.features import (
     CategoricalStep,
     NumericStep,
@@ -37,22 +34,18 @@ EXACT_ROWS = 2_000_000
 APPROX_ACCURACY = 10_000  # rank error 1e-4: the same fills as 1e6 on 10M rows, 5x faster
 
 
-def fit_preprocessing(rows: DataFrame, spec: FeaturesSection,
-                      sample: pd.DataFrame | None = None) -> Preprocessing:
-    """The features' fill, log and scaling numbers (and the dummies') from all rows.
-    `sample`: a random sample of the rows, typed (it brackets the quantiles past
-    EXACT_ROWS)."""
+def fit_preprocessing(rows: DataFrame, spec: FeaturesSection) -> Preprocessing:
+    """The features' fill, log and scaling numbers (and the dummies') from all rows."""
     n = rows.count()
     logged = set(spec.log or [])
     order = [c for c in spec.numeric if c in logged] + [c for c in spec.numeric
                                                          if c not in logged]
-    raw = None if sample is None else {c: sample[c].to_numpy(np.float64) for c in order}
-    fills = _percentiles(rows, {c: number(c) for c in order}, [0.5], n, raw)
+    fills = _percentiles(rows, {c: number(c) for c in order}, [0.5], n)
     numeric = []
     for column in order:
         fill = fills[column][0]
         numeric.append(NumericStep(column, fill, column in logged))
-    steps = _scaled(rows, tuple(numeric), spec.scale, n, raw)
+    steps = _scaled(rows, tuple(numeric), spec.scale, n)
     variances = _scaled_variances(rows, steps)
     reference = sum(variances) / len(variances) if variances else 1.0
     categorical = tuple(_categorical(rows, c, reference) for c in spec.categorical)
@@ -60,15 +53,12 @@ def fit_preprocessing(rows: DataFrame, spec: FeaturesSection,
 
 
 def _percentiles(rows: DataFrame, columns: dict[str, Column], qs: list[float],
-                 n: int, sample: dict[str, np.ndarray] | None) -> dict[str, list[float]]:
+                 n: int) -> dict[str, list[float]]:
     from pyspark.sql import functions as F
 
     if not columns:
         return {}
     exact = n <= EXACT_ROWS
-    if not exact and sample is not None:
-        found = grouped_quantiles(rows, columns, qs, sample)
-        return {name: found[(EVERYONE, name)] for name in columns}
     aggregates = [(F.percentile(value, qs) if exact else
                    F.percentile_approx(value, qs, APPROX_ACCURACY)).alias(name)
                   for name, value in columns.items()]
@@ -85,14 +75,8 @@ def numeric_input(step: NumericStep) -> Column:
     return F.log1p(filled) if step.log1p else filled
 
 
-def _numeric_input_of(values: np.ndarray, step: NumericStep) -> np.ndarray:
-    """numeric_input on the driver's sample."""
-    filled = np.where(np.isnan(values), step.fill, values)
-    return np.log1p(filled) if step.log1p else filled
-
-
 def _scaled(rows: DataFrame, steps: tuple[NumericStep, ...], scale: str,
-            n: int, sample: dict[str, np.ndarray] | None) -> tuple[NumericStep, ...]:
+            n: int) -> tuple[NumericStep, ...]:
     """The scaler's numbers, as scikit-learn's StandardScaler, RobustScaler, MinMaxScaler
     compute them (a zero spread counts as 1)."""
     from dataclasses import replace
@@ -103,9 +87,7 @@ def _scaled(rows: DataFrame, steps: tuple[NumericStep, ...], scale: str,
         return steps
     inputs = {s.column: numeric_input(s) for s in steps}
     if scale == "robust":
-        seen = None if sample is None else {s.column: _numeric_input_of(sample[s.column], s)
-                                            for s in steps}
-        quartiles = _percentiles(rows, inputs, [0.25, 0.5, 0.75], n, seen)
+        quartiles = _percentiles(rows, inputs, [0.25, 0.5, 0.75], n)
         return tuple(replace(s, subtract=quartiles[s.column][1],
                              divide=_spread(quartiles[s.column][2] - quartiles[s.column][0]))
                      for s in steps)

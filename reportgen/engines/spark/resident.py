@@ -174,8 +174,7 @@ class CustomersOnSpark:
         kept = kept_model(previous, customers.features, config.segmentation)
         with timer("features"):
             preprocessing = (kept.preprocessing if kept else
-                             fit_preprocessing(self._rows, customers.features,
-                                               customers.table.frame))
+                             fit_preprocessing(self._rows, customers.features))
             features = sample_features(customers.table, customers.features, preprocessing,
                                        customers.profile_log)
             matrix = self._rows.select(*[c.alias(f"f{j}") for j, c in
@@ -188,13 +187,10 @@ class CustomersOnSpark:
                 preprocessing, segments, kept))
         with timer("profiles"):
             logged = [*features.log, *features.profile_log]
-            sample = {c: features.frame[c].to_numpy(np.float64) for c in features.all_numeric}
             summaries = summarize(self._labelled, SEGMENT, features.all_numeric,
-                                  features.all_categorical, logged, self._n, sample,
-                                  segments.labels)
+                                  features.all_categorical, logged, self._n)
             profiles = build_profiles(features, segments, summaries)
-            bins = count_bins(self._labelled, SEGMENT, features.numeric, features.log, self._n,
-                              sample)
+            bins = count_bins(self._labelled, SEGMENT, features.numeric, features.log, self._n)
         with timer("changes"):
             migration = (self._migration(previous) if previous is not None
                          and customers.identified else None)

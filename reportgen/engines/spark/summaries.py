@@ -6,47 +6,37 @@ segment and column, however many customers there are."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from reportgen.engines.spark.columns import column as column_of
 from reportgen.engines.spark.columns import number
-from reportgen.engines.spark.features import EXACT_ROWS
-from reportgen.engines.spark.quantiles import EVERYONE, grouped_quantiles
+from reportgen.engines.spark.features import APPROX_ACCURACY, EXACT_ROWS
 from reportgen.model.profile import ColumnSummary, GroupSummary, Summaries
 from reportgen.report.chartdata import HISTOGRAM_BINS, BinCounts, edges_between
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
-Sample = Mapping[str, np.ndarray]  # a column's values on the driver's sample of the rows
+EVERYONE = 0
 
 
 def summarize(rows: DataFrame, segment: str, numeric: Sequence[str],
-              categorical: Sequence[str], logged: Sequence[str], n: int,
-              sample: Sample | None = None, sample_segments: np.ndarray | None = None
-              ) -> Summaries:
-    """`rows`: one a customer, with the stable segment id in column `segment`. Past
-    EXACT_ROWS the medians come from quantiles.py, bracketed by `sample` (values of the
-    sample's rows, whose segments are `sample_segments`)."""
+              categorical: Sequence[str], logged: Sequence[str], n: int) -> Summaries:
+    """`rows`: one a customer, with the stable segment id in column `segment`."""
     from pyspark.sql import functions as F
 
-    exact = n <= EXACT_ROWS or sample is None
-    columns = _numeric_aggregates(numeric, set(logged), exact)
+    columns = _numeric_aggregates(numeric, set(logged), exact=n <= EXACT_ROWS)
     by_segment = rows.groupBy(F.col(segment).alias("__segment")).agg(
         F.count(F.lit(1)).alias("__size"), *columns).collect()
     everyone = rows.agg(F.count(F.lit(1)).alias("__size"), *columns).collect()
-    medians = {} if exact or sample is None else {
-        key: found[0] for key, found in grouped_quantiles(
-            rows, {c: number(c) for c in numeric}, [0.5], sample, F.col(segment),
-            sample_segments).items()}
     counts = _counts(rows, segment, categorical)
-    groups = {EVERYONE: _group(everyone[0], numeric, categorical, counts, EVERYONE, medians)}
+    groups = {EVERYONE: _group(everyone[0], numeric, categorical, counts, EVERYONE)}
     for row in by_segment:
         groups[int(row["__segment"])] = _group(row, numeric, categorical, counts,
-                                               int(row["__segment"]), medians)
+                                               int(row["__segment"]))
     return Summaries(groups)
 
 
@@ -57,11 +47,11 @@ def _numeric_aggregates(numeric: Sequence[str], logged: set[str], exact: bool) -
     for column in numeric:
         value = number(column)
         scale = F.log1p(value) if column in logged else value
-        out += [F.mean(value).alias(f"mean:{column}"),
+        median = (F.percentile(value, 0.5) if exact
+                  else F.percentile_approx(value, 0.5, APPROX_ACCURACY))
+        out += [F.mean(value).alias(f"mean:{column}"), median.alias(f"median:{column}"),
                 F.mean(scale).alias(f"scale_mean:{column}"),
                 F.stddev_pop(scale).alias(f"scale_std:{column}")]
-        if exact:
-            out.append(F.percentile(value, 0.5).alias(f"median:{column}"))
     return out
 
 
@@ -82,16 +72,12 @@ def _counts(rows: DataFrame, segment: str, categorical: Sequence[str]
 
 
 def _group(row: object, numeric: Sequence[str], categorical: Sequence[str],
-           counts: dict[tuple[int, str], dict[str, int]], group: int,
-           medians: Mapping[tuple[int, str], float]) -> GroupSummary:
+           counts: dict[tuple[int, str], dict[str, int]], group: int) -> GroupSummary:
     def value(name: str) -> float:
         found = row[name]  # type: ignore[index]
         return float("nan") if found is None else float(found)
 
-    def median(column: str) -> float:
-        return medians[(group, column)] if medians else value(f"median:{column}")
-
-    summaries = {c: ColumnSummary(value(f"mean:{c}"), median(c),
+    summaries = {c: ColumnSummary(value(f"mean:{c}"), value(f"median:{c}"),
                                   value(f"scale_mean:{c}"), value(f"scale_std:{c}"))
                  for c in numeric}
     mixes = {c: _by_count(counts.get((group, c), {})) for c in categorical}
@@ -104,25 +90,22 @@ def _by_count(values: dict[str, int]) -> dict[str, int]:
 
 
 def count_bins(rows: DataFrame, segment: str, numeric: Sequence[str], logged: Sequence[str],
-               n: int, sample: Sample | None = None) -> dict[str, BinCounts]:
+               n: int) -> dict[str, BinCounts]:
     """Each numeric clustering column's histogram (report/chartdata.count_bins) on Spark:
-    the edges from its 0.5th and 99.5th percentiles (past EXACT_ROWS from quantiles.py,
-    bracketed by `sample`), then one pass counting the customers of each segment in each
-    bin (values beyond the edges in the end bins)."""
+    the edges from its 0.5th and 99.5th percentiles, then one pass counting the customers
+    of each segment in each bin (values beyond the edges in the end bins)."""
     from pyspark.sql import functions as F
 
     if not numeric:
         return {}
-    exact = n <= EXACT_ROWS or sample is None
-    ends = rows.agg(*[F.percentile(number(c), [0.005, 0.995]).alias(f"q:{c}")
-                      for c in numeric if exact],
-                    *[F.min(number(c)).alias(f"min:{c}") for c in numeric],
-                    *[F.max(number(c)).alias(f"max:{c}") for c in numeric]).first()
+    exact = n <= EXACT_ROWS
+    ends = rows.agg(*[
+        (F.percentile(number(c), [0.005, 0.995]) if exact else
+         F.percentile_approx(number(c), [0.005, 0.995], APPROX_ACCURACY)).alias(f"q:{c}")
+        for c in numeric], *[F.min(number(c)).alias(f"min:{c}") for c in numeric],
+        *[F.max(number(c)).alias(f"max:{c}") for c in numeric]).first()
     assert ends is not None
-    ranges = {c: list(ends[f"q:{c}"]) for c in numeric} if exact else {
-        c: found for (_, c), found in grouped_quantiles(
-            rows, {c: number(c) for c in numeric}, [0.005, 0.995], sample or {}).items()}
-    edges = {c: edges_between(float(ranges[c][0]), float(ranges[c][1]),
+    edges = {c: edges_between(float(ends[f"q:{c}"][0]), float(ends[f"q:{c}"][1]),
                               float(ends[f"min:{c}"]), float(ends[f"max:{c}"]), c in logged)
              for c in numeric}
     indices: list[Column] = []
