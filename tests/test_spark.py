@@ -308,16 +308,22 @@ def labelled_rows(spark, fitted):
     return spark.createDataFrame(frame.astype(object).where(frame.notna(), None))
 
 
-def test_spark_sums_the_profiles_as_pandas_does(spark, sample_fitted):
+def summed_on_spark(spark, fitted):
     from reportgen.engines.spark.summaries import summarize
+
+    features = fitted.features
+    return summarize(labelled_rows(spark, fitted), "__segment", features.all_numeric,
+                     features.all_categorical,
+                     [c for c in features.all_numeric if features.described_on_log(c)],
+                     features.numeric, len(features.frame))
+
+
+def test_spark_sums_the_profiles_as_pandas_does(spark, sample_fitted):
     from reportgen.model.profile import build_profiles
     from reportgen.model.profile import summarize as on_pandas
 
     features, segments = sample_fitted.features, sample_fitted.segments
-    ours = summarize(labelled_rows(spark, sample_fitted), "__segment", features.all_numeric,
-                     features.all_categorical,
-                     [c for c in features.all_numeric if features.described_on_log(c)],
-                     len(features.frame))
+    ours, _ = summed_on_spark(spark, sample_fitted)
     theirs = on_pandas(features, segments)
     assert sorted(ours.groups) == sorted(theirs.groups)
     for group, summary in theirs.groups.items():
@@ -334,14 +340,13 @@ def test_spark_sums_the_profiles_as_pandas_does(spark, sample_fitted):
 
 
 def test_spark_counts_the_histogram_bins_as_pandas_does(spark, sample_fitted):
-    from reportgen.engines.spark.summaries import count_bins
     from reportgen.report.chartdata import count_bins as on_pandas
 
-    features, segments = sample_fitted.features, sample_fitted.segments
-    ours = count_bins(labelled_rows(spark, sample_fitted), "__segment", features.numeric,
-                      features.log, len(features.frame))
-    theirs = on_pandas(features, segments)
+    _, ours = summed_on_spark(spark, sample_fitted)
+    theirs = on_pandas(sample_fitted.features, sample_fitted.segments)
+    assert sorted(ours) == sorted(theirs)
     for column, bins in theirs.items():
         assert np.allclose(ours[column].edges, bins.edges, rtol=1e-12)
+        assert sorted(ours[column].counts) == sorted(bins.counts)
         for group, counts in bins.counts.items():
             assert ours[column].counts[group].tolist() == counts.tolist(), (column, group)

@@ -40,7 +40,7 @@ from reportgen.engines.spark.features import fit_preprocessing, matrix_columns
 from reportgen.engines.spark.kmeans import nearest, refine
 from reportgen.engines.spark.read import read_rows
 from reportgen.engines.spark.session import spark_session
-from reportgen.engines.spark.summaries import count_bins, summarize
+from reportgen.engines.spark.summaries import summarize
 from reportgen.errors import DataError
 from reportgen.model.continuity import Previous, Segments, kept_model, segment_customers
 from reportgen.model.features import MAX_MAGNITUDE, FeatureSet, Preprocessing, sample_features
@@ -141,6 +141,17 @@ class CustomersOnSpark:
         self._persisted.append(kept)
         return kept
 
+    def _only_cache(self, frame: DataFrame) -> DataFrame:
+        """`frame` persisted and counted, and this run's earlier caches released: the
+        labelled rows are read a dozen times (profiles, files, migration), and each read
+        of unlabelled rows would find every row's nearest centre again."""
+        earlier = list(self._persisted)
+        kept = self._keep(frame)
+        kept.count()
+        for cached in earlier:
+            self._release(cached)
+        return kept
+
     def _release(self, frame: DataFrame) -> None:
         frame.unpersist()
         self._persisted = [f for f in self._persisted if f is not frame]
@@ -183,14 +194,14 @@ class CustomersOnSpark:
             segments = segment_customers(features, config.segmentation, previous, kept,
                                          refine=lambda centres: _refined(matrix, centres))
             segments = replace(segments, fit=replace(segments.fit, n_rows=self._n))
-            self._labelled = self._rows.withColumn(SEGMENT, _stable_id(
-                preprocessing, segments, kept))
+            self._labelled = self._only_cache(self._rows.withColumn(SEGMENT, _stable_id(
+                preprocessing, segments, kept)))
         with timer("profiles"):
             logged = [*features.log, *features.profile_log]
-            summaries = summarize(self._labelled, SEGMENT, features.all_numeric,
-                                  features.all_categorical, logged, self._n)
+            summaries, bins = summarize(self._labelled, SEGMENT, features.all_numeric,
+                                        features.all_categorical, logged, features.numeric,
+                                        self._n)
             profiles = build_profiles(features, segments, summaries)
-            bins = count_bins(self._labelled, SEGMENT, features.numeric, features.log, self._n)
         with timer("changes"):
             migration = (self._migration(previous) if previous is not None
                          and customers.identified else None)
