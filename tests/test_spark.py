@@ -170,26 +170,32 @@ output: {dir: out, formats: [html]}
 @pytest.mark.parametrize(("change", "words"), [
     ("repeat", ("data.id", "appears 2 times", "one row a customer")),
     ("text", ("features.numeric", "'lots'", "not a number")),
+    ("same", ("features:", "column 'gender' holds the same value ('Female') in every row")),
+    ("empty", ("features:", "column 'gender' has no values at all")),
 ])
 def test_bad_customer_tables_are_one_line_on_spark(tmp_path, change, words):
     frame = pd.read_csv(ROOT / "sample_data" / "customers.csv", dtype=str)
     if change == "repeat":
         frame.loc[7, "customer_id"] = frame.loc[3, "customer_id"]
-    else:
+    elif change == "text":
         frame.loc[11, "income"] = "lots"
-    config = spark_config(tmp_path)
+    else:
+        frame["gender"] = "Female" if change == "same" else None
+    config = spark_config(tmp_path, features="{numeric: [income, spending_score], "
+                          "categorical: [gender]}")
     frame.to_csv(tmp_path / "customers.csv", index=False)
     assert_one_error_line(run_cli("run", str(config)), *words)
     assert_nothing_written(tmp_path / "out")
 
 
 def spark_config(tmp_path: Path, data: str = "path: customers.csv",
-                 engine: str = "{name: spark, master: 'local[1]'}") -> Path:
+                 engine: str = "{name: spark, master: 'local[1]'}",
+                 features: str = "{numeric: [income, spending_score]}") -> Path:
     shutil.copy(ROOT / "sample_data" / "customers.csv", tmp_path / "customers.csv")
     return write_config(tmp_path, f"""
 report: {{name: spark-errors, title: Spark errors}}
 data: {{{data}, id: customer_id}}
-features: {{numeric: [income, spending_score]}}
+features: {features}
 segmentation: {{k: 3}}
 engine: {engine}
 output: {{dir: out, formats: [html]}}

@@ -333,8 +333,9 @@ class ColumnFacts:
     extreme: Mapping[str, int]  # inf or beyond MAX_MAGNITUDE
     lowest: Mapping[str, float | None]  # as numbers
     highest: Mapping[str, float | None]
-    first_text: Mapping[str, str | None]  # the smallest and largest value as text
-    last_text: Mapping[str, str | None]
+    has_values: Mapping[str, bool]  # holds a value in some row
+    only_value: Mapping[str, str]  # a categorical column's one value, as text, where every
+    # row holding a value holds the same
     typed_numbers: Mapping[str, bool]  # the source stores it as numbers
     typed: bool  # the source has types (parquet, a table); CSV is text, typed as pandas does
 
@@ -344,7 +345,10 @@ def _column_facts(raw: DataFrame, spec: FeaturesSection, present: Column,
     """One pass for the ids and every check of model/features.py that needs all rows (each
     count over the rows with an id, `present`). Text is turned into numbers only where a
     number is expected (a failed parse costs a Java exception: on 50M rows of categories
-    that was minutes), and numbers never into text."""
+    that was minutes), and numbers never into text. A categorical column's sameness is
+    seen from the least and greatest hash of its values, numbers that keep the pass a
+    hash aggregation (the least and greatest text made it a slower sort-based one); the
+    one value is then read where the two hashes agree."""
     from pyspark.sql import functions as F
     from pyspark.sql.types import NumericType, StringType
 
@@ -377,9 +381,9 @@ def _column_facts(raw: DataFrame, spec: FeaturesSection, present: Column,
         if c not in numbers and (c in spec.numeric or (c in spec.profile and not typed)):
             aggregates.append(count(raw_value.isNotNull() & ~F.trim(raw_value).rlike(
                 NUMBER_TEXT), f"text:{c}"))
-        if c in spec.categorical or c in spec.profile:
-            text = among(raw_value.cast("string"))
-            aggregates += [F.min(text).alias(f"lo:{c}"), F.max(text).alias(f"hi:{c}")]
+        if c in spec.categorical:
+            hashed = F.when(present & raw_value.isNotNull(), F.xxhash64(raw_value))
+            aggregates += [F.min(hashed).alias(f"lo:{c}"), F.max(hashed).alias(f"hi:{c}")]
     row = raw.agg(*aggregates).first()
     assert row is not None
     found = row.asDict()
@@ -397,7 +401,20 @@ def _column_facts(raw: DataFrame, spec: FeaturesSection, present: Column,
         missing={c: int(n) for c, n in of("null", 0).items()},
         not_numbers={c: int(n) for c, n in of("text", 0).items()},
         extreme={c: int(n) for c, n in of("big", 0).items()},
-        lowest=of("min"), highest=of("max"), first_text=of("lo"), last_text=of("hi"))
+        lowest=of("min"), highest=of("max"),
+        has_values={c: int(found[f"null:{c}"]) < int(found["with_id"]) for c in columns},
+        only_value={c: only for c in spec.categorical if found[f"lo:{c}"] is not None
+                    and found[f"lo:{c}"] == found[f"hi:{c}"]
+                    and (only := _only_value(raw, present, c)) is not None})
+
+
+def _only_value(raw: DataFrame, present: Column, column: str) -> str | None:
+    """The column's one value, as text, if its rows with a value all hold the same (their
+    hashes all agree: read to be sure, since two values may share a hash)."""
+    value = column_of(column)
+    found = raw.where(present & value.isNotNull()).select(value.cast("string")).distinct(
+        ).limit(2).collect()
+    return str(found[0][0]) if len(found) == 1 else None
 
 
 # What pandas' reader and to_numeric take for a number (inf and nan included).
@@ -416,12 +433,11 @@ def _check_columns(facts: ColumnFacts, spec: FeaturesSection, rows: DataFrame) -
                             "fix the data, or clear those cells so they count as missing")
     for column in [*spec.numeric, *spec.categorical]:
         numeric = column in spec.numeric
-        low = facts.lowest[column] if numeric else facts.first_text[column]
-        high = facts.highest[column] if numeric else facts.last_text[column]
-        if low is None:
+        low = facts.lowest[column] if numeric else facts.only_value.get(column)
+        if not facts.has_values[column] or (numeric and low is None):
             raise DataError(f"features: column {column!r} has no values at all; remove it "
                             "from the features")
-        if low == high:
+        if low is not None and (not numeric or low == facts.highest[column]):
             shown = f"{low:g}" if isinstance(low, float) else repr(low)
             raise DataError(
                 f"features: column {column!r} holds the same value ({shown}) in every row, so "
@@ -433,7 +449,7 @@ def _check_columns(facts: ColumnFacts, spec: FeaturesSection, rows: DataFrame) -
                             f"{lowest:g}; log1p needs values above -1, so remove it from "
                             "features.log")
     return {c for c in spec.profile if facts.typed_numbers[c] or (
-        not facts.typed and not facts.not_numbers[c] and facts.first_text[c] is not None)}
+        not facts.typed and not facts.not_numbers[c] and facts.has_values[c])}
 
 
 def _text_in_numeric(rows: DataFrame, column: str, count: int) -> str:
