@@ -125,11 +125,14 @@ def _publish(config: Config, fitted: Fitted, described: Described, target: Path,
     from reportgen import deliver
 
     names = described.saved.names
-    writer = ((lambda folder: engine.write_segments(folder, names))
+    writer = ((lambda folder: engine.write_segments(folder, names, target.name))
               if engine is not None else None)
-    return deliver.publish_period(described.content, described.saved, fitted.features.ids,
-                                  fitted.segments.labels, config.output.formats, target,
-                                  timer, pdf, writer)
+    summary = deliver.publish_period(described.content, described.saved,
+                                     fitted.features.ids, fitted.segments.labels,
+                                     config.output.formats, target, timer, pdf, writer)
+    if engine is not None:
+        engine.commit_segments()
+    return summary
 
 
 def publish_described(loaded: LoadedConfig, period: str, out: str | Path | None,

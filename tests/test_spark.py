@@ -146,6 +146,26 @@ def test_next_months_migration_is_a_spark_join(spark, tmp_path):
     assert ours["migration"] == theirs["migration"] and ours["migration"]["matrix"]
     assert ours["changes"]["segments"] == theirs["changes"]["segments"]
 
+    # On a cluster the parquet goes where the executors write; the join reads it back
+    lake = tmp_path / "lake"
+    elsewhere = two_periods(tmp_path / "elsewhere", engine={**SPARK,
+                                                             "segments_path": lake.as_uri()})
+    assert elsewhere["migration"] == theirs["migration"]
+    place = lake / "sample" / "2026-11" / "segments.parquet"
+    assert f"{lake.as_uri()}/sample/2026-11/segments.parquet" in elsewhere["outputs"]
+    assert "segments.parquet" not in elsewhere["outputs"]
+    assert not (tmp_path / "elsewhere" / "sample" / "2026-11" / "segments.parquet").exists()
+    written = pd.read_parquet(place)
+    assert len(written) == elsewhere["n_customers"]
+    assert sorted(p.name for p in (lake / "sample").iterdir()) == ["2026-10", "2026-11"]
+    assert [p.name for p in (lake / "sample" / "2026-11").iterdir()] == ["segments.parquet"]
+
+
+def test_segments_path_is_for_a_table_kept_on_spark(tmp_path):
+    config = spark_config(tmp_path, engine="{name: pandas, segments_path: s3a://b/r}")
+    result = run_cli("validate", str(config))
+    assert_one_error_line(result, "engine.segments_path", "engine: spark")
+
 
 def test_no_id_and_missing_drop_number_rows_as_pandas(spark, tmp_path):
     """Without data.id the ids are row numbers before missing: drop leaves rows out."""
@@ -356,3 +376,33 @@ def test_spark_counts_the_histogram_bins_as_pandas_does(spark, sample_fitted):
         assert sorted(ours[column].counts) == sorted(bins.counts)
         for group, counts in bins.counts.items():
             assert ours[column].counts[group].tolist() == counts.tolist(), (column, group)
+
+
+def test_a_failed_run_leaves_the_earlier_segments_in_segments_path(spark, tmp_path,
+                                                                    monkeypatch):
+    """The parquet is written beside its place and moved in only once the report is
+    published: a run that fails after writing it leaves the earlier one whole."""
+    from reportgen.deliver import period as delivered
+    from reportgen.errors import OutputError
+
+    lake = tmp_path / "lake"
+    engine = {**SPARK, "segments_path": lake.as_uri()}
+    def run(**overrides):
+        return run_report(ROOT / "configs" / "sample.yaml", out=tmp_path / "out",
+                          period="2026-11", engine=engine, output={"formats": ["html"]},
+                          **overrides)
+
+    first = run()
+    place = lake / "sample" / "2026-11" / "segments.parquet"
+    before = pd.read_parquet(place).sort_values("id")
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(delivered, "write_model", disk_full)
+    with pytest.raises(OutputError, match="No space left"):
+        run(segmentation={"random_state": 7})
+    assert [p.name for p in place.parent.iterdir()] == ["segments.parquet"]
+    after = pd.read_parquet(place).sort_values("id")
+    assert after["segment"].tolist() == before["segment"].tolist()
+    assert f"{lake.as_uri()}/sample/2026-11/segments.parquet" in summary_of(first)["outputs"]

@@ -29,6 +29,11 @@ class EngineSection(Section):
         "absent: the one spark-submit set, else local[*].")
     conf: dict[str, Annotated[str, BeforeValidator(_conf_value)]] = Field(
         default_factory=dict, description="Spark settings, e.g. {spark.executor.memory: 8g}.")
+    segments_path: str | None = Field(
+        None, description="Where Spark writes segments.parquet/ when its executors cannot "
+        "write to output.dir (a cluster): a folder URL such as s3a://bucket/reportgen or "
+        "hdfs:///reports, under which each period's goes in <report>/<period>/; "
+        "summary.json records where. Absent: in the period's folder.")
 
     @field_validator("conf")
     @classmethod
@@ -37,6 +42,14 @@ class EngineSection(Section):
             if not key.startswith("spark."):
                 raise ValueError(f"{key!r} is not a Spark setting (they start with spark.)")
         return value
+
+    @field_validator("segments_path")
+    @classmethod
+    def _a_folder(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("is empty: give a folder Spark's executors can write, such as "
+                             "s3a://bucket/reportgen, or remove it")
+        return value.rstrip("/") if value is not None else None
 
     @property
     def spark(self) -> bool:

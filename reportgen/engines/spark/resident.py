@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -41,7 +42,7 @@ from reportgen.engines.spark.kmeans import nearest, refine
 from reportgen.engines.spark.read import read_rows
 from reportgen.engines.spark.session import spark_session
 from reportgen.engines.spark.summaries import summarize
-from reportgen.errors import DataError
+from reportgen.errors import DataError, OutputError
 from reportgen.model.continuity import Previous, Segments, kept_model, segment_customers
 from reportgen.model.features import MAX_MAGNITUDE, FeatureSet, Preprocessing, sample_features
 from reportgen.model.profile import Profiles, build_profiles
@@ -88,6 +89,7 @@ class CustomersOnSpark:
         self._dropped: dict[str, int] = {}
         self._n_with_id = 0
         self._persisted: list[DataFrame] = []
+        self._incoming: tuple[str, str] | None = None  # segments.parquet written, not moved
 
     # ---- data ------------------------------------------------------------------------
 
@@ -218,7 +220,7 @@ class CustomersOnSpark:
 
         assert self._labelled is not None
         try:
-            old = _previous_segments(self.spark, previous.folder)
+            old = _previous_segments(self.spark, previous)
         except (OSError, ValueError) as exc:
             return MigrationCounts({}, {}, {}, note=f"The segments of {previous.label} could "
                                    f"not be read ({exc}).")
@@ -237,9 +239,12 @@ class CustomersOnSpark:
 
     # ---- deliver ---------------------------------------------------------------------
 
-    def write_segments(self, folder: Path, names: Mapping[int, str]) -> list[str]:
+    def write_segments(self, folder: Path, names: Mapping[int, str], period: str
+                       ) -> list[str]:
         """segments.parquet/ by segment (ids exact) and, below CSV_LIMIT customers,
-        segments.csv in row order as the pandas engine writes it (formulas neutralised)."""
+        segments.csv in row order as the pandas engine writes it (formulas neutralised).
+        With engine.segments_path the parquet is written beside its place there, and moved
+        in by commit_segments once the report's folder is published."""
         from pyspark.sql import functions as F
 
         assert self._labelled is not None
@@ -247,8 +252,15 @@ class CustomersOnSpark:
                                  for x in (F.lit(sid), F.lit(name))])[F.col(SEGMENT)]
         rows = self._labelled.select(F.col(ID).alias("id"), F.col(SEGMENT).alias("segment"),
                                      persona.alias("persona"), ROW)
-        rows.drop(ROW).write.partitionBy("segment").parquet(str(folder / PARQUET))
         written = [PARQUET]
+        if self.config.engine.segments_path is None:
+            rows.drop(ROW).write.partitionBy("segment").parquet(str(folder / PARQUET))
+        else:
+            place = "/".join([self.config.engine.segments_path, self.config.report.name,
+                              period, PARQUET])
+            self._incoming = (f"{place}.incoming-{uuid.uuid4().hex}", place)
+            rows.drop(ROW).write.partitionBy("segment").parquet(self._incoming[0])
+            written = [place]
         if self._n < CSV_LIMIT:
             _write_csv(rows.orderBy(ROW).select(
                 _neutralised(F.col("id")).alias("id"), "segment",
@@ -256,10 +268,39 @@ class CustomersOnSpark:
             written.insert(0, SEGMENTS_FILE)
         return written
 
+    def commit_segments(self) -> None:
+        """The period's segments.parquet moved into its place under engine.segments_path,
+        replacing the one of an earlier run of the period: only once the report it belongs
+        to is published, so a failed run leaves the earlier one whole."""
+        if self._incoming is None:
+            return
+        incoming, place = self._incoming
+        fs, target = _filesystem(self.spark, place)
+        try:
+            if fs.exists(target):
+                fs.delete(target, True)
+            moved = fs.rename(_filesystem(self.spark, incoming)[1], target)
+        except Exception as exc:  # py4j's errors: the storage refused
+            moved, problem = False, str(exc).strip().splitlines()[0]
+        else:
+            problem = "the storage refused the rename"
+        if not moved:
+            raise OutputError(f"engine.segments_path: the segments could not be moved to "
+                              f"{place} ({problem}); the report was written, and its "
+                              f"segments are at {incoming}; fix the storage and run again")
+        self._incoming = None
+
     def close(self) -> None:
+        """The run's caches released; a segments.parquet not moved in (the run failed)
+        removed."""
         for frame in self._persisted:
             frame.unpersist()
         self._persisted = []
+        if self._incoming is not None:
+            with contextlib.suppress(Exception):
+                fs, incoming = _filesystem(self.spark, self._incoming[0])
+                fs.delete(incoming, True)
+            self._incoming = None
 
 
 @contextlib.contextmanager
@@ -542,11 +583,29 @@ def _stable_id(preprocessing: Preprocessing, segments: Segments,
     return F.element_at(F.array(*[F.lit(int(i)) for i in ids]), label + 1)
 
 
-def _previous_segments(spark: SparkSession, folder: Path) -> DataFrame:
-    """Last period's (id, segment): its segments.parquet/ when there, else its segments.csv
-    (ids un-neutralised, as record.read_segments reads them). Never through a link."""
+def _filesystem(spark: SparkSession, url: str) -> tuple[Any, Any]:
+    """Hadoop's FileSystem for `url` (s3a://, hdfs://, file://) and the path in it."""
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    path = jvm.org.apache.hadoop.fs.Path(url)
+    return path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), path
+
+
+def _previous_segments(spark: SparkSession, previous: Previous) -> DataFrame:
+    """Last period's (id, segment): its segments.parquet/ where its summary.json says it
+    went (engine.segments_path), else in its folder, else its segments.csv (ids
+    un-neutralised, as record.read_segments reads them). Never through a link."""
     from pyspark.sql import functions as F
 
+    elsewhere = [o for o in (previous.summary.outputs if previous.summary else [])
+                 if o != PARQUET and o.endswith("/" + PARQUET)]
+    if elsewhere:
+        fs, path = _filesystem(spark, elsewhere[0])
+        if not fs.exists(path):
+            raise OSError(f"{elsewhere[0]} is gone")
+        return spark.read.parquet(elsewhere[0]).select(
+            F.col("id").cast("string").alias("id"), F.col("segment").cast("int").alias("segment"))
+    folder = previous.folder
     parquet, csv = folder / PARQUET, folder / SEGMENTS_FILE
     if parquet.is_dir() and not parquet.is_symlink():
         if any(p.is_symlink() for p in parquet.rglob("*")):
