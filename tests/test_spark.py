@@ -187,13 +187,7 @@ output: {dir: out, formats: [html]}
     assert_same_labels(ours.folder, theirs.folder)
 
 
-@pytest.mark.parametrize(("change", "words"), [
-    ("repeat", ("data.id", "appears 2 times", "one row a customer")),
-    ("text", ("features.numeric", "'lots'", "not a number")),
-    ("same", ("features:", "column 'gender' holds the same value ('Female') in every row")),
-    ("empty", ("features:", "column 'gender' has no values at all")),
-])
-def test_bad_customer_tables_are_one_line_on_spark(tmp_path, change, words):
+def bad_table(tmp_path: Path, change: str) -> Path:
     frame = pd.read_csv(ROOT / "sample_data" / "customers.csv", dtype=str)
     if change == "repeat":
         frame.loc[7, "customer_id"] = frame.loc[3, "customer_id"]
@@ -204,7 +198,30 @@ def test_bad_customer_tables_are_one_line_on_spark(tmp_path, change, words):
     config = spark_config(tmp_path, features="{numeric: [income, spending_score], "
                           "categorical: [gender]}")
     frame.to_csv(tmp_path / "customers.csv", index=False)
-    assert_one_error_line(run_cli("run", str(config)), *words)
+    return config
+
+
+def test_a_bad_customer_table_is_one_line_on_spark(tmp_path):
+    config = bad_table(tmp_path, "repeat")
+    assert_one_error_line(run_cli("run", str(config)), "data.id", "appears 2 times",
+                          "one row a customer")
+    assert_nothing_written(tmp_path / "out")
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    ("text", ("features.numeric", "'lots'", "not a number")),
+    ("same", ("features:", "column 'gender' holds the same value ('Female') in every row")),
+    ("empty", ("features:", "column 'gender' has no values at all")),
+])
+def test_bad_customer_columns_are_refused_on_spark(spark, tmp_path, change, words):
+    """In this process, on the module's Spark (the command line's one line is shown above
+    with its own JVM): the checks over every row say what pandas' would."""
+    from reportgen.errors import DataError
+
+    with pytest.raises(DataError) as refused:
+        run_report(bad_table(tmp_path, change), out=tmp_path / "out", period="2026-11")
+    message = str(refused.value)
+    assert "\n" not in message and all(word in message for word in words), message
     assert_nothing_written(tmp_path / "out")
 
 
