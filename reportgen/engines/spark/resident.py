@@ -374,11 +374,14 @@ class ColumnFacts:
     extreme: Mapping[str, int]  # inf or beyond MAX_MAGNITUDE
     lowest: Mapping[str, float | None]  # as numbers
     highest: Mapping[str, float | None]
-    has_values: Mapping[str, bool]  # holds a value in some row
     only_value: Mapping[str, str]  # a categorical column's one value, as text, where every
     # row holding a value holds the same
     typed_numbers: Mapping[str, bool]  # the source stores it as numbers
     typed: bool  # the source has types (parquet, a table); CSV is text, typed as pandas does
+
+    def has_values(self, column: str) -> bool:
+        """Some row with an id holds a value in `column`."""
+        return self.missing[column] < self.with_id
 
 
 def _column_facts(raw: DataFrame, spec: FeaturesSection, present: Column,
@@ -443,7 +446,6 @@ def _column_facts(raw: DataFrame, spec: FeaturesSection, present: Column,
         not_numbers={c: int(n) for c, n in of("text", 0).items()},
         extreme={c: int(n) for c, n in of("big", 0).items()},
         lowest=of("min"), highest=of("max"),
-        has_values={c: int(found[f"null:{c}"]) < int(found["with_id"]) for c in columns},
         only_value={c: only for c in spec.categorical if found[f"lo:{c}"] is not None
                     and found[f"lo:{c}"] == found[f"hi:{c}"]
                     and (only := _only_value(raw, present, c)) is not None})
@@ -475,7 +477,7 @@ def _check_columns(facts: ColumnFacts, spec: FeaturesSection, rows: DataFrame) -
     for column in [*spec.numeric, *spec.categorical]:
         numeric = column in spec.numeric
         low = facts.lowest[column] if numeric else facts.only_value.get(column)
-        if not facts.has_values[column] or (numeric and low is None):
+        if not facts.has_values(column) or (numeric and low is None):
             raise DataError(f"features: column {column!r} has no values at all; remove it "
                             "from the features")
         if low is not None and (not numeric or low == facts.highest[column]):
@@ -490,7 +492,7 @@ def _check_columns(facts: ColumnFacts, spec: FeaturesSection, rows: DataFrame) -
                             f"{lowest:g}; log1p needs values above -1, so remove it from "
                             "features.log")
     return {c for c in spec.profile if facts.typed_numbers[c] or (
-        not facts.typed and not facts.not_numbers[c] and facts.has_values[c])}
+        not facts.typed and not facts.not_numbers[c] and facts.has_values(c))}
 
 
 def _text_in_numeric(rows: DataFrame, column: str, count: int) -> str:
