@@ -105,6 +105,40 @@ def test_sample_sales_lines_same_customers_and_dropped_lines_on_spark(
         assert np.allclose(a, b, rtol=1e-6), column
 
 
+@pytest.mark.parametrize("cut", [{}, {"transactions.as_of": "2026-09-15",
+                                    "value.backtest.calibration_end": "2025-12-31"}])
+def test_spark_sums_the_purchase_days_as_numpy_does(spark, cut):
+    """The value model's per-customer sums (data/purchases.py) made by Spark, never the
+    customer-days on the driver: equal to numpy's, also with lines after as_of (which
+    the model does not see but the backtest's holdout counts) and a set calibration end."""
+    from reportgen import data
+    from reportgen.config import load_config
+    from reportgen.engines.spark import load_customers
+
+    config = load_config(ROOT / "configs" / "transactions.yaml",
+                         {"engine.name": "spark", "engine.master": "local[2]", **cut}).config
+    ours = load_customers(config).purchases
+    theirs = data.load_customers(config.model_copy(update={"engine": config.engine.model_copy(
+        update={"name": "pandas"})}), "2026-11").purchases
+    assert ours is not None and theirs is not None
+    assert ours.ids.tolist() == theirs.ids.tolist()
+    for name in ("first_day", "end", "calibration_end", "auto", "negative_days", "zero_days"):
+        assert getattr(ours, name) == getattr(theirs, name), name
+    for name in ("holdout_purchases", "repeat_days", "repeat_counts"):
+        assert np.array_equal(getattr(ours, name), getattr(theirs, name)), name
+    for name in ("last_year_spend", "holdout_revenue"):
+        assert np.allclose(getattr(ours, name), getattr(theirs, name), rtol=1e-12), name
+    for cutoff in ("whole", "calibration"):
+        a, b = getattr(ours, cutoff), getattr(theirs, cutoff)
+        seen = b.count > 0
+        assert np.array_equal(a.count, b.count)
+        for name in ("first", "last", "first_amount"):
+            assert np.array_equal(getattr(a, name)[seen], getattr(b, name)[seen]), name
+        assert np.allclose(a.total, b.total, rtol=1e-12)
+    assert 0 < theirs.calibration.count.sum() < theirs.whole.count.sum()
+    assert theirs.holdout_purchases.sum() > 0
+
+
 def test_a_folder_of_parquet_parts_reads_as_the_csv(spark, sample_run, tmp_path):
     """What a Spark user has: a folder of part files, not one CSV."""
     frame = pd.read_csv(ROOT / "sample_data" / "customers.csv", dtype={"customer_id": str})

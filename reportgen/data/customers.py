@@ -19,11 +19,11 @@ from reportgen.config.schema import Config, FeaturesSection
 from reportgen.config.value import LOGGED_VALUE_COLUMNS, VALUE_COLUMNS, value_labels
 from reportgen.data.derive import Context, derive_columns
 from reportgen.data.files import Table, load_table, read_source
+from reportgen.data.purchases import PurchaseHistories, purchase_histories
 from reportgen.data.sql import query_parameters
 from reportgen.data.transactions import (
     OUTPUT_COLUMNS,
     RFM_COLUMNS,
-    PurchaseDays,
     SalesSummary,
     aggregate,
     parse_dates,
@@ -39,7 +39,7 @@ class Customers:
     features: FeaturesSection  # the config's, completed with preset defaults
     sales: SalesSummary | None
     identified: bool  # customers carry their own ids (data.id, transactions.customer)
-    purchases: PurchaseDays | None = None  # sales lines as customer-days (transactions:)
+    purchases: PurchaseHistories | None = None  # with value: each customer's purchase days
     profile_log: tuple[str, ...] = ()  # profile columns described on log(1 + x)
 
 
@@ -57,7 +57,8 @@ def load_customers(config: Config, period: str) -> Customers:
 
 
 def complete_customers(config: Config, features: FeaturesSection, table: Table,
-                       sales: SalesSummary | None, purchases: PurchaseDays | None) -> Customers:
+                       sales: SalesSummary | None,
+                       purchases: PurchaseHistories | None) -> Customers:
     """One row a customer, however it was read (here, or by an engine): derived columns
     added, only the used columns kept."""
     as_of = config.data.as_of or (sales.as_of if sales else dt.date.today())
@@ -123,15 +124,17 @@ def transaction_columns(config: Config) -> dict[str, str]:
 
 
 def _from_sales_lines(config: Config, needed: dict[str, str], parameters: dict[str, dt.date]
-                      ) -> tuple[Table, SalesSummary, PurchaseDays | None]:
+                      ) -> tuple[Table, SalesSummary, PurchaseHistories | None]:
     spec = config.transactions
     assert spec is not None
     lines, sha256 = read_source(config.data, needed, parameters,
                                 [c for c in (spec.customer, spec.invoice) if c])
-    customers, sales, purchases = aggregate(lines, spec, config.data.read.dayfirst,
-                                            line_extras(config, needed),
-                                            with_days=config.value is not None)
-    return customer_table(config, customers, sales, sha256), sales, purchases
+    customers, sales, days = aggregate(lines, spec, config.data.read.dayfirst,
+                                       line_extras(config, needed),
+                                       with_days=config.value is not None)
+    histories = (purchase_histories(days, sales.as_of, config.value.backtest.calibration_end)
+                 if days is not None and config.value is not None else None)
+    return customer_table(config, customers, sales, sha256), sales, histories
 
 
 def line_extras(config: Config, needed: dict[str, str]) -> list[str]:

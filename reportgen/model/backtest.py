@@ -17,13 +17,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from reportgen.data.transactions import PurchaseDays
+from reportgen.data.purchases import PurchaseHistories
 from reportgen.errors import DataError
 from reportgen.model import btyd
 
 MIN_HOLDOUT_WEEKS = 13
 MIN_RETURNING = 500
-HELD_OUT = 0.25  # the share of the history `auto` holds out
 
 
 @dataclass(frozen=True)
@@ -61,24 +60,9 @@ class Backtest:
         return float((self.customers["predicted"] - self.customers["actual"]).abs().mean())
 
 
-def calibration_end(first: np.datetime64, last: np.datetime64,
-                    asked: dt.date | str) -> tuple[np.datetime64, bool]:
-    """The day the calibration ends, checked to lie inside the history."""
-    if asked == "auto":
-        span = int((last - first).astype(np.int64))
-        return first + np.timedelta64(round(span * (1 - HELD_OUT)), "D"), True
-    end = np.datetime64(asked, "D")
-    if not first < end < last:
-        raise DataError(
-            f"value.backtest.calibration_end: {asked} is not inside the history "
-            f"({first.astype(dt.date)} to {last.astype(dt.date)}); choose a date between "
-            "them, or auto")
-    return end, False
-
-
-def backtest(days: PurchaseDays, last: np.datetime64, asked: dt.date | str) -> Backtest:
-    end, auto = calibration_end(days.day.min(), last, asked)
-    h = btyd.history(days.customer, days.day, days.amount, end)
+def backtest(days: PurchaseHistories) -> Backtest:
+    end, last = days.calibration_end, days.end
+    h = btyd.from_sums(days.calibration, end)
     if not (h.x > 0).any():
         raise DataError(
             f"value.backtest.calibration_end: no customer bought twice by {end.astype(dt.date)}"
@@ -87,45 +71,33 @@ def backtest(days: PurchaseDays, last: np.datetime64, asked: dt.date | str) -> B
     weeks = float((last - end).astype(np.float64)) / btyd.WEEK
     customers = _scored(h, days, bgnbd, gamma_gamma, weeks)
     return Backtest(
-        calibration_end=end.astype(dt.date), holdout_end=last.astype(dt.date), auto=auto,
-        holdout_weeks=weeks, bgnbd=bgnbd, gamma_gamma=gamma_gamma, customers=customers,
-        tracking=tracking(h, days, bgnbd, last), deciles=deciles(customers),
+        calibration_end=end.astype(dt.date), holdout_end=last.astype(dt.date),
+        auto=days.auto, holdout_weeks=weeks, bgnbd=bgnbd, gamma_gamma=gamma_gamma,
+        customers=customers, tracking=tracking(h, days, bgnbd), deciles=deciles(customers),
         returning=int((h.x > 0).sum()),
         trust=_trust(weeks, int((h.x > 0).sum()), int(customers["actual"].sum())))
 
 
-def _scored(h: btyd.History, days: PurchaseDays, bgnbd: btyd.BgNbd,
+def _scored(h: btyd.History, days: PurchaseHistories, bgnbd: btyd.BgNbd,
             gamma_gamma: btyd.GammaGamma, weeks: float) -> pd.DataFrame:
     """Each calibration customer's predicted and actual holdout purchases and revenue."""
-    later = days.day > h.end
-    cohort = np.zeros(len(days.ids), dtype=bool)
-    cohort[h.customer] = True
-    held = later & cohort[days.customer]
-    actual = np.bincount(days.customer[held], minlength=len(days.ids))[h.customer]
-    revenue = np.bincount(days.customer[held], weights=days.amount[held],
-                          minlength=len(days.ids))[h.customer]
     predicted = btyd.expected_purchases(bgnbd, h, weeks)
     return pd.DataFrame({
-        "predicted": predicted, "actual": actual,
+        "predicted": predicted, "actual": days.holdout_purchases[h.customer],
         "predicted_revenue": predicted * btyd.expected_spend(gamma_gamma, h),
-        "actual_revenue": revenue,
+        "actual_revenue": days.holdout_revenue[h.customer],
     }, index=pd.Index(days.ids[h.customer], name="id"))
 
 
-def tracking(h: btyd.History, days: PurchaseDays, bgnbd: btyd.BgNbd,
-             last: np.datetime64) -> pd.DataFrame:
+def tracking(h: btyd.History, days: PurchaseHistories, bgnbd: btyd.BgNbd) -> pd.DataFrame:
     """Cumulative repeat purchases of the calibration customers, week by week from the
     first purchase day: as they happened, and as the model expects them (the expectation
     of each first-purchase day, times its customers)."""
-    start = days.day.min()
-    weeks = np.arange(1, int((last - start).astype(np.int64)) // 7 + 2)
+    start = days.first_day
+    weeks = np.arange(1, int((days.end - start).astype(np.int64)) // 7 + 2)
     week_ends = start + (weeks * 7 - 1).astype("timedelta64[D]")
-    cohort = np.zeros(len(days.ids), dtype=bool)
-    cohort[h.customer] = True
-    firsts = np.zeros(len(days.ids), dtype="datetime64[D]")
-    firsts[h.customer] = h.first
-    repeat = cohort[days.customer] & (days.day > firsts[days.customer])
-    actual = np.searchsorted(np.sort(days.day[repeat]), week_ends, side="right")
+    cumulative = np.r_[0, np.cumsum(days.repeat_counts)]
+    actual = cumulative[np.searchsorted(days.repeat_days, week_ends, side="right")]
     births, count = np.unique(h.first, return_counts=True)
     elapsed = (week_ends[:, None] - births[None, :]).astype(np.float64) / btyd.WEEK
     expected = (btyd.expected_from_start(bgnbd, elapsed) * count[None, :]).sum(axis=1)

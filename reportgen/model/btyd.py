@@ -21,6 +21,8 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
+from reportgen.data.purchases import DaySums, day_sums
+
 WEEK = 7.0
 MONTH_WEEKS = 365.25 / 12 / WEEK
 
@@ -29,7 +31,7 @@ MONTH_WEEKS = 365.25 / 12 / WEEK
 class History:
     """Each customer's purchase history up to `end` (inclusive), in the models' terms."""
 
-    customer: np.ndarray  # each customer's code (PurchaseDays.customer)
+    customer: np.ndarray  # each customer's position in PurchaseHistories.ids
     x: np.ndarray  # repeat purchase days
     t_x: np.ndarray  # weeks from the first purchase to the last
     T: np.ndarray  # weeks from the first purchase to the end
@@ -44,18 +46,20 @@ class History:
 def history(customer: np.ndarray, day: np.ndarray, amount: np.ndarray,
             end: np.datetime64) -> History:
     """From purchase days (sorted by customer, then day) on or before `end`."""
-    seen = day <= end
-    customer, day, amount = customer[seen], day[seen], amount[seen]
-    start = np.flatnonzero(np.r_[True, customer[1:] != customer[:-1]]) if len(customer) \
-        else np.array([], dtype=np.intp)
-    counts = np.diff(np.r_[start, len(customer)])
-    first, last = day[start], day[start + counts - 1]
-    totals = np.add.reduceat(amount, start) if len(start) else np.array([])
-    x = (counts - 1).astype(np.float64)
+    customers = int(customer.max()) + 1 if len(customer) else 0
+    return from_sums(day_sums(customer, day, amount, end, customers), end)
+
+
+def from_sums(sums: DaySums, end: np.datetime64) -> History:
+    """The customers with a purchase day up to `end`, from their sums (data/purchases.py)."""
+    customer = np.flatnonzero(sums.count > 0)
+    x = (sums.count[customer] - 1).astype(np.float64)
+    first = sums.first[customer]
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean_repeat = np.where(x > 0, (totals - amount[start]) / x, np.nan)
-    return History(customer=customer[start], x=x,
-                   t_x=(last - first).astype(np.float64) / WEEK,
+        mean_repeat = np.where(
+            x > 0, (sums.total[customer] - sums.first_amount[customer]) / x, np.nan)
+    return History(customer=customer, x=x,
+                   t_x=(sums.last[customer] - first).astype(np.float64) / WEEK,
                    T=(end - first).astype(np.float64) / WEEK, mean_repeat=mean_repeat,
                    first=first, end=end)
 

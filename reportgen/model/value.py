@@ -16,18 +16,16 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from reportgen.config.value import VALUE_COLUMNS, ValueSection
 from reportgen.data import Customers
-from reportgen.data.transactions import PurchaseDays
+from reportgen.data.purchases import PurchaseHistories
 from reportgen.errors import DataError
 from reportgen.model import btyd
 from reportgen.model.backtest import Backtest, backtest
 
 LAPSING = 0.5  # P(alive) below this: probably lapsing
-LAST_YEAR = np.timedelta64(365, "D")
 
 
 @dataclass(frozen=True)
@@ -51,16 +49,14 @@ def customer_value(customers: Customers, spec: ValueSection | None) -> CustomerV
     if spec is None or customers.purchases is None or customers.sales is None:
         return None
     days = customers.purchases
-    last = np.datetime64(customers.sales.as_of, "D") - np.timedelta64(1, "D")
-    whole = btyd.history(days.customer, days.day, days.amount, last)
+    whole = btyd.from_sums(days.whole, days.end)
     check_repeats(whole)
     bgnbd, gamma_gamma = btyd.fit_bgnbd(whole), btyd.fit_gamma_gamma(whole)
     return CustomerValue(
         frame=predictions(whole, days, bgnbd, gamma_gamma, spec),
         bgnbd=bgnbd, gamma_gamma=gamma_gamma, spec=spec,
-        first_day=days.day.min().astype(dt.date), last_day=last.astype(dt.date),
-        backtest=backtest(days, last, spec.backtest.calibration_end),
-        notes=notes(days, gamma_gamma))
+        first_day=days.first_day.astype(dt.date), last_day=days.end.astype(dt.date),
+        backtest=backtest(days), notes=notes(days, gamma_gamma))
 
 
 def check_repeats(h: btyd.History) -> None:
@@ -71,25 +67,22 @@ def check_repeats(h: btyd.History) -> None:
             "or remove value:")
 
 
-def predictions(h: btyd.History, days: PurchaseDays, bgnbd: btyd.BgNbd,
+def predictions(h: btyd.History, days: PurchaseHistories, bgnbd: btyd.BgNbd,
                 gamma_gamma: btyd.GammaGamma, spec: ValueSection) -> pd.DataFrame:
     spend = btyd.expected_spend(gamma_gamma, h)
     weeks = spec.horizon_months * btyd.MONTH_WEEKS
-    recent = days.day > h.end - LAST_YEAR
-    last_year = np.bincount(days.customer[recent], weights=days.amount[recent],
-                            minlength=len(days.ids))
     return pd.DataFrame({
         "expected_purchases": btyd.expected_purchases(bgnbd, h, weeks),
         "p_alive": btyd.p_alive(bgnbd, h),
         "spend": spend,
         "value": btyd.discounted_value(bgnbd, spend, h, spec.horizon_months,
                                        spec.discount_rate, spec.margin),
-        "last_year_spend": last_year[h.customer],
+        "last_year_spend": days.last_year_spend[h.customer],
         "repeat_purchases": h.x,
     }, index=pd.Index(days.ids[h.customer], name="id"))
 
 
-def notes(days: PurchaseDays, gamma_gamma: btyd.GammaGamma) -> tuple[str, ...]:
+def notes(days: PurchaseHistories, gamma_gamma: btyd.GammaGamma) -> tuple[str, ...]:
     out = []
     if not gamma_gamma.has_mean:
         out.append(f"Spend per purchase is so uneven between customers (Gamma-Gamma q = "

@@ -51,7 +51,7 @@ def load_customers(config: Config) -> Customers:
         else:
             lines = read_rows(spark, config.data, needed)
             done = aggregate(spark, lines, config.transactions, config.data.read.dayfirst,
-                             line_extras(config, needed), with_days=config.value is not None)
+                             line_extras(config, needed), config.value)
             table = customer_table(config, done.customers, done.summary, data_fingerprint(config))
             sales, purchases = done.summary, done.purchases
     return complete_customers(config, features, table, sales, purchases)

@@ -1,11 +1,12 @@
 """Sales lines to one row a customer on Spark: the cleaning rules, counts and sums of
 data/transactions.py, as Spark aggregations over every line.
 
-What comes back to the driver is one row a customer (and, for the value model, one a
-customer-day); data/transactions.py's finish_customers then scores and sets aside
-customers exactly as for the pandas engine. Dates are read by the pandas engine's own
-parser, once per distinct text (a few hundred thousand values even on billions of lines),
-and joined back: both engines read a date the same way, whatever its format.
+What comes back to the driver is one row a customer (and, for the value model, the sums
+of each customer's purchase days, data/purchases.py); data/transactions.py's
+finish_customers then scores and sets aside customers exactly as for the pandas engine.
+Dates are read by the pandas engine's own parser, once per distinct text (a few hundred
+thousand values even on billions of lines), and joined back: both engines read a date the
+same way, whatever its format.
 """
 
 from __future__ import annotations
@@ -20,7 +21,15 @@ import pandas as pd
 
 from reportgen.config.expressions import parse
 from reportgen.config.sources import TransactionsSection
+from reportgen.config.value import ValueSection
 from reportgen.data.files import as_text_ids
+from reportgen.data.purchases import (
+    LAST_YEAR,
+    DaySums,
+    PurchaseHistories,
+    calibration_end,
+    history_end,
+)
 from reportgen.data.transactions import (
     BAD_PRICE,
     DUPLICATE,
@@ -28,12 +37,12 @@ from reportgen.data.transactions import (
     NO_CUSTOMER,
     NO_DATE,
     ZERO_AMOUNT,
-    PurchaseDays,
     SalesSummary,
     check_dates,
     finish_customers,
     read_dates,
 )
+from reportgen.engines.spark.collect import to_pandas
 from reportgen.engines.spark.columns import column as column_of
 from reportgen.engines.spark.columns import number, quoted, to_column
 from reportgen.errors import DataError, ExpressionError
@@ -49,11 +58,11 @@ SUMS = ("monetary", "frequency", "first", "last")
 class SparkSales:
     customers: pd.DataFrame  # indexed by id, as data/transactions.aggregate gives them
     summary: SalesSummary
-    purchases: PurchaseDays | None
+    purchases: PurchaseHistories | None  # with value:
 
 
 def aggregate(spark: SparkSession, lines: DataFrame, spec: TransactionsSection,
-              dayfirst: bool, extra: list[str], with_days: bool) -> SparkSales:
+              dayfirst: bool, extra: list[str], value: ValueSection | None) -> SparkSales:
     """Two passes over the lines whatever their number: one reads the distinct dates and
     counts the lines; one shuffles them by customer and removes the duplicates into a slim
     persisted table of flagged lines, which every sum is made from without another
@@ -83,7 +92,8 @@ def aggregate(spark: SparkSession, lines: DataFrame, spec: TransactionsSection,
         as_of = spec.as_of if spec.as_of != "auto" else days[1] + dt.timedelta(days=1)
         customers, summary = finish_customers(_with_recency(per, as_of), counts, lines_read,
                                               as_of, days)
-        purchases = _purchase_days(flagged) if with_days else None
+        purchases = (_purchase_histories(flagged, as_of, value.backtest.calibration_end)
+                     if value is not None else None)
     finally:
         flagged.unpersist()
     return SparkSales(customers, summary, purchases)
@@ -220,7 +230,7 @@ def _per_customer(kept: DataFrame, spec: TransactionsSection, extra: list[str],
     for column in texts:
         sums = sums.join(_most_frequent(kept, column), "id", "left")
     names = ["id", *SUMS, *[c for c in extra if numeric[c]], *texts]
-    frame = pd.DataFrame([tuple(r) for r in sums.select(*names).collect()], columns=names)
+    frame = to_pandas(sums.select(*names))
     frame["id"] = as_text_ids(frame["id"].astype("str"))
     return frame.set_index("id").sort_index()[[*SUMS, *extra]]
 
@@ -255,31 +265,81 @@ def _with_recency(per: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     return out
 
 
-def _purchase_days(flagged: DataFrame) -> PurchaseDays:
-    """Customer-days for the value model: the priced, dated lines of a day merged."""
+def _purchase_histories(flagged: DataFrame, as_of: dt.date,
+                        asked: dt.date | str) -> PurchaseHistories:
+    """The value model's sums of each customer's purchase days (data/purchases.py), made by
+    Spark: the priced, dated lines of a customer's day merged, then one row a customer
+    and one a day of repeat purchases come to the driver, never the customer-days."""
+    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     rows = flagged.filter(~F.col("bad_price") & F.col("day").isNotNull())
     merged = rows.groupBy(F.col("customer").alias("id"), "day").agg(
         F.sum("amount").alias("sum"), F.max((~F.col("returned")).cast("int")).alias("bought"))
-    merged = merged.withColumn("net", F.bround("sum", 6) + F.lit(0.0)).persist()
+    merged = merged.withColumn("net", F.bround("sum", 6) + F.lit(0.0))
+    purchase = (F.col("bought") == 1) & (F.col("net") >= 0)
+    days = merged.withColumn("purchase", purchase).persist()
     try:
-        counted = merged.agg(
+        counted = days.agg(
             F.sum(((F.col("bought") == 1) & (F.col("net") < 0)).cast("long")).alias("negative"),
-            F.sum(((F.col("bought") == 1) & (F.col("net") == 0)).cast("long")).alias("zero"),
-        ).first()
-        assert counted is not None
-        kept = merged.where((F.col("bought") == 1) & (F.col("net") >= 0))
-        frame = pd.DataFrame([tuple(r) for r in kept.select("id", "day", "net").collect()],
-                             columns=["id", "day", "net"])
+            F.sum((F.col("purchase") & (F.col("net") == 0)).cast("long")).alias("zero"),
+            F.min(F.when(F.col("purchase"), F.col("day"))).alias("first")).first()
+        assert counted is not None and counted["first"] is not None
+        end = history_end(as_of)
+        cut, auto = calibration_end(EPOCH + np.timedelta64(int(counted["first"]), "D"), end,
+                                    asked)
+        kept = days.where("purchase").withColumn(
+            "first", F.min("day").over(Window.partitionBy("id")))
+        per = to_pandas(kept.groupBy("id").agg(
+            *_day_sums(F.col("day") <= _day_number(end), ""),
+            *_day_sums(F.col("day") <= _day_number(cut), "c_"),
+            F.min_by("net", "day").alias("first_amount"),
+            F.sum(F.when(F.col("day") > _day_number(end - LAST_YEAR), F.col("net"))
+                  ).alias("last_year"),
+            F.count(F.when(F.col("day") > _day_number(cut), 1)).alias("held"),
+            F.sum(F.when(F.col("day") > _day_number(cut), F.col("net"))).alias("held_sum")))
+        repeats = to_pandas(kept.where((F.col("first") <= _day_number(cut))
+                                       & (F.col("day") > F.col("first")))
+                            .groupBy("day").count().orderBy("day"))
     finally:
-        merged.unpersist()
-    frame["id"] = as_text_ids(frame["id"].astype("str"))
-    frame = frame.sort_values(["id", "day"], kind="stable")
-    codes, ids = pd.factorize(frame["id"], sort=True)
-    return PurchaseDays(customer=codes.astype(np.int64),
-                        day=EPOCH + frame["day"].to_numpy(dtype=np.int64).astype(
-                            "timedelta64[D]"),
-                        amount=frame["net"].to_numpy(dtype=float), ids=np.asarray(ids),
-                        negative_days=int(counted["negative"] or 0),
-                        zero_days=int(counted["zero"] or 0))
+        days.unpersist()
+    per["id"] = as_text_ids(per["id"].astype("str"))
+    per = per.sort_values("id", kind="stable").reset_index(drop=True)
+    return PurchaseHistories(
+        ids=per["id"].to_numpy(dtype=object), first_day=EPOCH + np.timedelta64(
+            int(counted["first"]), "D"), end=end,
+        whole=_sums_of(per, ""), last_year_spend=_filled(per["last_year"]),
+        calibration_end=cut, auto=auto, calibration=_sums_of(per, "c_"),
+        holdout_purchases=per["held"].to_numpy(dtype=np.int64),
+        holdout_revenue=_filled(per["held_sum"]),
+        repeat_days=EPOCH + repeats["day"].to_numpy(dtype=np.int64).astype("timedelta64[D]"),
+        repeat_counts=repeats["count"].to_numpy(dtype=np.int64),
+        negative_days=int(counted["negative"] or 0), zero_days=int(counted["zero"] or 0))
+
+
+def _day_number(day: np.datetime64) -> int:
+    return int((day - EPOCH).astype(np.int64))
+
+
+def _day_sums(seen: Column, prefix: str) -> list[Column]:
+    from pyspark.sql import functions as F
+
+    return [F.count(F.when(seen, 1)).alias(f"{prefix}count"),
+            F.min(F.when(seen, F.col("day"))).alias(f"{prefix}first"),
+            F.max(F.when(seen, F.col("day"))).alias(f"{prefix}last"),
+            F.sum(F.when(seen, F.col("net"))).alias(f"{prefix}total")]
+
+
+def _sums_of(per: pd.DataFrame, prefix: str) -> DaySums:
+    def day(column: str) -> np.ndarray:
+        return EPOCH + per[column].fillna(0).to_numpy(dtype=np.int64).astype("timedelta64[D]")
+
+    count = per[f"{prefix}count"].to_numpy(dtype=np.int64)
+    return DaySums(count=count, first=day(f"{prefix}first"), last=day(f"{prefix}last"),
+                   total=_filled(per[f"{prefix}total"]),
+                   first_amount=np.where(count > 0, _filled(per["first_amount"]), 0.0))
+
+
+def _filled(values: pd.Series) -> np.ndarray:
+    """A sum over no day is missing in Spark and 0 in numpy's bincount."""
+    return values.fillna(0.0).to_numpy(dtype=np.float64)
