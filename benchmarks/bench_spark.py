@@ -5,9 +5,11 @@ local mode), for customer tables and sales lines (issue 19).
     python benchmarks/bench_spark.py                       # 1M customers, 10M sales lines
     python benchmarks/bench_spark.py --customers 10000000 --lines 100000000
     python benchmarks/bench_spark.py --customers 0 --lines 0 --parquet 50000000
+    python benchmarks/bench_spark.py --customers 0 --lines 10000000 --value
 
 `--parquet N`: N customers x 8 features as parquet part files of 1M rows (a folder, which
-the pandas engine refuses), the customer table kept on Spark end to end.
+the pandas engine refuses), the customer table kept on Spark end to end. `--value`: the
+sales lines' report with the value model (`value:`, its backtest included).
 
 Each case is a cold `reportgen run` subprocess writing HTML and PDF. The JVM's peak is
 its VmHWM, read every 0.2 s from /proc while it runs (it is gone when the run ends). A
@@ -40,7 +42,9 @@ from runner import (
 )
 
 SPARK = "engine: {{name: spark, master: 'local[2]'}}\n"
-STAGES = ("data", "features", "segmentation", "profiles", "changes", "charts", "pdf", "files")
+VALUE = "value: {{horizon_months: 12}}\n"
+STAGES = ("data", "value", "features", "segmentation", "profiles", "changes", "charts", "pdf",
+          "files")
 
 
 @dataclass
@@ -137,6 +141,7 @@ def main() -> None:
     parser.add_argument("--lines", type=int, action="append")
     parser.add_argument("--parquet", type=int, action="append")
     parser.add_argument("--engine", action="append", choices=["pandas", "spark"])
+    parser.add_argument("--value", action="store_true", help="sales lines with value:")
     args = parser.parse_args()
     engines = args.engine or ["pandas", "spark"]
     print(f"machine: 10M Python additions in {machine_speed():.2f} s")
@@ -144,7 +149,8 @@ def main() -> None:
     for size in [s for s in (args.customers or [1_000_000]) if s]:  # 0: none
         rows += case(f"{size:,} customers", CUSTOMERS_CONFIG, customers_file(size), engines)
     for size in [s for s in (args.lines or [10_000_000]) if s]:
-        rows += case(f"{size:,} sales lines", SALES_CONFIG, sales_file(size), engines)
+        rows += case(f"{size:,} sales lines" + (" with value:" if args.value else ""),
+                     SALES_CONFIG + (VALUE if args.value else ""), sales_file(size), engines)
     for size in args.parquet or []:
         rows += case(f"{size:,} customers (parquet)", CUSTOMERS_CONFIG,
                      customers_parquet(size), engines)

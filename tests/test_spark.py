@@ -139,6 +139,22 @@ def test_spark_sums_the_purchase_days_as_numpy_does(spark, cut):
     assert theirs.holdout_purchases.sum() > 0
 
 
+def test_customers_that_would_not_fit_the_driver_are_refused_first(spark, tmp_path,
+                                                                   monkeypatch):
+    """The sales lines' customers come to the driver: refused in one line, before they
+    are collected, when they would not fit its memory."""
+    from reportgen.errors import DataError
+
+    monkeypatch.setenv("REPORTGEN_MEMORY_LIMIT", "1m")
+    with pytest.raises(DataError) as refused:
+        spark_run(ROOT / "configs" / "transactions.yaml", tmp_path)
+    message = str(refused.value)
+    assert message.startswith("engine: spark: the ") and "customers need about" in message
+    assert "REPORTGEN_MEMORY_LIMIT" in message and "--driver-memory" in message
+    assert not (tmp_path / "transactions").exists() or not any(
+        (tmp_path / "transactions").glob("2026-11*"))
+
+
 def test_a_folder_of_parquet_parts_reads_as_the_csv(spark, sample_run, tmp_path):
     """What a Spark user has: a folder of part files, not one CSV."""
     frame = pd.read_csv(ROOT / "sample_data" / "customers.csv", dtype={"customer_id": str})

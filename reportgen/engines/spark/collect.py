@@ -11,10 +11,14 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from reportgen.data.memory import HEADROOM, available_bytes, human
+from reportgen.errors import DataError
+
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 ARROW = "spark.sql.execution.arrow.pyspark.enabled"
+BYTES_PER_VALUE = 40  # a collected value in pandas, text included (measured: 32-48)
 
 
 def to_pandas(frame: DataFrame) -> pd.DataFrame:
@@ -32,3 +36,16 @@ def to_pandas(frame: DataFrame) -> pd.DataFrame:
             conf.unset(ARROW)
         else:
             conf.set(ARROW, before)
+
+
+def check_collectable(rows: int, columns: int, what: str) -> None:
+    """Refuse, before collecting, what would not fit the driver's memory: a driver that
+    runs out dies with a Java heap or a Python MemoryError page, after minutes of work."""
+    need = rows * max(columns, 1) * BYTES_PER_VALUE
+    room, source = available_bytes()
+    if need > room * HEADROOM:
+        raise DataError(
+            f"engine: spark: the {rows:,} {what} need about {human(need)} on the driver, more "
+            f"than the {human(room * HEADROOM)} it can use ({source}: {human(room)}); run the "
+            "driver on a machine with more memory (spark-submit --driver-memory), or sample "
+            "the customers")

@@ -25,17 +25,13 @@ from reportgen.data.customers import (
     required_columns,
 )
 from reportgen.data.files import Table, as_text_ids, file_sha256, split_ids
-from reportgen.data.memory import HEADROOM, available_bytes, human
+from reportgen.engines.spark.collect import check_collectable
 from reportgen.engines.spark.read import read_rows
 from reportgen.engines.spark.sales import aggregate
 from reportgen.engines.spark.session import spark_session
-from reportgen.errors import DataError
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
-
-BYTES_PER_VALUE = 40  # a collected value in pandas, text included (measured: 32-48)
-
 
 def load_customers(config: Config) -> Customers:
     """The period's customers, read (and aggregated) by Spark."""
@@ -81,17 +77,6 @@ def _typed(frame: pd.DataFrame, exclude: set[str]) -> pd.DataFrame:
         except (ValueError, TypeError):
             frame[column] = values.astype("string")
     return frame
-
-
-def check_collectable(rows: int, columns: int, what: str) -> None:
-    need = rows * max(columns, 1) * BYTES_PER_VALUE
-    room, source = available_bytes()
-    if need > room * HEADROOM:
-        raise DataError(
-            f"engine: spark: the {rows:,} {what} need about {human(need)} on the driver, more "
-            f"than the {human(room * HEADROOM)} it can use ({source}: {human(room)}); run the "
-            "driver on a machine with more memory (spark-submit --driver-memory), or sample "
-            "the customers")
 
 
 def data_fingerprint(config: Config) -> str:

@@ -42,7 +42,7 @@ from reportgen.data.transactions import (
     finish_customers,
     read_dates,
 )
-from reportgen.engines.spark.collect import to_pandas
+from reportgen.engines.spark.collect import check_collectable, to_pandas
 from reportgen.engines.spark.columns import column as column_of
 from reportgen.engines.spark.columns import number, quoted, to_column
 from reportgen.errors import DataError, ExpressionError
@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 
 EPOCH = np.datetime64("1970-01-01", "D")
 SUMS = ("monetary", "frequency", "first", "last")
+HISTORY_COLUMNS = 13  # the value model's sums a customer (_purchase_histories)
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ def aggregate(spark: SparkSession, lines: DataFrame, spec: TransactionsSection,
                             f"columns ({', '.join(f'{k}: {n:,}' for k, n in counts.items())})")
         kept = flagged.filter(~F.col("bad_price") & ~F.col("zero") & ~F.col("undated"))
         numeric = {c: totals[f"text:{c}"] == 0 and totals[f"present:{c}"] > 0 for c in extra}
+        check_collectable(totals["customers"], 1 + len(SUMS) + len(extra)
+                          + (HISTORY_COLUMNS if value is not None else 0), "customers")
         per = _per_customer(kept, spec, extra, numeric)
         days = (_date(totals["first_day"]), _date(totals["last_day"]))
         as_of = spec.as_of if spec.as_of != "auto" else days[1] + dt.timedelta(days=1)
@@ -133,6 +136,7 @@ def _totals(flagged: DataFrame, extra: list[str]) -> dict[str, int]:
         return F.sum(condition.cast("long")).alias(name)
 
     columns = [F.count(F.lit(1)).alias("unique"),
+               F.approx_count_distinct("customer").alias("customers"),  # for the driver
                count_of(F.col("amount").isNull() | F.isnan("amount"), "missing_amount"),
                *[count_of(F.col(c), c) for c in ("bad_price", "zero", "undated", "netted")],
                count_of(kept, "kept"),
