@@ -228,10 +228,10 @@ class Config(Section):
 
     def _engine_reads_source(self) -> None:
         if self.engine.segments_path is not None and (
-                not self.engine.spark or self.transactions is not None or self.derive):
+                not self.engine.spark or self.transactions is not None):
             raise ValueError("engine.segments_path is where Spark writes the segments of a "
-                             "customer table it keeps (engine: spark, no transactions:, no "
-                             "derive:); remove it, the segments then go in the report's folder")
+                             "customer table it keeps (engine: spark, no transactions:); "
+                             "remove it, the segments then go in the report's folder")
         if self.engine.spark:
             if self.data.sql is not None:
                 raise ValueError("engine: spark reads data.path or data.table, not data.sql; "

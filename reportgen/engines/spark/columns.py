@@ -3,6 +3,7 @@ arithmetic as data/derive.py, evaluated by Spark on every row, no Python per row
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from reportgen.config.expressions import COMPARISONS, Node
@@ -29,7 +30,11 @@ def number(name: str) -> Column:
     return column(name).try_cast("double")
 
 
-def to_column(node: Node) -> Column:
+def to_column(node: Node, dates: Callable[[str, str], Column] | None = None) -> Column:
+    """`node` as a Spark column, with data/derive.py's meaning: a comparison with a missing
+    value is false (0; `!=` true), a division by zero and a log of a value <= 0 missing
+    (derive.py refuses the log; the callers check first). `dates(function, column)` gives
+    year() and days_since() of a date column, where the caller has joined them."""
     from pyspark.sql import functions as F
 
     if node.kind == "number":
@@ -37,28 +42,30 @@ def to_column(node: Node) -> Column:
     if node.kind == "column":
         return number(str(node.value))
     if node.kind == "unary":
-        return -to_column(node.args[0])
+        return -to_column(node.args[0], dates)
     if node.kind == "binary":
-        left, right = (to_column(arg) for arg in node.args)
+        left, right = (to_column(arg, dates) for arg in node.args)
         op = str(node.value)
         if op in COMPARISONS:
             compared = {"<": left < right, "<=": left <= right, ">": left > right,
                         ">=": left >= right, "==": left == right, "!=": left != right}[op]
-            return compared.cast("double")
+            return F.coalesce(compared, F.lit(op == "!=")).cast("double")
         if op == "/":  # division by zero gives a missing value, as in derive.py
             return F.when(right != 0, left / right)
         return {"+": left + right, "-": left - right, "*": left * right}[op]
-    return _call(node)
+    return _call(node, dates)
 
 
-def _call(node: Node) -> Column:
+def _call(node: Node, dates: Callable[[str, str], Column] | None) -> Column:
     from pyspark.sql import functions as F
 
     name = str(node.value)
     if name in ("year", "days_since"):
-        raise ExpressionError(f"{name}() in transactions.amount is read by engine: pandas "
-                              "only; compute it with derive: instead")
-    values = [to_column(arg) for arg in node.args]
+        if dates is None:
+            raise ExpressionError(f"{name}() in transactions.amount is read by engine: pandas "
+                                  "only; compute it with derive: instead")
+        return dates(name, str(node.args[0].value))
+    values = [to_column(arg, dates) for arg in node.args]
     if name == "abs":
         return F.abs(values[0])
     if name == "log":

@@ -14,8 +14,9 @@ The driver never holds the customers. It gets from Spark what the shared stages 
 and Spark writes the per-customer files: segments.parquet/ (partitioned by segment) and,
 below CSV_LIMIT customers, segments.csv in row order.
 
-Sales lines (`transactions:`) and `derive:` still bring the customer table to the driver
-(customers.py): a few million customers where the lines are billions.
+Derived columns (`derive:`) are Spark expressions over every row (derive.py). Sales lines
+(`transactions:`) still bring the customer table to the driver (customers.py): a few
+million customers where the lines are billions.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,7 @@ from reportgen.data.files import INTEGRAL_FLOAT_RE, Table
 from reportgen.engines.spark.columns import column as column_of
 from reportgen.engines.spark.columns import number
 from reportgen.engines.spark.customers import data_fingerprint
+from reportgen.engines.spark.derive import with_derived
 from reportgen.engines.spark.features import fit_preprocessing, matrix_columns
 from reportgen.engines.spark.kmeans import nearest, refine
 from reportgen.engines.spark.read import read_rows
@@ -63,8 +65,8 @@ CSV_LIMIT = 5_000_000  # segments.csv beside the parquet below this many custome
 
 
 def stays_on_spark(config: Config) -> bool:
-    """A customer table without derived columns: what this module runs end to end."""
-    return config.engine.spark and config.transactions is None and not config.derive
+    """A customer table (derived columns and all): what this module runs end to end."""
+    return config.engine.spark and config.transactions is None
 
 
 @dataclass(frozen=True)
@@ -100,10 +102,11 @@ class CustomersOnSpark:
         from pyspark.sql import functions as F
 
         config, spec = self.config, self.spec
-        raw = read_rows(self.spark, config.data, self._wanted())
         column = config.data.id
         present = _has_id(column)
-        facts = _column_facts(raw, spec, present, column)
+        raw = with_derived(self.spark, read_rows(self.spark, config.data, self._wanted()),
+                           config, present)
+        facts = _column_facts(raw, spec, present, column, derived=config.derive)
         self._n_with_id = facts.with_id
         if facts.with_id < facts.rows:
             self._dropped["missing customer id"] = facts.rows - facts.with_id
@@ -378,6 +381,7 @@ class ColumnFacts:
     # row holding a value holds the same
     typed_numbers: Mapping[str, bool]  # the source stores it as numbers
     typed: bool  # the source has types (parquet, a table); CSV is text, typed as pandas does
+    # (the derived columns, numbers whatever the source, do not count)
 
     def has_values(self, column: str) -> bool:
         """Some row with an id holds a value in `column`."""
@@ -385,7 +389,7 @@ class ColumnFacts:
 
 
 def _column_facts(raw: DataFrame, spec: FeaturesSection, present: Column,
-                  id_column: str | None) -> ColumnFacts:
+                  id_column: str | None, derived: Collection[str] = ()) -> ColumnFacts:
     """One pass for the ids and every check of model/features.py that needs all rows (each
     count over the rows with an id, `present`). Text is turned into numbers only where a
     number is expected (a failed parse costs a Java exception: on 50M rows of categories
@@ -397,7 +401,7 @@ def _column_facts(raw: DataFrame, spec: FeaturesSection, present: Column,
     from pyspark.sql.types import NumericType, StringType
 
     kinds = {f.name: f.dataType for f in raw.schema.fields}
-    typed = not all(isinstance(k, StringType) for k in kinds.values())
+    typed = not all(isinstance(k, StringType) for c, k in kinds.items() if c not in derived)
     columns = list(dict.fromkeys([*spec.numeric, *spec.categorical, *spec.profile]))
     numbers = {c for c in columns if isinstance(kinds[c], NumericType)}
 

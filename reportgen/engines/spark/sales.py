@@ -38,13 +38,12 @@ from reportgen.data.transactions import (
     NO_DATE,
     ZERO_AMOUNT,
     SalesSummary,
-    check_dates,
     finish_customers,
-    read_dates,
 )
 from reportgen.engines.spark.collect import check_collectable, to_pandas
 from reportgen.engines.spark.columns import column as column_of
 from reportgen.engines.spark.columns import number, quoted, to_column
+from reportgen.engines.spark.dates import read_distinct_dates
 from reportgen.errors import DataError, ExpressionError
 
 if TYPE_CHECKING:
@@ -205,8 +204,7 @@ def _date_pass(spark: SparkSession, lines: DataFrame, spec: TransactionsSection,
     missing = sum(int(g["none"] or 0) for g in groups)
     values = pd.Series(sorted(g["text"] for g in groups if g["text"] is not None),
                        dtype="string")
-    parsed = read_dates(values, dayfirst)
-    check_dates(values, parsed, column, dayfirst, np.ones(len(values), dtype=bool))
+    parsed = read_distinct_dates(values, column, dayfirst)
     day = (parsed.to_numpy().astype("datetime64[D]") - EPOCH).astype(np.int64)
     table = spark.createDataFrame(list(zip(values.tolist(), day.tolist(), strict=True)),
                                   "__text string, day int")
