@@ -76,6 +76,9 @@ def test_sample_customers_same_report_on_spark(spark, sample_run, tmp_path):
     assert_same_report(summary_of(run), sample_run.summary)
     assert_same_labels(run.folder, sample_run.folder)
     assert_parquet_holds_every_customer(run, sample_run)
+    page = run.html.read_text()  # the appendix says where it ran; pandas' says nothing
+    assert "Engine: Apache Spark (local[2]). The table was read and checked" in page
+    assert "Engine: Apache Spark" not in sample_run.html.read_text()
 
 
 def assert_parquet_holds_every_customer(run, sample_run) -> None:
@@ -103,6 +106,8 @@ def test_sample_sales_lines_same_customers_and_dropped_lines_on_spark(
         a = pd.read_csv(run.folder / "segments.csv")[column].to_numpy()
         b = pd.read_csv(transactions_run.folder / "segments.csv")[column].to_numpy()
         assert np.allclose(a, b, rtol=1e-6), column
+    assert "aggregated to one row a customer and, for the value model, each customer" in (
+        page := run.html.read_text()) and "purchase days summed on Spark" in page
 
 
 @pytest.mark.parametrize("cut", [{}, {"transactions.as_of": "2026-09-15",

@@ -52,6 +52,7 @@ class ReportContent:
     config_sha256: str
     config_base: Path  # the config's folder: a template may read files from it for the PDF
     worth: Worth | None = None  # with `value:`: what each segment is worth, the backtest
+    engine_note: str | None = None  # what ran on Spark, with engine: spark
 
     @property
     def names(self) -> dict[int, str]:
@@ -98,7 +99,9 @@ def build_content(*, loaded: LoadedConfig, period: str, generated_at: dt.datetim
                                     data.sales is not None, config.segmentation.random_state,
                                     population.bins if population is not None else None),
         config_raw=loaded.raw, config_sha256=loaded.sha256,
-        config_base=loaded.source.parent, worth=worth)
+        config_base=loaded.source.parent, worth=worth,
+        engine_note=wording.engine_note(config.engine, resident=population is not None,
+                                        valued=value is not None))
 
 
 def stability_warnings(fit: Segmentation, people: Sequence[SegmentFacts]) -> tuple[str, ...]:
