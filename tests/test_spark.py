@@ -396,6 +396,77 @@ def assert_nothing_written(out: Path) -> None:
     assert not [p for p in out.glob("*/*") if p.name != ".reportgen.lock"], left
 
 
+def test_a_job_that_fails_on_an_executor_is_one_line(tmp_path):
+    """A gzip file cut short: Spark reads its header on the driver, then the task that
+    reads the rest fails on the executor. The line names the Java cause, not py4j's call."""
+    import gzip
+
+    config = spark_config(tmp_path, data="path: customers.csv.gz")
+    packed = gzip.compress((ROOT / "sample_data" / "customers.csv").read_bytes())
+    (tmp_path / "customers.csv.gz").write_bytes(packed[:-200])
+    result = run_cli("run", str(config), "--period", "2026-11")
+    assert_one_error_line(result, "engine: spark: a Spark job failed: EOFException: "
+                          "Unexpected end of input stream")
+    assert "collectToPython" not in result.stderr
+    assert_nothing_written(tmp_path / "out")
+
+
+def java_children(pid: int) -> list[int]:
+    """The JVMs a run started (PySpark's spark-submit and its java), by /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            comm = (entry / "comm").read_text().strip()
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == pid:
+            found += ([int(entry.name)] if comm == "java" else []) + java_children(
+                int(entry.name))
+    return found
+
+
+def test_ctrl_c_stops_the_spark_job_and_changes_no_report(tmp_path):
+    """A good report of the period first (pandas); a Spark run of the same period
+    interrupted in its features stage (a Spark job over every row) ends in one line, exit
+    130, leaves the earlier report byte-identical, and its JVM does not outlive it."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    config = spark_config(tmp_path)
+    done = run_cli("run", str(config), "--period", "2026-11", "--set", "engine.name=pandas")
+    assert done.returncode == 0, done.stderr
+    report = tmp_path / "out" / "spark-errors" / "2026-11"
+    before = {p.name: p.read_bytes() for p in report.iterdir()}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "reportgen", "run", str(config), "--period", "2026-11",
+         "--progress"], stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert child.stderr is not None
+    printed, jvms = [], []
+    for line in child.stderr:
+        printed.append(line)
+        if line.strip() == "reportgen: features ...":
+            jvms = java_children(child.pid)
+            child.send_signal(signal.SIGINT)
+            break
+    printed.append(child.stderr.read())
+    assert child.wait(timeout=120) == 130, "".join(printed)
+    assert "".join(printed).strip().splitlines()[-1] == "error: interrupted; no report was changed"
+    assert "Traceback" not in "".join(printed)
+    assert jvms, "the run's JVM was not found while it ran"
+    deadline = time.monotonic() + 20
+    while any(Path(f"/proc/{pid}").exists() for pid in jvms) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in jvms), "the JVM outlived the run"
+    assert {p.name: p.read_bytes() for p in report.iterdir()} == before
+    assert not [p for p in report.parent.iterdir() if p.name.startswith(".tmp-")]
+
+
 def test_no_java_is_one_line(tmp_path):
     result = run_cli("run", str(spark_config(tmp_path)), env={"JAVA_HOME": str(tmp_path)})
     assert_one_error_line(result, "JAVA_HOME", "Java 17")

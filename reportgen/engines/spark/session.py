@@ -11,11 +11,15 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import socket
+import threading
+import time
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING
 
 from reportgen.config.engine import EngineSection
@@ -118,8 +122,10 @@ def spark_session(engine: EngineSection, app_name: str) -> Iterator[SparkSession
         warnings.filterwarnings("ignore", message=".*pandas >= 3", category=FutureWarning)
         existing = _active_session()
         session = existing or _started(engine, app_name, master)
+        interrupts = Interrupts(session)
         try:
-            yield session
+            with interrupts.handled():
+                yield session
         except KeyboardInterrupt:
             session.sparkContext.cancelAllJobs()
             raise
@@ -128,11 +134,71 @@ def spark_session(engine: EngineSection, app_name: str) -> Iterator[SparkSession
         except Exception as exc:
             if not is_spark_failure(exc):
                 raise
-            raise EngineError(f"engine: spark: a Spark job failed: {first_line(exc)}; see the "
-                              "executors' logs for more") from exc
+            if interrupts.requested:  # the job Ctrl-C cancelled
+                raise KeyboardInterrupt from None
+            raise EngineError(f"engine: spark: a Spark job failed: {failure_reason(exc)}; "
+                              "see the executors' logs for more") from exc
         finally:
             if existing is None:
                 session.stop()
+
+
+class Interrupts:
+    """Ctrl-C while the driver waits on Spark: the running jobs cancelled, then the run
+    stopped as any interrupted run is, with no Python or Java traceback.
+
+    PySpark's own SIGINT handler calls the JVM from inside the signal handler, on the
+    connection the interrupted call is using ("reentrant call", py4j's tracebacks on the
+    terminal), and an exception raised in the middle of a py4j call leaves that connection
+    holding an unread answer. So while the main thread is inside PySpark, the handler only
+    asks another thread to cancel the jobs (on its own connection); the cancelled call
+    returns, and SIGINT is sent again until it arrives outside PySpark, where it raises
+    KeyboardInterrupt as usual."""
+
+    def __init__(self, session: SparkSession) -> None:
+        self.session = session
+        self.requested = False
+        self.raised = False
+
+    @contextmanager
+    def handled(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield  # signals reach the main thread only
+            return
+        before = signal.signal(signal.SIGINT, self._on_sigint)
+        try:
+            yield
+        finally:
+            self.raised = True  # stops the re-sending
+            signal.signal(signal.SIGINT, before)
+
+    def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
+        if not _inside_spark(frame):
+            self.raised = True
+            raise KeyboardInterrupt
+        if not self.requested:
+            self.requested = True
+            threading.Thread(target=self._cancel, name="reportgen-cancel", daemon=True).start()
+
+    def _cancel(self) -> None:
+        with suppress(Exception):
+            self.session.sparkContext.cancelAllJobs()
+        main = threading.main_thread()
+        while not self.raised and main.is_alive() and main.ident is not None:
+            time.sleep(0.2)
+            if not self.raised:
+                signal.pthread_kill(main.ident, signal.SIGINT)
+
+
+def _inside_spark(frame: FrameType | None) -> bool:
+    """Inside PySpark or py4j: an exception there can leave a socket half read (PySpark's
+    own results reader then fails on its cleanup, an UnboundLocalError)."""
+    markers = (f"{os.sep}py4j{os.sep}", f"{os.sep}pyspark{os.sep}")
+    while frame is not None:
+        if any(marker in frame.f_code.co_filename for marker in markers):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _active_session() -> SparkSession | None:
@@ -179,6 +245,23 @@ def is_spark_failure(exc: BaseException) -> bool:
     from pyspark.errors import PySparkException
 
     return isinstance(exc, PySparkException | Py4JError)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """What went wrong, from the Java exception at the root of a failed call (py4j's own
+    message only names the call: "An error occurred while calling o287.collectToPython")."""
+    from py4j.protocol import Py4JJavaError
+
+    if isinstance(exc, Py4JJavaError):
+        try:
+            cause = exc.java_exception
+            while cause.getCause() is not None:
+                cause = cause.getCause()
+            name, message = cause.getClass().getSimpleName(), cause.getMessage()
+            return first_line(RuntimeError(f"{name}: {message}" if message else name))
+        except Exception:  # the JVM is gone: py4j's message is all there is
+            pass
+    return first_line(exc)
 
 
 def first_line(exc: BaseException) -> str:
