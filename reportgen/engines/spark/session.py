@@ -129,13 +129,11 @@ def spark_session(engine: EngineSection, app_name: str) -> Iterator[SparkSession
         except KeyboardInterrupt:
             session.sparkContext.cancelAllJobs()
             raise
-        except ReportgenError:
-            raise
         except Exception as exc:
-            if not is_spark_failure(exc):
-                raise
-            if interrupts.requested:  # the job Ctrl-C cancelled
+            if interrupts.requested:  # what failed was the job Ctrl-C cancelled
                 raise KeyboardInterrupt from None
+            if isinstance(exc, ReportgenError) or not is_spark_failure(exc):
+                raise
             raise EngineError(f"engine: spark: a Spark job failed: {failure_reason(exc)}; "
                               "see the executors' logs for more") from exc
         finally:
@@ -151,9 +149,9 @@ class Interrupts:
     connection the interrupted call is using ("reentrant call", py4j's tracebacks on the
     terminal), and an exception raised in the middle of a py4j call leaves that connection
     holding an unread answer. So while the main thread is inside PySpark, the handler only
-    asks another thread to cancel the jobs (on its own connection); the cancelled call
-    returns, and SIGINT is sent again until it arrives outside PySpark, where it raises
-    KeyboardInterrupt as usual."""
+    asks another thread to cancel the jobs (on its own connection), and those the run
+    starts next; the cancelled call returns, and SIGINT is sent again until it arrives
+    outside PySpark, where it raises KeyboardInterrupt as usual."""
 
     def __init__(self, session: SparkSession) -> None:
         self.session = session
@@ -181,10 +179,11 @@ class Interrupts:
             threading.Thread(target=self._cancel, name="reportgen-cancel", daemon=True).start()
 
     def _cancel(self) -> None:
-        with suppress(Exception):
-            self.session.sparkContext.cancelAllJobs()
+        """Cancel the jobs, and any the run starts next, until the interrupt is raised."""
         main = threading.main_thread()
         while not self.raised and main.is_alive() and main.ident is not None:
+            with suppress(Exception):
+                self.session.sparkContext.cancelAllJobs()
             time.sleep(0.2)
             if not self.raised:
                 signal.pthread_kill(main.ident, signal.SIGINT)
