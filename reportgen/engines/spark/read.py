@@ -16,7 +16,7 @@ from reportgen.config.sources import DataSection
 from reportgen.data.files import check_columns, text_layout
 from reportgen.engines.spark.columns import column as column_of
 from reportgen.engines.spark.columns import quoted
-from reportgen.engines.spark.session import first_line
+from reportgen.engines.spark.session import failure_reason
 from reportgen.errors import DataError
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def _source(spark: SparkSession, data: DataSection) -> DataFrame:
         raise
     except Exception as exc:  # AnalysisException: path or table not found, unreadable
         what = f"table {data.table}" if data.table else f"data.path {data.location}"
-        raise DataError(f"{what}: Spark cannot read it ({first_line(exc)}); check the "
+        raise DataError(f"{what}: Spark cannot read it ({failure_reason(exc)}); check the "
                         "path or table name and that every executor can reach it") from exc
 
 
