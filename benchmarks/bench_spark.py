@@ -6,10 +6,13 @@ local mode), for customer tables and sales lines (issue 19).
     python benchmarks/bench_spark.py --customers 10000000 --lines 100000000
     python benchmarks/bench_spark.py --customers 0 --lines 0 --parquet 50000000
     python benchmarks/bench_spark.py --customers 0 --lines 10000000 --value
+    python benchmarks/bench_spark.py --customers 0 --lines 0 --sales-parquet 200000000
 
 `--parquet N`: N customers x 8 features as parquet part files of 1M rows (a folder, which
 the pandas engine refuses), the customer table kept on Spark end to end. `--value`: the
 sales lines' report with the value model (`value:`, its backtest included).
+`--sales-parquet N`: the folder benchmarks/make_sales_parquet.py writes from the cached
+sales lines (N = 200000000: two renumbered copies of the 100M-line file, 196M lines).
 
 Each case is a cold `reportgen run` subprocess writing HTML and PDF. The JVM's peak is
 its VmHWM, read every 0.2 s from /proc while it runs (it is gone when the run ends). A
@@ -30,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner import (
+    CACHE,
     CUSTOMERS_CONFIG,
     PERIOD,
     SALES_CONFIG,
@@ -142,6 +146,7 @@ def main() -> None:
     parser.add_argument("--parquet", type=int, action="append")
     parser.add_argument("--engine", action="append", choices=["pandas", "spark"])
     parser.add_argument("--value", action="store_true", help="sales lines with value:")
+    parser.add_argument("--sales-parquet", type=int, action="append")
     args = parser.parse_args()
     engines = args.engine or ["pandas", "spark"]
     print(f"machine: 10M Python additions in {machine_speed():.2f} s")
@@ -151,6 +156,12 @@ def main() -> None:
     for size in [s for s in (args.lines or [10_000_000]) if s]:
         rows += case(f"{size:,} sales lines" + (" with value:" if args.value else ""),
                      SALES_CONFIG + (VALUE if args.value else ""), sales_file(size), engines)
+    for size in args.sales_parquet or []:
+        folder = CACHE / f"sales-{size}.parquet"
+        if not (folder / "_SUCCESS").is_file():
+            sys.exit(f"{folder} is not there: run benchmarks/make_sales_parquet.py first")
+        rows += case(f"{size:,} sales lines (parquet)" + (" with value:" if args.value else ""),
+                     SALES_CONFIG + (VALUE if args.value else ""), folder, engines)
     for size in args.parquet or []:
         rows += case(f"{size:,} customers (parquet)", CUSTOMERS_CONFIG,
                      customers_parquet(size), engines)
