@@ -324,15 +324,19 @@ def validate(config_path: str | Path, period: str | None = None,
     """
     loaded = load_config(config_path, flatten(overrides))
     config = loaded.config
-    from reportgen import data, model
+    from reportgen import model
 
-    customers = data.load_customers(config, resolve_period(period))
+    with resident_customers(config) as engine:  # engine: spark checks every row on Spark
+        customers = (engine.load() if engine is not None
+                     else load_customers(config, resolve_period(period)))
+        counted = engine.n_customers if engine is not None else None
     value = model.customer_value(customers, config.value)  # a bad calibration_end shows here
     customers = model.with_value(customers, value)
     features = model.build_features(customers.table, customers.features,
                                     profile_log=customers.profile_log)
     rules = model.rule_sets(config, features)
-    return {"rows": customers.table.n_rows_read, "customers": len(features.frame),
+    return {"rows": customers.table.n_rows_read,
+            "customers": counted if counted is not None else len(features.frame),
             "numeric": len(features.numeric), "categorical": len(features.categorical),
             "profile": len(customers.features.profile), "k": config.segmentation.k,
             "roles": dict(rules.roles)}

@@ -100,3 +100,23 @@ def test_no_python_eval_anywhere_in_the_package():
     source = "".join(p.read_text() for p in Path("reportgen").rglob("*.py"))
     assert "eval(" not in source.replace("evaluate(", "").replace("_eval(", "")
     assert "exec(" not in source
+
+
+def test_a_derived_column_may_replace_the_file_column_of_its_name(tmp_path):
+    """`income: income / 1000` reads the file's income, then replaces it (the file's
+    column was not read at all, and the run ended in an internal error)."""
+    from helpers import ROOT, write_config
+
+    from reportgen import data
+    from reportgen.config import load_config
+
+    config = write_config(tmp_path, f"""
+report: {{name: replaced, title: Replaced}}
+data: {{path: {ROOT / 'sample_data' / 'customers.csv'}, id: customer_id}}
+derive: {{income: income / 1000}}
+features: {{numeric: [income, spending_score]}}
+""")
+    customers = data.load_customers(load_config(config, {}).config, "2026-11")
+    original = pd.read_csv(ROOT / "sample_data" / "customers.csv")["income"]
+    assert np.allclose(customers.table.frame["income"].to_numpy(), original.to_numpy() / 1000,
+                       equal_nan=True)

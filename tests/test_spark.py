@@ -254,6 +254,7 @@ def test_derived_columns_of_the_marketing_table_same_report_on_spark(spark, mark
 
 DERIVED = """
 derive:
+  spending_score: spending_score * 2
   signup_days: days_since(signup)
   spend_per_visit: last_purchase_amount / purchase_frequency
   big_spender: spending_score > 60
@@ -307,6 +308,8 @@ def test_derived_columns_same_report_on_spark(spark, tmp_path):
     ("log", ("derive.log_amount: log() of a value <= 0 (-2)", "log(1 + x)")),
     ("date", ("derive.signup_days: column 'signup' holds a date that cannot be read: "
               "'soon'",)),
+    ("replaced", ("derive.spending_score: column 'spending_score' is not numeric",
+                  "e.g. 'high'")),
 ])
 def test_derived_columns_are_refused_on_spark_as_on_pandas(spark, tmp_path, change, words):
     frame = pd.read_csv(ROOT / "sample_data" / "customers.csv", dtype=str)
@@ -315,6 +318,8 @@ def test_derived_columns_are_refused_on_spark_as_on_pandas(spark, tmp_path, chan
         frame.loc[5, "purchase_frequency"] = "often"
     elif change == "log":
         frame.loc[9, "last_purchase_amount"] = "-3"
+    elif change == "replaced":  # text in a column a derived column of its name replaces
+        frame.loc[7, "spending_score"] = "high"
     else:
         frame.loc[12, "signup"] = "soon"
     config = derived_table(tmp_path, frame)
@@ -484,6 +489,19 @@ def test_a_path_spark_cannot_read_is_one_line(tmp_path):
     config = spark_config(tmp_path, data=f"path: {tmp_path / 'no-such-folder'}/")
     assert_one_error_line(run_cli("run", str(config)), "Spark cannot read it", "no-such-folder")
     assert_nothing_written(tmp_path / "out")
+
+
+def test_validate_checks_a_spark_config_on_spark(spark, tmp_path):
+    """`validate` reads through the configured engine: a URL only Spark reads is Spark's
+    refusal in one line (it was an internal error), a good table is counted on Spark."""
+    from reportgen.api import validate
+    from reportgen.errors import DataError
+
+    with pytest.raises(DataError, match="Spark cannot read it"):
+        validate(spark_config(tmp_path, data="path: s3a://no-such-bucket/customers/"))
+    (tmp_path / "good").mkdir()
+    counted = validate(spark_config(tmp_path / "good"))
+    assert counted["customers"] == counted["rows"] == 2_000
 
 
 def test_spark_only_sources_need_the_spark_engine(tmp_path):

@@ -100,10 +100,12 @@ def required_columns(config: Config, features: FeaturesSection) -> dict[str, str
         for column in getattr(features, key):
             need(column, f"features.{key}")
     for position, (name, expression) in enumerate(config.derive.items()):
-        earlier = set(derived[:position])
+        # a column derived earlier is computed; one derived here or later (income: income
+        # * 1000 replaces the file's income) is read from the file first
+        known = set(derived[:position]) | (computed - set(derived))
         for column in parse(expression).columns():
-            if column not in earlier:
-                need(column, f"derive.{name}")
+            if column not in known:
+                needed.setdefault(column, f"derive.{name}")
     if config.transactions is not None:
         needed = {**transaction_columns(config), **needed}
     return needed

@@ -57,13 +57,18 @@ def with_derived(spark: SparkSession, rows: DataFrame, config: Config,
         return F.col(dates[(function, column)])
 
     kinds = {f.name: f.dataType for f in rows.schema.fields}
+    # A derived column may replace a source column of its name (income: income * 1000);
+    # the checks read the source as it was.
+    sources = {name: f"__source{i}" for i, name in enumerate(nodes) if name in kinds}
+    for name, kept in sources.items():
+        rows = rows.withColumn(kept, column_of(name))
     for name, node in nodes.items():  # later expressions read earlier results
         rows = rows.withColumn(name, to_column(node, date_of).cast("double"))
     checks = [c for c in _checks(nodes) if c.kind == "log" or not isinstance(
         kinds.get(c.column), NumericType | BooleanType)]
     if checks:
-        _refuse_what_derive_refuses(rows, checks, present, date_of)
-    return rows.drop(*dates.values())
+        _refuse_what_derive_refuses(rows, checks, present, date_of, sources)
+    return rows.drop(*dates.values(), *sources.values())
 
 
 def _parsed(name: str, text: str) -> Node:
@@ -98,7 +103,8 @@ def _walk(name: str, node: Node, earlier: set[str]) -> Iterator[_Check]:
 
 
 def _refuse_what_derive_refuses(rows: DataFrame, checks: list[_Check], present: Column,
-                                date_of: Callable[[str, str], Column]) -> None:
+                                date_of: Callable[[str, str], Column],
+                                sources: dict[str, str]) -> None:
     """One pass counts every problem; the first in evaluation order is reported, with an
     example read by a second, small query."""
     from pyspark.sql import functions as F
@@ -106,8 +112,9 @@ def _refuse_what_derive_refuses(rows: DataFrame, checks: list[_Check], present: 
     conditions = []
     for check in checks:
         if check.kind == "text":
-            raw = column_of(check.column)
-            conditions.append(present & raw.isNotNull() & number(check.column).isNull()
+            source = sources.get(check.column, check.column)
+            raw = column_of(source)
+            conditions.append(present & raw.isNotNull() & number(source).isNull()
                               & (F.trim(raw.cast("string")) != ""))
         else:
             assert check.argument is not None
@@ -120,7 +127,7 @@ def _refuse_what_derive_refuses(rows: DataFrame, checks: list[_Check], present: 
             continue
         if check.kind == "text":
             example = rows.where(conditions[i]).select(
-                column_of(check.column).cast("string")).first()
+                column_of(sources.get(check.column, check.column)).cast("string")).first()
             shown = example[0] if example is not None else ""
             raise DataError(f"derive.{check.name}: column {check.column!r} is not numeric "
                             f"(e.g. {shown!r}); use year() or days_since() for dates")

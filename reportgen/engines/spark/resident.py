@@ -134,6 +134,11 @@ class CustomersOnSpark:
                       n_rows_read=facts.rows, dropped=dict(self._dropped))
         return Customers(table, spec, None, identified=column is not None)
 
+    @property
+    def n_customers(self) -> int:
+        """Every customer load() kept (the driver's table holds a sample of them)."""
+        return self._n
+
     def _wanted(self) -> dict[str, str]:
         needed = required_columns(self.config, self.spec)
         column = self.config.data.id
