@@ -56,9 +56,6 @@ class PurchaseHistories:
     negative_days: int  # customer-days whose returns outweighed their purchases
     zero_days: int  # purchase days of amount 0
 
-    def __len__(self) -> int:
-        return len(self.ids)
-
 
 def calibration_end(first: np.datetime64, last: np.datetime64,
                     asked: dt.date | str) -> tuple[np.datetime64, bool]:

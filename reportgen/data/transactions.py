@@ -81,8 +81,10 @@ def read_dates(values: pd.Series, dayfirst: bool) -> pd.Series:
 
 
 def check_dates(values: pd.Series, parsed: pd.Series, column: str, dayfirst: bool,
-                considered: np.ndarray) -> None:
-    """Among the considered lines, a value that is present but did not parse is an error."""
+                considered: np.ndarray, rows: bool = True) -> None:
+    """Among the considered lines, a value that is present but did not parse is an error,
+    naming its row unless `rows` is false (values that are not rows, such as the distinct
+    texts engine: spark reads)."""
     candidates = np.flatnonzero(considered & parsed.isna().to_numpy())
     if len(candidates) == 0:
         return
@@ -90,10 +92,10 @@ def check_dates(values: pd.Series, parsed: pd.Series, column: str, dayfirst: boo
     present = (text.notna() & (text != "")).to_numpy()
     if present.any():
         row = int(candidates[np.flatnonzero(present)[0]])
+        where = f" (row {row + 1})" if rows else ""
         raise DataError(
-            f"column {column!r} holds a date that cannot be read: {values.iloc[row]!r} (row "
-            f"{row + 1}); check data.read.dayfirst (now {str(dayfirst).lower()}) or fix "
-            "the value"
+            f"column {column!r} holds a date that cannot be read: {values.iloc[row]!r}"
+            f"{where}; check data.read.dayfirst (now {str(dayfirst).lower()}) or fix the value"
         )
 
 

@@ -33,6 +33,7 @@ from reportgen.engines.spark.session import spark_session
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
+
 def load_customers(config: Config) -> Customers:
     """The period's customers, read (and aggregated) by Spark."""
     features = effective_features(config)

@@ -8,10 +8,16 @@ date the same way, whatever its format.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+import numpy as np
 import pandas as pd
 
-from reportgen.data.transactions import read_dates
-from reportgen.errors import DataError
+from reportgen.data.transactions import check_dates, read_dates
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 
 def read_distinct_dates(values: pd.Series, column: str, dayfirst: bool) -> pd.Series:
@@ -19,10 +25,22 @@ def read_distinct_dates(values: pd.Series, column: str, dayfirst: bool) -> pd.Se
     read is refused in the pandas engine's words, less its row number, which a set of
     distinct values does not have."""
     parsed = read_dates(values, dayfirst)
-    text = values.astype("string").str.strip()
-    unread = (text.notna() & (text != "") & parsed.isna()).to_numpy()
-    if unread.any():
-        raise DataError(
-            f"column {column!r} holds a date that cannot be read: {values[unread].iloc[0]!r}; "
-            f"check data.read.dayfirst (now {str(dayfirst).lower()}) or fix the value")
+    check_dates(values, parsed, column, dayfirst, np.ones(len(values), dtype=bool),
+                rows=False)
     return parsed
+
+
+def text_lookup(spark: SparkSession, values: pd.Series, columns: Mapping[str, np.ndarray],
+                schema: str) -> Callable[[DataFrame, Column], DataFrame]:
+    """What was read from each distinct text (`columns`, with `schema` naming the text
+    column first), joined to rows by their text as a broadcast table."""
+    from pyspark.sql import functions as F
+
+    key = schema.split()[0]
+    cells = [[None if x != x else x for x in c.tolist()] for c in columns.values()]  # NaN
+    table = spark.createDataFrame(list(zip(values.tolist(), *cells, strict=True)), schema)
+
+    def joined(rows: DataFrame, text: Column) -> DataFrame:
+        return rows.join(F.broadcast(table), text == F.col(key), "left").drop(key)
+
+    return joined

@@ -22,7 +22,7 @@ from reportgen.config.schema import Config
 from reportgen.engines.spark.collect import to_pandas
 from reportgen.engines.spark.columns import column as column_of
 from reportgen.engines.spark.columns import number, to_column
-from reportgen.engines.spark.dates import read_distinct_dates
+from reportgen.engines.spark.dates import read_distinct_dates, text_lookup
 from reportgen.errors import DataError, ExpressionError
 
 if TYPE_CHECKING:
@@ -143,7 +143,6 @@ def _with_dates(spark: SparkSession, rows: DataFrame, nodes: dict[str, Node], pr
                 config: Config) -> tuple[DataFrame, dict[tuple[str, str], str]]:
     """year() and days_since() of each date column the expressions name, joined to the
     rows from a table of its distinct texts."""
-    from pyspark.sql import functions as F
 
     wanted = sorted({str(n.args[0].value) for node in nodes.values() for n in _calls(node)})
     names: dict[tuple[str, str], str] = {}
@@ -163,12 +162,11 @@ def _with_dates(spark: SparkSession, rows: DataFrame, nodes: dict[str, Node], pr
             raise DataError(f"derive.{users[0]}: {exc}") from exc
         days = (pd.Timestamp(as_of) - parsed.dt.normalize()).dt.days
         year, since = f"__year{i}", f"__days{i}"
-        table = spark.createDataFrame(pd.DataFrame({
-            f"__text{i}": values.astype(object).to_numpy(),
+        lookup = text_lookup(spark, values, {
             year: parsed.dt.year.astype("float64").to_numpy(),
-            since: days.astype("float64").to_numpy()}))
-        rows = rows.join(F.broadcast(table), text == F.col(f"__text{i}"), "left").drop(
-            f"__text{i}")
+            since: days.astype("float64").to_numpy()},
+            f"__text{i} string, {year} double, {since} double")
+        rows = lookup(rows, text)
         names[("year", column)], names[("days_since", column)] = year, since
     return rows, names
 

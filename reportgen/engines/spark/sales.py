@@ -43,7 +43,7 @@ from reportgen.data.transactions import (
 from reportgen.engines.spark.collect import check_collectable, to_pandas
 from reportgen.engines.spark.columns import column as column_of
 from reportgen.engines.spark.columns import number, quoted, to_column
-from reportgen.engines.spark.dates import read_distinct_dates
+from reportgen.engines.spark.dates import read_distinct_dates, text_lookup
 from reportgen.errors import DataError, ExpressionError
 
 if TYPE_CHECKING:
@@ -206,14 +206,8 @@ def _date_pass(spark: SparkSession, lines: DataFrame, spec: TransactionsSection,
                        dtype="string")
     parsed = read_distinct_dates(values, column, dayfirst)
     day = (parsed.to_numpy().astype("datetime64[D]") - EPOCH).astype(np.int64)
-    table = spark.createDataFrame(list(zip(values.tolist(), day.tolist(), strict=True)),
-                                  "__text string, day int")
-
-    def day_of(frame: DataFrame) -> DataFrame:
-        return frame.join(F.broadcast(table), column_of(column).cast("string")
-                          == F.col("__text"), "left").drop("__text")
-
-    return day_of, lines_read, missing
+    lookup = text_lookup(spark, values, {"day": day}, "__text string, day int")
+    return (lambda frame: lookup(frame, text)), lines_read, missing
 
 
 def _per_customer(kept: DataFrame, spec: TransactionsSection, extra: list[str],
@@ -290,9 +284,8 @@ def _purchase_histories(flagged: DataFrame, as_of: dt.date,
         end = history_end(as_of)
         cut, auto = calibration_end(EPOCH + np.timedelta64(int(counted["first"]), "D"), end,
                                     asked)
-        kept = days.where("purchase").withColumn(
-            "first", F.min("day").over(Window.partitionBy("id")))
-        per = to_pandas(kept.groupBy("id").agg(
+        bought = days.where("purchase")
+        per = to_pandas(bought.groupBy("id").agg(
             *_day_sums(F.col("day") <= _day_number(end), ""),
             *_day_sums(F.col("day") <= _day_number(cut), "c_"),
             F.min_by("net", "day").alias("first_amount"),
@@ -300,8 +293,10 @@ def _purchase_histories(flagged: DataFrame, as_of: dt.date,
                   ).alias("last_year"),
             F.count(F.when(F.col("day") > _day_number(cut), 1)).alias("held"),
             F.sum(F.when(F.col("day") > _day_number(cut), F.col("net"))).alias("held_sum")))
-        repeats = to_pandas(kept.where((F.col("first") <= _day_number(cut))
-                                       & (F.col("day") > F.col("first")))
+        first = F.min("day").over(Window.partitionBy("id"))  # for the repeats only
+        repeats = to_pandas(bought.withColumn("first", first)
+                            .where((F.col("first") <= _day_number(cut))
+                                   & (F.col("day") > F.col("first")))
                             .groupBy("day").count().orderBy("day"))
     finally:
         days.unpersist()

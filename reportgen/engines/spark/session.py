@@ -156,7 +156,7 @@ class Interrupts:
     def __init__(self, session: SparkSession) -> None:
         self.session = session
         self.requested = False
-        self.raised = False
+        self.stopped = False
 
     @contextmanager
     def handled(self) -> Iterator[None]:
@@ -167,12 +167,12 @@ class Interrupts:
         try:
             yield
         finally:
-            self.raised = True  # stops the re-sending
+            self.stopped = True  # stops the re-sending
             signal.signal(signal.SIGINT, before)
 
     def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
         if not _inside_spark(frame):
-            self.raised = True
+            self.stopped = True
             raise KeyboardInterrupt
         if not self.requested:
             self.requested = True
@@ -181,11 +181,11 @@ class Interrupts:
     def _cancel(self) -> None:
         """Cancel the jobs, and any the run starts next, until the interrupt is raised."""
         main = threading.main_thread()
-        while not self.raised and main.is_alive() and main.ident is not None:
+        while not self.stopped and main.is_alive() and main.ident is not None:
             with suppress(Exception):
                 self.session.sparkContext.cancelAllJobs()
             time.sleep(0.2)
-            if not self.raised:
+            if not self.stopped:
                 signal.pthread_kill(main.ident, signal.SIGINT)
 
 
