@@ -218,6 +218,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from reportgen.errors import one_line
     from reportgen.starter import write_starter
 
     path, starter = write_starter(args.data, args.output, args.force)
@@ -229,7 +230,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         what = (f"one row a customer (id {starter.id or 'none: row numbers'}), "
                 f"{len(starter.clustered)} clustering features, {len(starter.profile)} "
                 "profile columns")
-    print(f"wrote {path}: {what}; read the comments, then: reportgen run {path}")
+    print(one_line(f"wrote {path}: {what}; read the comments, then: reportgen run {path}"))
     return EXIT_OK
 
 

@@ -48,11 +48,29 @@ class ExpressionError(ReportgenError):
 
 
 def failure_line(exc: BaseException) -> str:
-    """The one line a failure is told in: by the CLI on stderr, by `serve` on the page."""
+    """The one line a failure is told in: by the CLI on stderr, by `serve` on the page.
+    A file or column name in it may hold a line break or a terminal escape: shown escaped,
+    so the line stays one line and cannot rewrite the terminal."""
     if isinstance(exc, ReportgenError):
-        return f"error: {exc}"
-    return (f"error: internal error ({type(exc).__name__}: {exc}); this is a bug in "
-            "reportgen. Run again with --debug for the traceback.")
+        return f"error: {one_line(str(exc))}"
+    return (f"error: internal error ({type(exc).__name__}: {one_line(str(exc))}); this is a "
+            "bug in reportgen. Run again with --debug for the traceback.")
+
+
+def one_line(text: str, limit: int = 4000) -> str:
+    """Control characters (line breaks, tabs, ESC, NUL; C1 and Unicode's line and
+    paragraph separators too) and lone surrogates as visible escapes, and at most `limit`
+    characters."""
+    shown = "".join(_visible(char) for char in text)
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
+
+
+def _visible(char: str) -> str:
+    code = ord(char)
+    if code < 0x20 or 0x7F <= code < 0xA0 or code in (0x2028, 0x2029) \
+            or 0xD800 <= code < 0xE000:  # a lone surrogate: an undecodable byte of a file name
+        return repr(char)[1:-1] if code < 0x80 else f"\\u{code:04x}"
+    return char
 
 
 class EngineError(ReportgenError):

@@ -12,8 +12,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from reportgen.config.schema import Config
+from reportgen.config.yamltext import MAX_BYTES, YamlLimitError, load_text
 from reportgen.errors import ConfigError
 from reportgen.text import did_you_mean
+
+MAX_KEY_PARTS = 8  # the deepest config key, personas.rules[0].when.column, has 5
 
 
 class LoadedConfig(BaseModel):
@@ -47,12 +50,9 @@ def read_yaml_mapping(source: Path) -> dict[str, Any]:
     if not source.is_file():
         raise ConfigError(f"config file not found: {source}")
     try:
-        text = source.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"{source.name} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
-    try:
-        data = yaml.safe_load(text)
+        data = load_text(_config_text(source))
+    except YamlLimitError as exc:
+        raise ConfigError(f"{source.name}: {exc}") from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
@@ -69,12 +69,32 @@ def read_yaml_mapping(source: Path) -> dict[str, Any]:
     return data
 
 
+def _config_text(source: Path) -> str:
+    """The file's text, read no further than a config can be long."""
+    try:
+        with source.open("rb") as stream:
+            raw = stream.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config {source} ({exc.strerror or exc})") from exc
+    if len(raw) > MAX_BYTES:
+        raise ConfigError(f"{source.name} is larger than {MAX_BYTES // 2**20} MB, more than "
+                          "any config needs; is it the data file?")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{source.name} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
+
+
 def apply_overrides(raw: dict[str, Any], overrides: Sequence[str] | Mapping[str, Any]) -> None:
     """`--set a.b=value` (value parsed as YAML) or API keyword overrides, in place."""
     items = overrides.items() if isinstance(overrides, Mapping) else map(split_setting, overrides)
     for key, value in items:
         node: Any = raw
         parts = str(key).split(".")
+        if len(parts) > MAX_KEY_PARTS:
+            raise ConfigError(f"--set {key!s:.60}...: a key path of more than {MAX_KEY_PARTS} "
+                              "parts; no config key is that deep")
         for i, part in enumerate(parts[:-1]):
             node = _child(node, part, ".".join(parts[: i + 1]))
         _assign(node, parts[-1], value, str(key))
@@ -83,9 +103,12 @@ def apply_overrides(raw: dict[str, Any], overrides: Sequence[str] | Mapping[str,
 def split_setting(setting: str) -> tuple[str, Any]:
     key, sep, text = setting.partition("=")
     if not sep or not key.strip():
-        raise ConfigError(f"--set {setting!r}: expected key.path=value, e.g. segmentation.k=5")
+        raise ConfigError(f"--set {setting!r:.80}: expected key.path=value, e.g. "
+                          "segmentation.k=5")
     try:
-        value = yaml.safe_load(text) if text.strip() else ""
+        value = load_text(text) if text.strip() else ""
+    except YamlLimitError as exc:
+        raise ConfigError(f"--set {key.strip():.60}: the value: {exc}") from exc
     except yaml.YAMLError:
         value = text
     return key.strip(), value

@@ -213,7 +213,8 @@ def sales_columns(frame: pd.DataFrame, columns: list[Column]) -> dict[str, str] 
         for name in frame.columns:
             if name in found.values() or not pattern.search(name):
                 continue
-            if numeric and not pd.api.types.is_numeric_dtype(frame[name]):
+            if numeric and (not pd.api.types.is_numeric_dtype(frame[name])
+                            or not expressible(name)):
                 continue
             if not numeric and kinds.get(name) == "date":
                 continue
@@ -264,6 +265,8 @@ def _add_derived(starter: Starter) -> None:
     this_year = dt.date.today().year
     for column in list(starter.columns):
         values = starter.sample.frame[column.name]
+        if not expressible(column.name):
+            continue
         if column.role == "numeric" and BIRTH_RE.search(column.name) and \
                 values.dropna().between(1900, this_year).mean() > 0.95:
             name = _free_name("age", starter)
@@ -300,7 +303,8 @@ def money_families(columns: list[Column]) -> dict[str, list[Column]]:
     of one total: clustering on each part would make the product mix the segments."""
     families: dict[str, list[Column]] = {}
     for column in columns:
-        if column.role != "numeric" or not MONEY_RE.search(column.name):
+        if column.role != "numeric" or not MONEY_RE.search(column.name) \
+                or not expressible(column.name):
             continue
         prefix = re.match(r"[A-Za-z][a-z]*|[^A-Za-z]*", _words(column.name).split()[0])
         if prefix and len(prefix.group(0)) >= 3:
@@ -352,6 +356,11 @@ def _free_name(name: str, starter: Starter) -> str:
     while candidate in taken:
         candidate, number = f"{name}_{number}", number + 1
     return candidate
+
+
+def expressible(column: str) -> bool:
+    """An expression names a column bare or in backticks, so never one holding a backtick."""
+    return "`" not in column
 
 
 def ref(column: str) -> str:

@@ -1,0 +1,161 @@
+"""Hostile and clumsy input, second round (issue 27): nobody writes the user's config,
+reads their secrets or takes the machine down.
+
+Each test states the contract a user relies on: what `init` writes says only what init
+meant; YAML is bounded and strict; every bad input is one `error:` line with exit 2.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from helpers import ROOT, blobs_frame
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from reportgen.cli import main
+from reportgen.config.load import load_config
+from reportgen.config.yamltext import StrictLoader
+from reportgen.errors import DataError
+from reportgen.starter import write_starter
+
+INJECTION = ("note\nemail: {to: [someone@elsewhere.example], send_after_run: true, "
+             "smtp: {host: mail.elsewhere.example}}\noutput: {dir: /tmp/stolen}\n#")
+LINE_BREAKS = ["\n", "\r", "\r\n", "\x85", "\u2028", "\u2029"]
+
+
+def hostile_table(path: Path, hostile: str, rows: int = 60) -> None:
+    """A customer table whose one hostile name heads four columns, one of each kind init
+    writes somewhere different: a constant (the 'Not used' comment), a category (profile),
+    a skewed measure (clustered, logged, with a reason) and a birth year (a derive: line)."""
+    rng = np.random.default_rng(0)
+    header = ["customer_id", "income", "spend", f"{hostile} const", f"{hostile} kind",
+              f"{hostile} amount", f"{hostile} birth"]
+    with open(path, "w", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(header)
+        for i in range(rows):
+            writer.writerow([f"C{i:03d}", int(rng.integers(20, 90)), int(rng.integers(1, 999)),
+                             "same", "abc"[i % 3], int(rng.lognormal(3, 1.5)),
+                             int(rng.integers(1950, 2000))])
+
+
+def written_config(path: Path) -> dict:
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=StrictLoader)
+
+
+def assert_says_only_what_init_means(config: dict, data: Path) -> None:
+    assert set(config) <= {"report", "data", "derive", "features", "segmentation", "personas",
+                           "recommendations", "output"}
+    assert config["output"] == {"dir": "reports"}
+    assert config["data"]["path"] == data.name
+    names = set(config["features"].get("numeric", [])) | set(config["features"]["profile"])
+    assert names <= set(config.get("derive", {})) | set(_header(data))
+
+
+def _header(path: Path) -> list[str]:
+    with open(path, newline="", encoding="utf-8") as stream:
+        return [name.strip() for name in next(csv.reader(stream))]
+
+
+def test_a_header_cannot_write_the_config(tmp_path):
+    data = tmp_path / "customers.csv"
+    hostile_table(data, INJECTION)
+    config, _ = write_starter(data, tmp_path / "customers.yaml")
+    text = config.read_text(encoding="utf-8")
+    raw = written_config(config)
+    assert "email" not in raw and raw["output"] == {"dir": "reports"}
+    assert_says_only_what_init_means(raw, data)
+    assert f"{INJECTION} kind" in raw["features"]["profile"]
+    assert all(not line.startswith(("email:", "output: {dir: /tmp"))
+               for line in text.splitlines())
+    assert load_config(config).config.email is None
+
+
+@pytest.mark.parametrize("brk", LINE_BREAKS, ids=repr)
+def test_a_file_name_cannot_write_the_config(tmp_path, brk):
+    name = f"x{brk}email: {{to: [a@b.example]}}{brk}#.csv"
+    data = tmp_path / name
+    hostile_table(data, "plain")
+    config, _ = write_starter(data, tmp_path / "c.yaml")
+    raw = written_config(config)
+    assert "email" not in raw
+    assert raw["data"]["path"] == name
+    assert load_config(config).config.data.path == data
+
+
+NAME_TEXT = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1,
+                    max_size=40).filter(lambda s: s.strip() == s and s.strip())
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(hostile=st.one_of(
+    NAME_TEXT,
+    st.sampled_from(LINE_BREAKS).flatmap(lambda b: NAME_TEXT.map(
+        lambda s: f"a{b}email: {{to: [x@y.example]}}{b}output: {{dir: /}}{b}# {s}"))))
+def test_any_column_name_is_inert_property(tmp_path_factory, hostile):
+    """Whatever the header holds, the starter config either says only what init meant
+    (every hostile column where init put it, nothing else) or is refused in one line."""
+    folder = tmp_path_factory.mktemp("init")
+    data = folder / "customers.csv"
+    hostile_table(data, hostile)
+    try:
+        config, _ = write_starter(data, folder / "c.yaml")
+    except DataError as exc:
+        assert "\n" not in str(exc)
+        return
+    raw = written_config(config)
+    assert_says_only_what_init_means(raw, data)
+    assert load_config(config).config.email is None
+
+
+def test_a_config_with_a_repeated_key_is_refused(tmp_path, capsys):
+    blobs_frame().drop(columns="group").to_csv(tmp_path / "customers.csv", index=False)
+    (tmp_path / "c.yaml").write_text(
+        "report: {name: a, title: A}\ndata: {path: customers.csv, id: customer_id}\n"
+        "features: {numeric: [income, score]}\noutput: {dir: out}\n"
+        "output: {dir: /tmp/elsewhere}\n")
+    assert main(["validate", str(tmp_path / "c.yaml")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == ("error: c.yaml: line 5: key 'output' appears twice in one section "
+                   "(first on line 4); keep one")
+
+
+def test_yaml_merge_keys_may_still_be_overridden():
+    text = "base: &b {k: 3, select: elbow}\nsegmentation: {<<: *b, k: 4}\n"
+    assert yaml.load(text, Loader=StrictLoader)["segmentation"] == {"k": 4, "select": "elbow"}
+
+
+ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+    f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+    f"*{chr(97 + i)}]\n" for i in range(8))
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    (ALIAS_BOMB, "its aliases expand to more than 100,000 values"),
+    ("report: " + "[" * 20_000 + "]" * 20_000 + "\n", "it nests deeper than 40 levels"),
+    ("report: " + "{a: " * 60 + "1" + "}" * 60 + "\n", "it nests deeper than 40 levels"),
+    ("a: &a [1, *a]\n", "an alias refers to the value that contains it"),
+    ("# " + "x" * (2**20 + 10) + "\n", "is larger than 1 MB, more than any config needs"),
+], ids=["alias-bomb", "deep-flow", "deep-mapping", "recursive-alias", "huge"])
+def test_yaml_is_bounded_before_it_is_expanded(tmp_path, capsys, text, fragment):
+    (tmp_path / "c.yaml").write_text(text)
+    assert main(["run", str(tmp_path / "c.yaml")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: c.yaml") and fragment in err[0], err
+
+
+@pytest.mark.parametrize(("setting", "fragment"), [
+    ("a" + ".a" * 20_000 + "=1", "a key path of more than 8 parts"),
+    ("report.title=" + "[" * 20_000 + "]" * 20_000, "the value: it nests deeper than 40"),
+], ids=["deep-key", "deep-value"])
+def test_set_is_bounded(setting, fragment, capsys):
+    assert main(["run", str(ROOT / "configs" / "sample.yaml"), "--set", setting]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and fragment in err[0], err
