@@ -304,7 +304,7 @@ def send_report(config_path: str | Path, *, out: str | Path | None = None,
 
 
 def latest_period(report_dir: Path) -> str:
-    periods = sorted(d.name for d in report_dir.glob("*") if PERIOD_RE.match(d.name)
+    periods = sorted(d.name for d in report_dir.glob("*") if PERIOD_RE.fullmatch(d.name)
                      and d.is_dir() and not d.is_symlink()) if report_dir.is_dir() else []
     if not periods:
         raise ConfigError(f"no report periods in {report_dir}; run `reportgen run` first, or "
@@ -357,8 +357,9 @@ def flatten(overrides: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 def resolve_period(period: str | None) -> str:
     if period is None:
         return generation_time().astimezone().strftime("%Y-%m")
-    if not PERIOD_RE.match(period):
-        raise ConfigError(f"--period: expected YYYY-MM such as 2026-11, found {period!r}")
+    if not PERIOD_RE.fullmatch(period):
+        raise ConfigError(f"--period: expected YYYY-MM such as 2026-11 (a year from 1900 to "
+                          f"2999), found {period!r:.40}")
     return period
 
 

@@ -32,7 +32,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -53,6 +53,8 @@ from reportgen.api import (
 )
 from reportgen.config import LoadedConfig, load_config
 from reportgen.errors import ReportgenError, failure_line
+from reportgen.files import read_own_file
+from reportgen.text import PERIOD_RE
 from reportgen.timing import StageTimer
 
 if TYPE_CHECKING:
@@ -62,6 +64,10 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 EVENTS_PATH = "/__reportgen/events"
 ARCHIVE_PREFIX = "/archive/"
 KEEPALIVE_SECONDS = 15.0
+REPORT_NAME_RE = re.compile(r"[a-z0-9-]+")  # report.name, the folder of its periods
+MAX_ARCHIVE_PARTS = 8
+NAME_MAX = 255
+MAX_SERVED_BYTES = 2**30
 LIVE_SCRIPT = """<script id="reportgen-live">(function () {{
   var shown = {version};
   var events = new EventSource("{events}");
@@ -98,6 +104,7 @@ class Preview:
     out: Path | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
     loaded: LoadedConfig | None = None
+    output_dir: Path | None = None  # from the last config that loaded, or --out
     _data_key: str | None = None
     _model_key: str | None = None
     _prepared: Prepared | None = None
@@ -109,6 +116,7 @@ class Preview:
         (ReportgenError when it cannot be made)."""
         loaded = load_config(self.config_path, flatten(self.overrides))
         config = loaded.config
+        self.output_dir = Path(self.out or config.output.dir)
         timer = StageTimer(None)
         data_key = _key(data_inputs(config), self.period, self.report_dir(config).name,
                         _file_signatures(data_files(loaded)),
@@ -251,7 +259,51 @@ def _before_closing_body(page: str, fragment: str) -> str:
     return page[:index] + fragment + page[index:] if index >= 0 else page + fragment
 
 
-def make_handler(published: Published, archive_root: Callable[[], Path],
+def archive_file(root: Path | None, relative: str) -> Path | None:
+    """The file or folder of the output folder a /archive/ path names, or None. Only what
+    reportgen writes there is served: the index pages, and the files of a report's period
+    folders (never a hidden file, a lock, a run's temporary folder), the path checked
+    again once links are resolved; so the config's folder, its secrets and the data stay
+    unreachable even when output.dir is that folder. A folder's path means its index."""
+    if root is None:
+        return None
+    parts = [part for part in relative.split("/") if part]
+    if not _in_layout(parts):
+        return None
+    try:
+        base = root.resolve()
+        real = base.joinpath(*parts)
+        if len(parts) <= 1 or (len(parts) == 2 and parts[1] == "index.html"):
+            real = base.joinpath(*parts[:1], "index.html")
+        real = real.resolve()
+        if not real.is_relative_to(base) or not _in_layout(list(real.relative_to(base).parts)):
+            return None
+        return real if real.is_file() or real.is_dir() else None
+    except (OSError, ValueError):
+        return None
+
+
+def _in_layout(parts: list[str]) -> bool:
+    """<out>/index.html, <out>/<report>/index.html, <out>/<report>/<period>/..."""
+    if len(parts) > MAX_ARCHIVE_PARTS or any(
+            part.startswith(".") or len(part) > NAME_MAX or "\x00" in part for part in parts):
+        return False
+    if not parts or parts == ["index.html"]:
+        return True
+    if not REPORT_NAME_RE.fullmatch(parts[0]):
+        return False
+    return len(parts) == 1 or parts[1:] == ["index.html"] or bool(PERIOD_RE.fullmatch(parts[1]))
+
+
+def host_name(header: str) -> str:
+    """The host of a Host header without its port: `[::1]:8000`, `[::1]`, `localhost:80`."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:header.find("]")] if "]" in header else ""
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+def make_handler(published: Published, archive_root: Callable[[], Path | None],
                  loopback_only: bool) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "reportgen-serve"
@@ -261,7 +313,11 @@ def make_handler(published: Published, archive_root: Callable[[], Path],
                 self._send(HTTPStatus.FORBIDDEN, b"reportgen serve answers localhost only\n",
                            "text/plain; charset=utf-8")
                 return
-            path = unquote(urlsplit(self.path).path)
+            try:
+                path = unquote(urlsplit(self.path).path, errors="strict")
+            except (ValueError, UnicodeDecodeError):
+                self._send(HTTPStatus.BAD_REQUEST, b"bad request\n", "text/plain; charset=utf-8")
+                return
             if path in ("/", "/index.html"):
                 self._send(HTTPStatus.OK, published.page().encode("utf-8"),
                            "text/html; charset=utf-8")
@@ -275,8 +331,7 @@ def make_handler(published: Published, archive_root: Callable[[], Path],
         def _host_is_loopback(self) -> bool:
             """A page elsewhere that points its own name at 127.0.0.1 (DNS rebinding)
             must not read the report: only requests addressed to localhost are answered."""
-            host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]").lower()
-            return host in LOOPBACK
+            return host_name(self.headers.get("Host") or "") in LOOPBACK
 
         def _events(self) -> None:
             self.send_response(HTTPStatus.OK)
@@ -295,23 +350,25 @@ def make_handler(published: Published, archive_root: Callable[[], Path],
                 return  # the page went away
 
         def _archive(self, relative: str) -> None:
-            root = archive_root().resolve()
-            target = (root / relative).resolve()
-            if not target.is_relative_to(root):
-                self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8")
-                return
-            if target.is_dir():
+            target = archive_file(archive_root(), relative)
+            if target is not None and target.is_dir():
                 if not self.path.endswith("/"):
                     self.send_response(HTTPStatus.MOVED_PERMANENTLY)
-                    self.send_header("Location", self.path + "/")
+                    self.send_header("Location", urlsplit(self.path).path + "/")
+                    self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                target = target / "index.html"
-            if not target.is_file():
+                target = None
+            try:
+                body = read_own_file(target, MAX_SERVED_BYTES) if target is not None else None
+            except OSError:
+                body = None
+            if body is None:
                 self._send(HTTPStatus.NOT_FOUND, b"not in the output folder (yet)\n",
                            "text/plain; charset=utf-8")
                 return
-            self._send(HTTPStatus.OK, target.read_bytes(), _content_type(target))
+            assert target is not None
+            self._send(HTTPStatus.OK, body, _content_type(target))
 
         def _send(self, status: HTTPStatus, body: bytes, content_type: str) -> None:
             self.send_response(status)
@@ -338,20 +395,32 @@ def _content_type(path: Path) -> str:
 # ---- the loop ---------------------------------------------------------------------------
 
 
+class PreviewHTTPServer(ThreadingHTTPServer):
+    """The standard threading server with a listen backlog for a burst of requests (a page
+    and its reloads from several tabs; the default of 5 refused some of 200 at once), and
+    a dropped connection left unreported (a closed tab is no error of the preview's)."""
+
+    request_queue_size = 256
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
+
+
 @dataclass
 class Server:
     """The HTTP server on its own thread; the caller's thread renders and watches."""
     host: str
     port: int
     published: Published
-    archive_root: Callable[[], Path]
+    archive_root: Callable[[], Path | None]
     _httpd: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
 
     def start(self) -> str:
         handler = make_handler(self.published, self.archive_root, self.host in LOOPBACK)
         try:
-            self._httpd = ThreadingHTTPServer((self.host, self.port), handler)
+            self._httpd = PreviewHTTPServer((self.host, self.port), handler)
         except OSError as exc:
             raise ServeError(f"--port {self.port}: cannot listen on {self.host}:{self.port} "
                              f"({exc.strerror or exc}); pick another port with --port") from exc
@@ -388,18 +457,24 @@ def serve(config_path: str | Path, *, host: str = "127.0.0.1", port: int = 8000,
                          "preview (reportgen init DATA_FILE writes a starter one)")
     say = say or _stderr
     preview = Preview(config_path, resolve_period(period), Path(out) if out else None,
-                      dict(overrides or {}))
+                      dict(overrides or {}), output_dir=Path(out) if out else None)
     published = Published()
-    server = Server(host, port, published, lambda: _archive_root(preview, config_path))
+    server = Server(host, port, published, lambda: preview.output_dir)
     url = server.start()
     say(f"serving {config_path} at {url} (archive at {url}archive/); Ctrl-C stops")
     if ready is not None:
         ready(url)
+    watcher = Watcher(lambda: watched_paths(config_path, preview.loaded))
     try:
-        render_once(preview, published, say, write)
-        for _ in watch_changes(lambda: watched_paths(config_path, preview.loaded)):
+        watcher.start()  # before the first rendering: a save during it is not lost
+        while True:
+            before = file_states(watched_paths(config_path, preview.loaded))
             render_once(preview, published, say, write)
+            if file_states(before) != before:  # saved while rendering, maybe before the
+                watcher.changed.set()          # watcher was listening: render again
+            watcher.wait()
     finally:
+        watcher.stop()
         server.stop()
 
 
@@ -421,33 +496,73 @@ def render_once(preview: Preview, published: Published, say: Callable[[str], Non
             say(failure_line(exc))
 
 
-def watch_changes(paths: Callable[[], set[Path]]) -> Iterator[None]:
-    """One item per burst of changes to the files `paths()` names (re-read after each
-    item: a config edit can point at another data file or templates folder)."""
-    import watchfiles
-
-    while True:
-        wanted = paths()
-        folders = {p if p.is_dir() else p.parent for p in wanted}
-        folders = {f for f in folders if f.is_dir()}
-
-        def relevant(change: watchfiles.Change, name: str, wanted: set[Path] = wanted) -> bool:
-            changed = Path(name).resolve()
-            return any(changed == p or changed.is_relative_to(p) for p in wanted)
-
-        for _ in watchfiles.watch(*folders, watch_filter=relevant, debounce=400, step=50,
-                                  rust_timeout=1000, yield_on_timeout=False):
-            yield
-            if paths() != wanted:
-                break  # watch the new set of files
+def file_states(paths: Iterable[Path]) -> dict[Path, tuple[int, int, str]]:
+    """Size, modification time and, for a small file (the config), a digest of its
+    bytes: two saves within one tick of the file system's clock still differ."""
+    states = {}
+    for path in paths:
+        try:
+            info = path.stat()
+            digest = (hashlib.sha256(path.read_bytes()).hexdigest()
+                      if path.is_file() and info.st_size <= 2**20 else "")
+            states[path] = (info.st_size, info.st_mtime_ns, digest)
+        except OSError:
+            states[path] = (-1, -1, "")
+    return states
 
 
-def _archive_root(preview: Preview, config_path: Path) -> Path:
-    if preview.out is not None:
-        return preview.out
-    if preview.loaded is not None:
-        return Path(preview.loaded.config.output.dir)
-    return config_path.parent
+class Watcher:
+    """Watches the files `paths()` names on a thread of its own from the moment serve
+    starts, so that a save made while a rendering runs is seen when it ends; `changed` is
+    set by each burst of changes (watchfiles' debounce) and cleared by `wait`. The set of
+    files is read again every half second: a config edit can point at another data file
+    or templates folder."""
+
+    def __init__(self, paths: Callable[[], set[Path]]) -> None:
+        self.paths = paths
+        self.changed = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True,
+                                        name="reportgen-serve-watch")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def wait(self) -> None:
+        while not self.changed.wait(timeout=0.5):
+            pass
+        self.changed.clear()
+
+    def _watch(self) -> None:
+        import watchfiles
+
+        while not self._stop.is_set():
+            wanted = self.paths()
+            folders = {f for f in (p if p.is_dir() else p.parent for p in wanted) if f.is_dir()}
+            if not folders:
+                self._stop.wait(0.5)
+                continue
+
+            def relevant(change: watchfiles.Change, name: str,
+                         wanted: set[Path] = wanted) -> bool:
+                changed = Path(name).resolve()
+                return any(changed == p or changed.is_relative_to(p) for p in wanted)
+
+            try:
+                for changes in watchfiles.watch(*folders, watch_filter=relevant, debounce=400,
+                                                step=50, rust_timeout=500,
+                                                yield_on_timeout=True, stop_event=self._stop):
+                    if changes:
+                        self.changed.set()
+                    if self.paths() != wanted:
+                        break  # watch the new set of files
+            except (OSError, RuntimeError):  # a watched folder went away: look again soon
+                self.changed.set()
+                self._stop.wait(0.5)
 
 
 def _stderr(line: str) -> None:

@@ -85,7 +85,9 @@ def without_units(label: str) -> str:
     """A label for a name: `annual income (k$)` -> `annual income`."""
     return UNITS_RE.sub("", label).strip() or label
 
-PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")  # YYYY-MM: a period and its folder's name
+# YYYY-MM, years 1900-2999: a period and its folder's name (fullmatch: a trailing newline
+# is not a period)
+PERIOD_RE = re.compile(r"(19|2\d)\d\d-(0[1-9]|1[0-2])")
 
 
 def period_label(period: str) -> str:

@@ -69,7 +69,7 @@ def report_folders(out: Path) -> list[Path]:
 
 
 def periods(folder: Path) -> list[Path]:
-    return sorted(d for d in folder.iterdir() if PERIOD_RE.match(d.name) and is_own_folder(d))
+    return sorted(d for d in folder.iterdir() if PERIOD_RE.fullmatch(d.name) and is_own_folder(d))
 
 
 def convert_period(folder: Path) -> None:

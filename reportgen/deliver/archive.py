@@ -75,7 +75,7 @@ def _write_indexes(out_root: Path, env: Environment) -> list[Path]:
 
 
 def read_report(folder: Path) -> ReportEntry | None:
-    periods = sorted((d for d in folder.iterdir() if PERIOD_RE.match(d.name)
+    periods = sorted((d for d in folder.iterdir() if PERIOD_RE.fullmatch(d.name)
                       and is_own_folder(d)),
                      key=lambda d: d.name, reverse=True)
     summaries = [read_summary(d) for d in periods]

@@ -68,7 +68,7 @@ def previous_folder(report_dir: Path, period: str) -> Path | None:
     if not report_dir.is_dir():
         return None
     earlier = sorted((d for d in report_dir.iterdir()
-                      if PERIOD_RE.match(d.name) and d.name < period and is_own_folder(d)),
+                      if PERIOD_RE.fullmatch(d.name) and d.name < period and is_own_folder(d)),
                      key=lambda d: d.name)
     return earlier[-1] if earlier else None
 

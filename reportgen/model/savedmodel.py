@@ -162,8 +162,8 @@ class _Segment(_Record):
 class _Model(_Record):
     format: str
     version: int
-    period: Annotated[str, Field(pattern=PERIOD_RE.pattern)]
-    fitted_in: Annotated[str, Field(pattern=PERIOD_RE.pattern)]
+    period: Annotated[str, Field(pattern=f"^{PERIOD_RE.pattern}$")]
+    fitted_in: Annotated[str, Field(pattern=f"^{PERIOD_RE.pattern}$")]
     next_id: Id
     features: _Features
     preprocessing: _Preprocessing
