@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reportgen.config import LoadedConfig, load_config
-from reportgen.errors import ConfigError, OutputError
+from reportgen.errors import ConfigError
 from reportgen.folders import check_report_folder, report_lock
 from reportgen.text import PERIOD_RE
 from reportgen.timing import StageTimer
@@ -77,8 +77,6 @@ def run_report(
     target = report_dir / period
     with report_lock(report_dir, config.report.name, wait):
         summary = render_period(loaded, period, target, timer)
-        with timer("archive"):
-            rebuild_archive(report_dir.parent, target, config.report.templates)
         if config.email is not None and config.email.send_after_run:
             from reportgen.deliver import build_message, send
 
@@ -149,7 +147,6 @@ def publish_described(loaded: LoadedConfig, period: str, out: str | Path | None,
         with pdf_process(config.output.formats) as pdf:
             deliver.clear_leftovers(target)
             _publish(config, fitted, described, target, timer, pdf)
-        rebuild_archive(report_dir.parent, target, config.report.templates)
     return target
 
 
@@ -268,17 +265,6 @@ def pdf_process(formats: Sequence[str]) -> Iterator[PdfWorker | None]:
         yield worker
     finally:
         worker.close()
-
-
-def rebuild_archive(out_root: Path, target: Path, templates: Path | None) -> None:
-    from reportgen.deliver import rebuild_indexes
-
-    try:
-        rebuild_indexes(out_root, templates)
-    except OSError as exc:
-        raise OutputError(f"the report was written to {target}, but the archive index could "
-                          f"not be updated ({exc.strerror or exc}); the next run rewrites it"
-                          ) from exc
 
 
 def send_report(config_path: str | Path, *, out: str | Path | None = None,

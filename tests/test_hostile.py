@@ -286,3 +286,100 @@ def test_an_edit_saved_during_the_first_rendering_is_shown(tmp_path):
         assert b"Gold circle" in body and b"Premium patrons" not in body
     finally:
         served.stop()
+
+
+# ---- templates: sandboxed, bounded, and checked before a period is published ------------
+
+SMALL = """report: {name: small, title: Small%s}
+data: {path: customers.csv, id: customer_id}
+features: {numeric: [income, score], profile: [age]}
+segmentation: {k: 3}
+output: {dir: out, formats: [html]}
+"""
+
+
+@pytest.fixture
+def small(tmp_path):
+    blobs_frame().drop(columns="group").to_csv(tmp_path / "customers.csv", index=False)
+    (tmp_path / "config.yaml").write_text(SMALL % "")
+    return tmp_path
+
+
+def run_small(folder: Path, *settings: str, capsys=None) -> tuple[int, str]:
+    args = ["run", str(folder / "config.yaml"), "--period", "2026-11"]
+    for setting in settings:
+        args += ["--set", setting]
+    code = main(args)
+    err = capsys.readouterr().err if capsys is not None else ""
+    return code, err
+
+
+def published_files(folder: Path) -> dict[str, bytes]:
+    period = folder / "out" / "small" / "2026-11"
+    return {p.name: p.read_bytes() for p in sorted(period.iterdir()) if p.is_file()}
+
+
+def one_error_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
+    return lines[0]
+
+
+@pytest.mark.parametrize("payload", [
+    "{{ cycler.__init__.__globals__.os.popen('touch PWNED').read() }}",
+    "{{ self.__init__.__globals__.__builtins__['__import__']('os').system('touch PWNED') }}",
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "{{ report.__class__ }}{% set x = [] %}{{ x.append(1) }}",
+], ids=["cycler-globals", "self-builtins", "subclasses", "mutation"])
+def test_a_template_cannot_run_code(small, capsys, payload):
+    (small / "t").mkdir()
+    (small / "t" / "report.html.j2").write_text(
+        '{% extends "default:report.html.j2" %}{% block content %}' + payload
+        + "{{ super() }}{% endblock %}")
+    code, err = run_small(small, "report.templates=t", capsys=capsys)
+    assert code == 2, err
+    assert "not allowed in a template" in one_error_line(err)
+    assert not (small / "PWNED").exists() and not (Path.cwd() / "PWNED").exists()
+    assert not (small / "out" / "small" / "2026-11").exists()
+
+
+@pytest.mark.parametrize("payload", [
+    "{{ 'x' * 10**9 }}", "{{ 2 ** (10 ** 9) }}", "{{ '%999999999d' % 1 }}",
+    "{{ '{:999999999}'.format(1) }}", "{{ 'x'|center(10**9) }}", "{{ '%999999999s'|format(1) }}",
+], ids=["repeat", "power", "percent-width", "format-width", "center", "format-filter"])
+def test_a_template_cannot_fill_the_memory(small, capsys, payload):
+    (small / "t").mkdir()
+    (small / "t" / "report.html.j2").write_text(
+        '{% extends "default:report.html.j2" %}{% block content %}' + payload + "{% endblock %}")
+    code, err = run_small(small, "report.templates=t", capsys=capsys)
+    assert code == 2 and "not allowed in a template" in one_error_line(err), err
+
+
+@pytest.mark.parametrize("breakage", ["archive-template", "index-lock-symlink"])
+def test_a_failure_at_publishing_leaves_the_earlier_report_whole(small, capsys, breakage):
+    assert run_small(small)[0] == 0
+    before = published_files(small)
+    if breakage == "archive-template":
+        (small / "t").mkdir()
+        (small / "t" / "archive_report.html.j2").write_text("{% for %}")
+        settings = ("report.templates=t", "segmentation.k=4")
+        fragment = "archive_report.html.j2 line 1"
+    else:
+        lock = small / "out" / ".reportgen-index.lock"
+        lock.unlink()
+        lock.symlink_to(small / "elsewhere")
+        settings = ("segmentation.k=4",)
+        fragment = "cannot open the lock file"
+    capsys.readouterr()
+    code, err = run_small(small, *settings, capsys=capsys)
+    assert code == 2 and fragment in one_error_line(err), err
+    assert published_files(small) == before
+    assert [p.name for p in (small / "out" / "small").iterdir() if ".tmp-" in p.name] == []
+
+
+def test_text_that_mentions_a_url_is_not_a_resource_load(small, capsys):
+    (small / "config.yaml").write_text(SMALL % ", company: 'see url(https://example.com/x)'")
+    code, err = run_small(small, capsys=capsys)
+    assert code == 0, err
+    html = (small / "out" / "small" / "2026-11" / "report.html").read_text()
+    assert "url(https://example.com/x)" in html

@@ -31,10 +31,16 @@ def resolve_path(value: Path | None, info: ValidationInfo) -> Path | None:
 
 def check_placeholders(template: str, known: Sequence[str]) -> None:
     try:
-        names = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+        fields = [(name, spec, conversion) for _, name, spec, conversion
+                  in string.Formatter().parse(template) if name is not None]
     except ValueError as exc:
-        raise ValueError(f"{template!r}: {exc}; write {{{{ and }}}} for literal braces") from exc
-    for name in names:
+        raise ValueError(f"{template!r:.80}: {exc}; write {{{{ and }}}} for literal braces"
+                         ) from exc
+    for name, spec, conversion in fields:
+        if spec or conversion:  # a width of 10**10 would fill the memory; nothing needs one
+            shown = f"{{{name}{'!' + conversion if conversion else ''}:{spec}}}"
+            raise ValueError(f"{shown:.60} in {template!r:.80}: placeholders take no format "
+                             f"or conversion; write {{{name}}}")
         if name not in known:
             raise ValueError(f"unknown placeholder {{{name}}} in {template!r}; use "
                              + ", ".join(f"{{{k}}}" for k in known))

@@ -40,7 +40,7 @@ class SmtpSection(Section):
     password_env: str | None = Field(
         None, description="Environment variable holding the SMTP password (never the "
         "password itself).")
-    timeout: float = Field(30, gt=0, description="Seconds to wait for the server.")
+    timeout: float = Field(30, gt=0, le=600, description="Seconds to wait for the server.")
     ca_file: Path | None = Field(
         None, description="A CA certificate (PEM) to trust, for a server with an internal "
         "certificate.")
@@ -64,7 +64,7 @@ class SmtpSection(Section):
 
 class EmailSection(Section):
     to: Annotated[list[str], OneOrMany] = Field(
-        description="Recipients (one address or a list).")
+        min_length=1, description="Recipients (one address or a list).")
     cc: Annotated[list[str], OneOrMany] = Field(
         default_factory=list, description="Copy recipients.")
     bcc: Annotated[list[str], OneOrMany] = Field(
@@ -78,7 +78,8 @@ class EmailSection(Section):
     send_after_run: bool = Field(
         False, description="Email the PDF at the end of every successful `reportgen run`.")
     max_attachment_mb: float = Field(
-        10, gt=0, description="Refuse to send a PDF larger than this (most servers cap 10-25 MB).")
+        10, gt=0, le=1000,
+        description="Refuse to send a PDF larger than this (most servers cap 10-25 MB).")
     smtp: SmtpSection = Field(default_factory=dict, validate_default=True,
                               description="The mail server.")
 

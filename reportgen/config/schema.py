@@ -36,10 +36,12 @@ def _looks_like_an_image(path: Path) -> bool:
 
 class ReportSection(Section):
     name: str = Field(
-        pattern=r"^[a-z0-9][a-z0-9-]*$",
-        description="Folder name of this report's outputs: lower-case letters, digits, dashes.",
+        pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64,
+        description="Folder name of this report's outputs: lower-case letters, digits, "
+        "dashes; at most 64.",
     )
-    title: str = Field(min_length=1, description="Title on the report's cover and pages.")
+    title: str = Field(min_length=1, max_length=300,
+                       description="Title on the report's cover and pages.")
     company: str | None = Field(None, description="Company name shown in the title block.")
     footer: str | None = Field(
         None, description="Text at the foot of every PDF page, e.g. Confidential; default: "
@@ -158,16 +160,18 @@ class SegmentationSection(Section):
         0.03, ge=0, lt=0.5, description="With select: stable, the smallest share of customers "
         "a segment may hold (a segment too small to run a campaign on does not count).")
     random_state: int = Field(
-        42, description="Seed: the same config and data give the same labels.")
+        42, ge=0, le=2**32 - 1,
+        description="Seed: the same config and data give the same labels (0 to 2**32 - 1).")
     n_init: int = Field(
-        10, ge=4, description="K-Means initialisations per k (at least 4; one picks wrong k)."
-    )
+        10, ge=4, le=100, description="K-Means initialisations per k (4 to 100; one picks "
+        "wrong k).")
     silhouette_sample: int = Field(
-        10_000, ge=1_000, description="Silhouette is computed on at most this many rows."
+        10_000, ge=1_000, le=100_000, description="Silhouette is computed on at most this "
+        "many rows (its cost grows with the square: 100,000 takes minutes)."
     )
     sweep_sample: int = Field(
-        50_000, ge=1_000, description="The k sweep is fitted on at most this many rows (a "
-        "seeded random sample); the chosen k is then fitted on all rows.")
+        50_000, ge=1_000, le=10_000_000, description="The k sweep is fitted on at most this "
+        "many rows (a seeded random sample); the chosen k is then fitted on all rows.")
     refit: bool = Field(
         True, description="Fit a new model each period and match its segments to the last "
         "period's (ids, names, colours kept); false: score new data with the saved model.")

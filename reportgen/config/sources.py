@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import re
 from pathlib import Path
@@ -24,8 +25,8 @@ from reportgen.errors import ExpressionError
 
 class ReadOptions(Section):
     sep: str | None = Field(
-        None, min_length=1, description="Column separator, or `whitespace` for columns "
-        "lined up with spaces; detected from the file when absent.")
+        None, min_length=1, description="Column separator (one character), or `whitespace` "
+        "for columns lined up with spaces; detected from the file when absent.")
     columns: list[str] | None = Field(
         None, min_length=1, description="The column names of a file without a header row "
         "(its first line is then data).")
@@ -35,6 +36,27 @@ class ReadOptions(Section):
     sheet: str | int | None = Field(None, description="Excel sheet name or 0-based index.")
     decimal: str = Field(".", min_length=1, max_length=1, description="Decimal mark.")
     thousands: str | None = Field(None, max_length=1, description="Thousands separator.")
+
+    @field_validator("sep")
+    @classmethod
+    def _one_character(cls, value: str | None) -> str | None:
+        if value is not None and value != "whitespace" and len(value) != 1:
+            raise ValueError(f"a separator is one character (or whitespace), found {value!r:.20}")
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _text_encoding(cls, value: str) -> str:
+        """A codec Python knows and that turns bytes into text: rot13 or base64 are not."""
+        try:
+            info = codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown encoding {value!r:.40}; try utf-8, latin-1 or cp1252"
+                             ) from None
+        if not getattr(info, "_is_text_encoding", True):
+            raise ValueError(f"{value!r:.40} is not a text encoding; try utf-8, latin-1 or "
+                             "cp1252")
+        return value
 
 
 SQL_PLACEHOLDERS = ("period_start", "period_end", "as_of")
@@ -53,7 +75,8 @@ class SqlSource(Section):
     password_env: str | None = Field(
         None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
         description="Environment variable holding the database password.")
-    chunk_rows: int = Field(50_000, ge=1000, description="Rows fetched at a time.")
+    chunk_rows: int = Field(50_000, ge=1000, le=10_000_000,
+                            description="Rows fetched at a time.")
     connect_timeout: int = Field(10, ge=1, le=300,
                                  description="Seconds to wait for the server to answer.")
 
@@ -101,8 +124,8 @@ class DataSection(Section):
     table: str | None = Field(
         None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$",
         description="With engine: spark, a catalog table (warehouse.sales) instead of a path.")
-    id: str | None = Field(None, description="Customer id column, read as text exactly as "
-                           "written; row numbers when absent.")
+    id: str | None = Field(None, min_length=1, description="Customer id column, read as "
+                           "text exactly as written; row numbers when absent.")
     as_of: dt.date | None = Field(
         None, description="Reference date for days_since() in derive (default: the "
         "transactions' as_of, else today).")

@@ -5,12 +5,15 @@ numbers and links to each period's HTML and PDF; `<out>/index.html` lists the re
 Links are relative, so the folder can be copied to any static web server or opened from
 disk. Both are rebuilt from the period folders' summary.json files after every run and
 written atomically; a period whose summary cannot be read is still listed, without
-numbers, rather than failing the run.
+numbers, rather than failing the run. A run renders the pages before it publishes its
+period (index_pages with the staging folder standing in for it), so a broken archive
+template fails the run while the earlier report of the period is still in place.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +23,7 @@ from reportgen.files import is_own_folder, write_atomically
 from reportgen.folders import index_lock
 from reportgen.record import Segment, Summary, read_summary
 from reportgen.report.page import DEFAULT_ACCENT
-from reportgen.report.render import make_environment
+from reportgen.report.render import make_environment, render_template
 from reportgen.text import PERIOD_RE
 
 
@@ -56,39 +59,54 @@ def rebuild_indexes(out_root: Path, templates: Path | None = None) -> list[Path]
     """
     env = make_environment(templates)
     with index_lock(out_root):
-        return _write_indexes(out_root, env)
+        return write_pages(index_pages(out_root, env))
 
 
-def _write_indexes(out_root: Path, env: Environment) -> list[Path]:
-    reports = [r for r in (read_report(d) for d in sorted(out_root.iterdir())
-                           if is_own_folder(d) and not d.name.startswith("."))
-               if r is not None]
-    written = []
-    for report in reports:
-        page = env.get_template("archive_report.html.j2").render(report=report,
-                                                                 accent=DEFAULT_ACCENT)
-        written.append(write_atomically(out_root / report.name / "index.html", page))
-    page = env.get_template("archive_root.html.j2").render(reports=reports,
-                                                           accent=DEFAULT_ACCENT)
-    written.append(write_atomically(out_root / "index.html", page))
-    return written
+Pages = list[tuple[Path, str]]
 
 
-def read_report(folder: Path) -> ReportEntry | None:
-    periods = sorted((d for d in folder.iterdir() if PERIOD_RE.fullmatch(d.name)
-                      and is_own_folder(d)),
-                     key=lambda d: d.name, reverse=True)
-    summaries = [read_summary(d) for d in periods]
+def index_pages(out_root: Path, env: Environment, staged: Mapping[Path, Path] | None = None
+                ) -> Pages:
+    """The index pages' paths and text, rendered in memory. `staged` maps a period folder
+    about to be published to the staging folder that holds it, so the pages can be made
+    (and a broken template found) before the period replaces an earlier one."""
+    staged = dict(staged or {})
+    folders = {d for d in out_root.iterdir() if is_own_folder(d) and not d.name.startswith(".")}
+    folders |= {period.parent for period in staged}
+    reports = [r for r in (read_report(d, staged) for d in sorted(folders)) if r is not None]
+    pages = [(out_root / report.name / "index.html",
+              render_template(env, "archive_report.html.j2",
+                              {"report": report, "accent": DEFAULT_ACCENT}))
+             for report in reports]
+    pages.append((out_root / "index.html", render_template(
+        env, "archive_root.html.j2", {"reports": reports, "accent": DEFAULT_ACCENT})))
+    return pages
+
+
+def write_pages(pages: Pages) -> list[Path]:
+    return [write_atomically(path, text) for path, text in pages]
+
+
+def read_report(folder: Path, staged: Mapping[Path, Path] | None = None) -> ReportEntry | None:
+    staged = staged or {}
+    found = {d for d in folder.iterdir() if PERIOD_RE.fullmatch(d.name) and is_own_folder(d)} \
+        if is_own_folder(folder) else set()
+    found |= {period for period in staged if period.parent == folder}
+    periods = sorted(found, key=lambda d: d.name, reverse=True)
     if not periods:
         return None
+    summaries = [read_summary(staged.get(d, d)) for d in periods]
     title = summaries[0].title if summaries[0] and summaries[0].title else folder.name
-    return ReportEntry(folder.name, title,
-                       [read_period(d, s) for d, s in zip(periods, summaries, strict=True)])
+    return ReportEntry(folder.name, title, [read_period(d, s, staged.get(d, d))
+                                            for d, s in zip(periods, summaries, strict=True)])
 
 
-def read_period(folder: Path, summary: Summary | None) -> PeriodEntry:
-    html = f"{folder.name}/report.html" if (folder / "report.html").is_file() else None
-    pdf = f"{folder.name}/report.pdf" if (folder / "report.pdf").is_file() else None
+def read_period(folder: Path, summary: Summary | None, files: Path | None = None
+                ) -> PeriodEntry:
+    """`files`: where the period's files are now (its staging folder, before publishing)."""
+    files = files or folder
+    html = f"{folder.name}/report.html" if (files / "report.html").is_file() else None
+    pdf = f"{folder.name}/report.pdf" if (files / "report.pdf").is_file() else None
     if summary is None:
         return PeriodEntry(folder.name, html, pdf)
     largest = max(summary.segments, key=lambda s: s.size) if summary.segments else None
@@ -104,4 +122,4 @@ def _when(text: str) -> dt.datetime | None:
         return None
 
 
-__all__ = ["rebuild_indexes"]
+__all__ = ["index_pages", "rebuild_indexes", "write_pages"]

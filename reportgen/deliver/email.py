@@ -46,7 +46,7 @@ def build_message(config: Config, folder: Path, retry: str) -> Outgoing:
     fields = placeholders(config, summary.period)
     url = spec.report_url.format(**fields) if spec.report_url else None
     message = EmailMessage()
-    message["Subject"] = spec.subject.format(**fields)
+    message["Subject"] = " ".join(spec.subject.format(**fields).split())  # one header line
     message["From"] = spec.sender
     message["To"] = ", ".join(spec.to)
     if spec.cc:

@@ -20,9 +20,11 @@ import numpy as np
 import pandas as pd
 
 from reportgen import record
+from reportgen.deliver.archive import index_pages, write_pages
 from reportgen.deliver.audiences import write_audiences
 from reportgen.errors import OutputError
 from reportgen.files import remove_stale, temporary_prefix
+from reportgen.folders import index_lock
 from reportgen.model.savedmodel import FILE as MODEL_FILE
 from reportgen.model.savedmodel import SavedModel, write_model
 from reportgen.report.chartset import build_charts
@@ -59,7 +61,7 @@ def publish_period(content: ReportContent, model: SavedModel, ids: pd.Series,
         env = make_environment(content.report.templates)
         charts = build_charts(content, ready=worker.paint_chart if worker else None)
         context = vars(page_context(content, charts, logo_data_url(content.report.logo)))
-    with staged_folder(target) as folder:
+    with staged_folder(target, content.report.templates) as folder:
         outputs = []
         if worker:
             with timer("pdf"):  # the PDF process draws while the files below are written
@@ -90,14 +92,15 @@ def publish_period(content: ReportContent, model: SavedModel, ids: pd.Series,
 
 
 @contextlib.contextmanager
-def staged_folder(target: Path) -> Iterator[Path]:
-    """Yield an empty temporary folder; on success it replaces `target` as a whole."""
+def staged_folder(target: Path, templates: Path | None = None) -> Iterator[Path]:
+    """Yield an empty temporary folder; on success it replaces `target` as a whole, and the
+    archive's index pages are rewritten (publish_with_indexes)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=temporary_prefix(target.name), dir=target.parent))
     staging.chmod(0o777 & ~current_umask())  # mkdtemp makes 0700; reports are to be shared
     try:
         yield staging
-        publish(staging, target)
+        publish_with_indexes(staging, target, templates)
     except OSError as exc:  # disk full, file too large, permissions changed mid-run
         shutil.rmtree(staging, ignore_errors=True)
         raise OutputError(
@@ -113,6 +116,25 @@ def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def publish_with_indexes(staging: Path, target: Path, templates: Path | None) -> None:
+    """Everything that can fail is done before the rename: the index lock opened (a
+    symbolic link there is refused), the index pages rendered in memory with the staged
+    period in them. After it, only writing the pages can fail, and its line says that the
+    report itself was written. The lock is held throughout, so the root index never
+    misses a report published meanwhile."""
+    out_root = target.parent.parent
+    env = make_environment(templates)
+    with index_lock(out_root):
+        pages = index_pages(out_root, env, {target: staging})
+        publish(staging, target)
+        try:
+            write_pages(pages)
+        except OSError as exc:
+            raise OutputError(f"the report was written to {target}, but the archive index "
+                              f"could not be updated ({exc.strerror or exc}); the next run "
+                              "rewrites it") from exc
 
 
 def publish(staging: Path, target: Path) -> None:

@@ -15,11 +15,15 @@ import os
 import re
 from collections.abc import Sequence
 from functools import cache
+from html.parser import HTMLParser
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.runtime
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from reportgen.errors import OutputError
@@ -43,18 +47,80 @@ def builtin_templates() -> Path:
 
 
 def make_environment(user_dir: Path | None) -> jinja2.Environment:
-    """User templates first; `default:name` always reaches the built-in one, for extending."""
+    """User templates first; `default:name` always reaches the built-in one, for extending.
+    Every template, the user's and the built-in ones, runs in the sandbox below."""
     builtin = jinja2.FileSystemLoader(str(builtin_templates()))
     loaders: list[jinja2.BaseLoader] = []
     if user_dir is not None:
         loaders.append(jinja2.FileSystemLoader(str(user_dir)))
     loaders += [jinja2.PrefixLoader({"default": builtin}, delimiter=":"), builtin]
-    env = jinja2.Environment(
+    env = TemplateSandbox(
         loader=jinja2.ChoiceLoader(loaders), autoescape=True, undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
     env.filters.update(FILTERS)
+    for name in WIDTH_FILTERS:
+        env.filters[name] = _bounded_filter(env.filters[name])
     return env
+
+
+MAX_TEXT = 10**7      # characters (or items) one template expression may make
+MAX_WIDTH = 1000      # a format width, a centre or indent width
+MAX_EXPONENT = 1000
+WIDTH_FILTERS = ("center", "indent", "wordwrap", "format", "truncate")
+FORMAT_WIDTH_RE = re.compile(r"\d{4,}")
+
+
+class TemplateSandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox: a template reads the context it is given and formats it;
+    it cannot reach Python's internals (`cycler.__init__.__globals__` is refused), call
+    anything unsafe, change the lists and mappings it receives, or import. On top of that,
+    the expressions that could fill the memory are bounded: `*` and `**` on text, lists
+    and numbers, and the widths of `%`, str.format and the width-taking filters."""
+
+    intercepted_binops = frozenset({"*", "**", "%"})
+
+    def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any,
+                   right: Any) -> Any:
+        if operator == "*":
+            for sized, times in ((left, right), (right, left)):
+                if isinstance(sized, str | list | tuple) and isinstance(times, int) \
+                        and len(sized) * times > MAX_TEXT:
+                    raise SecurityError(f"a template made text longer than {MAX_TEXT:,}")
+        elif operator == "**" and isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
+            raise SecurityError(f"a template raised a number to a power above {MAX_EXPONENT}")
+        elif operator == "%" and isinstance(left, str):
+            _check_widths(left)
+        return super().call_binop(context, operator, left, right)
+
+    def wrap_str_format(self, value: Any) -> Any:
+        wrapped = super().wrap_str_format(value)
+        if wrapped is not None:
+            _check_widths(value.__self__)
+        return wrapped
+
+
+def _check_widths(template: str) -> None:
+    """A format string may not ask for a width or precision of MAX_WIDTH or more."""
+    if FORMAT_WIDTH_RE.search(template) and any(
+            int(n) >= MAX_WIDTH for n in re.findall(r"[%:.<>^=+ #0-]\*?(\d{4,})", template)):
+        raise SecurityError(f"a template's format asks for a width of {MAX_WIDTH} or more")
+
+
+def _bounded_filter(function: Any) -> Any:
+    """A width-taking filter refuses a width of MAX_WIDTH or more; `format` checks its
+    format string as `%` does."""
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        for value in [*args, *kwargs.values()]:
+            if isinstance(value, int) and not isinstance(value, bool) and value >= MAX_WIDTH:
+                raise SecurityError(f"a template asked a filter for a width of {value:,}")
+        if function.__name__ == "do_format" and args and isinstance(args[0], str):
+            _check_widths(args[0])
+        return function(*args, **kwargs)
+
+    if hasattr(function, "jinja_pass_arg"):  # pass_environment and the like
+        bounded.jinja_pass_arg = function.jinja_pass_arg  # type: ignore[attr-defined]
+    return bounded
 
 
 def _count(value: int | None) -> str:
@@ -109,6 +175,12 @@ def render_template(env: jinja2.Environment, name: str, context: dict[str, Any])
         raise OutputError(f"template not found: {exc.name}") from exc
     except jinja2.UndefinedError as exc:
         raise OutputError(f"template error: {exc.message}") from exc
+    except SecurityError as exc:
+        raise OutputError(f"template {name}: not allowed in a template: {exc}; templates "
+                          "format the report's data and can do nothing else (see the "
+                          "README, 'Templates')") from exc
+    except (jinja2.TemplateError, ArithmeticError, MemoryError, RecursionError) as exc:
+        raise OutputError(f"template {name}: {type(exc).__name__}: {exc}") from exc
 
 
 @cache
@@ -181,18 +253,51 @@ def start_pdf(env: jinja2.Environment, context: dict[str, Any], charts: dict[str
     worker.start_pdf(page, str(allowed[-1]), allowed, path)
 
 
-RESOURCE_RE = re.compile(
-    r"""<(?:img|script|link|iframe|source|video|audio|embed|object|track)\b[^>]*?"""
-    r"""\b(?:src|href|data|poster|srcset)\s*=\s*["']?\s*((?:https?:|ftp:|file:|//)[^"'\s>]*)"""
-    r"""|(?:url\(|@import\s+)\s*["']?\s*((?:https?:|ftp:|file:|//)[^"')\s;]*)""",
-    re.IGNORECASE)
+REMOTE_RE = re.compile(r"^\s*(?:https?:|ftp:|file:|//)", re.IGNORECASE)
+CSS_URL_RE = re.compile(r"""(?:url\(|@import\s+)\s*["']?\s*([^"')\s;]*)""", re.IGNORECASE)
+LOADING_ATTRIBUTES = {"src", "data", "poster", "srcset", "background", "xlink:href"}
+LOADING_HREF_TAGS = {"link", "image", "use", "feimage", "script"}  # <a href> is a link to click
+
+
+class _Loads(HTMLParser):
+    """Collects what a browser would fetch: loading attributes of tags, and url() and
+    @import in style attributes and <style> elements; text, scripts' code and links to
+    click are not loads (a customer's category may say `url(https://...)` in words)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._in_style = tag == "style"
+        for name, value in attrs:
+            if value is None:
+                continue
+            if name in LOADING_ATTRIBUTES or (name == "href" and tag in LOADING_HREF_TAGS):
+                self.found += [part.split()[0] for part in value.split(",") if part.split()]
+            elif name == "style":
+                self.found += CSS_URL_RE.findall(value)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        self._in_style = False
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_style = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_style:
+            self.found += CSS_URL_RE.findall(data)
 
 
 def check_self_contained(page: str) -> None:
     """The HTML page must load nothing from elsewhere (links to click are fine)."""
-    found = RESOURCE_RE.search(page)
-    if found:
-        url = found.group(1) or found.group(2)
-        raise OutputError(f"the report's templates load {url}; the HTML report must not load "
-                          "anything from the network or local files: embed it as a data: "
-                          "URL (report.logo does this for a logo)")
+    loads = _Loads()
+    loads.feed(page)
+    loads.close()
+    url = next((u for u in loads.found if REMOTE_RE.match(u)), None)
+    if url is not None:
+        raise OutputError(f"the report's templates load {url:.100}; the HTML report must not "
+                          "load anything from the network or local files: embed it as a "
+                          "data: URL (report.logo does this for a logo)")
