@@ -127,11 +127,16 @@ def _stop(signum: int, frame: object) -> None:
     raise Stopped(signum)
 
 
+WATCHED = ("run", "validate", "init", "send")  # commands that read data (serve renders on)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _stop)
     try:
-        return COMMANDS[args.command](args)
+        if args.command not in WATCHED:
+            return COMMANDS[args.command](args)
+        return _watched(args)
     except KeyboardInterrupt:
         print("error: interrupted; no report was changed", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -141,6 +146,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 128 + stop.signum
     except Exception as exc:
         return _report_failure(exc, args.debug)
+
+
+def _watched(args: argparse.Namespace) -> int:
+    """A command that reads data, under the memory backstop (data/memory.py)."""
+    from reportgen.data.memory import MemoryLimitReached, MemoryWatch
+
+    try:
+        with MemoryWatch():
+            return COMMANDS[args.command](args)
+    except MemoryLimitReached as reached:
+        print(reached.line, file=sys.stderr)
+        return EXIT_USER
 
 
 def _report_failure(exc: Exception, debug: bool) -> int:

@@ -15,6 +15,7 @@ injection), and stripped again when reportgen reads its own file back.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ SEGMENTS_FILE = "segments.csv"
 SUMMARY_BYTES = 256 * 2**20
 FORMULA_MARKS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets read as a formula
 PLAIN_NUMBER = r"[+-]?\d+(?:\.\d+)?"
+MAX_SEGMENT_ID = 10_000
 
 
 class _Part(BaseModel):
@@ -368,11 +370,22 @@ def segments_frame(ids: pd.Series, labels: np.ndarray, names: dict[int, str],
 VALUE_DIGITS = {"expected_purchases": 4, "p_alive": 4, "value": 2}
 
 
-def read_segments(folder: Path) -> pd.DataFrame:
-    """A period's segments.csv as (id, segment), ids as they were in the data."""
+def read_segments(folder: Path, limit: float = float("inf")) -> pd.DataFrame:
+    """A period's segments.csv as (id, segment), ids as they were in the data. ValueError
+    when it is longer than `limit` bytes (what this run's memory allows: the file lies in
+    a folder others may write) or its segment column holds anything but segment ids."""
     with open_own_file(folder / SEGMENTS_FILE) as stream:
-        frame = pd.read_csv(stream, usecols=["id", "segment"], dtype={"id": "string"},
-                            keep_default_na=False)
+        size = os.fstat(stream.fileno()).st_size
+        if size > limit:
+            raise ValueError(f"it is {size:,} bytes, more than this run's memory allows")
+        frame = pd.read_csv(stream, usecols=["id", "segment"], dtype={"id": "string",
+                            "segment": "string"}, keep_default_na=False)
+    segments = pd.to_numeric(frame["segment"], errors="coerce")
+    bad = segments.isna() | (segments % 1 != 0) | (segments < 0) | (segments > MAX_SEGMENT_ID)
+    if bad.any():
+        raise ValueError(f"its segment column holds {frame['segment'][bad].iloc[0]!r:.40}, "
+                         "which is not a segment id")
+    frame["segment"] = segments.astype("int64")
     frame["id"] = restore_formulas(frame["id"])
     return frame
 

@@ -91,5 +91,8 @@ PERIOD_RE = re.compile(r"(19|2\d)\d\d-(0[1-9]|1[0-2])")
 
 
 def period_label(period: str) -> str:
-    """2026-11 -> November 2026."""
+    """2026-11 -> November 2026; anything else (read from a file others may write) as it
+    is."""
+    if not PERIOD_RE.fullmatch(period):
+        return period
     return dt.date.fromisoformat(f"{period}-01").strftime("%B %Y")

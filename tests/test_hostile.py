@@ -383,3 +383,169 @@ def test_text_that_mentions_a_url_is_not_a_resource_load(small, capsys):
     assert code == 0, err
     html = (small / "out" / "small" / "2026-11" / "report.html").read_text()
     assert "url(https://example.com/x)" in html
+
+
+# ---- memory: every input bounded before it is expanded; the limit holds ----------------
+
+MEMORY_CONFIG = """report: {name: mem, title: Mem}
+data: {path: %s}
+features: {numeric: [a, b]}
+segmentation: {k: 3}
+output: {dir: out, formats: [html]}
+"""
+
+
+def run_measured(args: list[str], cwd: Path, **env: str) -> tuple[int, str, float]:
+    """A reportgen command in a child process: exit code, stderr, and its peak resident
+    memory in MB (from wait4's rusage, the child's own)."""
+    import os
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-m", "reportgen", *args], cwd=cwd,
+                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                             env={**os.environ, **env})
+    assert child.stderr is not None
+    err = child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    return child.returncode, err, usage.ru_maxrss / 1024
+
+
+def short_rows_gzip(path: Path, megabytes: int) -> None:
+    """Gzip members of '1,2' lines, concatenated (a valid .gz): megabytes of text from a
+    file of a few hundred kilobytes."""
+    import gzip
+
+    member = gzip.compress(b"1,2\n" * 2**18, compresslevel=9)
+    path.write_bytes(gzip.compress(b"a,b\n") + member * megabytes)
+
+
+def short_rows_zip(path: Path, megabytes: int) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive, \
+            archive.open("rows.csv", "w", force_zip64=True) as stream:
+        stream.write(b"a,b\n")
+        for _ in range(megabytes):
+            stream.write(b"1,2\n" * 2**18)
+
+
+@pytest.mark.parametrize("make, name", [(short_rows_gzip, "rows.csv.gz"),
+                                        (short_rows_zip, "rows.csv.zip")], ids=["gz", "zip"])
+def test_a_small_archive_of_short_rows_stops_within_the_limit(tmp_path, make, name):
+    """2 GB of 4-byte rows in a small archive: pandas' tokens take some ten times the text,
+    which the file's size cannot foresee; the reading measures and stops, one line, and
+    the process never passes REPORTGEN_MEMORY_LIMIT."""
+    make(tmp_path / name, 2048)
+    (tmp_path / "c.yaml").write_text(MEMORY_CONFIG % name)
+    code, err, peak = run_measured(["run", "c.yaml"], tmp_path, REPORTGEN_MEMORY_LIMIT="1GB")
+    assert code == 2, err
+    line = one_error_line(err)
+    assert f"data file {name} takes more memory to read than this run can use" in line
+    assert peak < 1000, f"peak {peak:.0f} MB"
+    assert not (tmp_path / "out" / "mem").exists() or not any(
+        (tmp_path / "out" / "mem").glob("20*"))
+
+
+def test_the_watch_stops_what_no_estimate_foresaw(tmp_path):
+    """The backstop: an allocation no reader estimated. Growing by steps: stopped in the
+    main thread (MemoryLimitReached); one allocation past the limit: the line, then exit."""
+    import subprocess
+    import sys
+
+    script = """
+import sys, numpy as np
+from reportgen.data.memory import MemoryLimitReached, MemoryWatch
+try:
+    with MemoryWatch():
+        if sys.argv[1] == "steps":
+            kept = []
+            while True:
+                kept.append(np.ones(2**20))
+        np.ones(2**28)
+except MemoryLimitReached as reached:
+    print(reached.line, file=sys.stderr)
+    sys.exit(2)
+"""
+    for how in ("steps", "one"):
+        done = subprocess.run([sys.executable, "-c", script, how], capture_output=True,
+                              text=True, timeout=120,
+                              env={**__import__("os").environ, "REPORTGEN_MEMORY_LIMIT": "600MB"})
+        assert done.returncode == 2, done.stderr
+        assert one_error_line(done.stderr).startswith(
+            "error: the run needed more than 600.0 MB of memory (REPORTGEN_MEMORY_LIMIT); no "
+            "report was changed"), done.stderr
+
+
+def test_a_categorical_column_of_many_values_is_refused(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    frame = blobs_frame(n_per_group=200).drop(columns="group")
+    frame["code"] = [f"X{i}" for i in rng.permutation(len(frame))]
+    frame.to_csv(tmp_path / "customers.csv", index=False)
+    (tmp_path / "config.yaml").write_text(
+        (SMALL % "").replace("numeric: [income, score]",
+                             "numeric: [income, score], categorical: [code]"))
+    code, err = run_small(tmp_path, capsys=capsys)
+    assert code == 2
+    assert one_error_line(err) == (
+        "error: features.categorical: column 'code' has more than 50 distinct values; each "
+        "value becomes a column of its own, so the segments would follow the values: move it "
+        "to features.profile, or derive a coarser column")
+
+
+@pytest.mark.parametrize("damage", ["sparse", "text-segment", "inf-segment"])
+def test_last_periods_segments_are_bounded_and_checked(small, capsys, damage):
+    """Last period's segments.csv lies in a folder others may write: a 100 GB sparse file
+    or a segment column of text or inf means no migration this month, said on the page,
+    never a crash or the machine's memory."""
+    import json
+
+    assert main(["run", str(small / "config.yaml"), "--period", "2026-10"]) == 0
+    old = small / "out" / "small" / "2026-10" / "segments.csv"
+    if damage == "sparse":
+        with open(old, "r+b") as stream:
+            stream.truncate(100 * 10**9)
+    else:
+        lines = old.read_text().splitlines()
+        first = lines[1].split(",")
+        first[1] = "churned" if damage == "text-segment" else "inf"
+        old.write_text("\n".join([lines[0], ",".join(first), *lines[2:]]) + "\n")
+    try:
+        code, err = run_small(small, capsys=capsys)
+    finally:
+        old.unlink()
+    assert code == 0, err
+    summary = json.loads((small / "out" / "small" / "2026-11" / "summary.json").read_text())
+    note = summary["changes"]["migration_note"]
+    expected = {"sparse": "more than this run's memory allows",
+                "text-segment": "its segment column holds 'churned', which is not a segment id",
+                "inf-segment": "its segment column holds 'inf', which is not a segment id"}
+    assert "could not be read" in note and expected[damage] in note, note
+
+
+# ---- nothing read outside the output folder ----------------------------------------------
+
+
+def test_a_summary_cannot_send_the_trend_outside_the_report(small, capsys):
+    """Last period's summary.json names previous_period ../../x: the trend must not read
+    x/summary.json, which lies outside the reports folder."""
+    import json
+
+    outside = small / "x"
+    outside.mkdir()
+    stolen = {"report": "small", "period": "1999-01", "segments": [
+        {"id": 0, "name": "SECRET FROM OUTSIDE", "size": 1, "share": 0.5}]}
+    (outside / "summary.json").write_text(json.dumps(stolen))
+    assert main(["run", str(small / "config.yaml"), "--period", "2026-10"]) == 0
+    last = small / "out" / "small" / "2026-10" / "summary.json"
+    summary = json.loads(last.read_text())
+    summary["previous_period"] = "../../x"
+    last.write_text(json.dumps(summary))
+    code, err = run_small(small, capsys=capsys)
+    assert code == 0, err
+    now = (small / "out" / "small" / "2026-11")
+    assert "SECRET FROM OUTSIDE" not in (now / "summary.json").read_text()
+    assert "SECRET FROM OUTSIDE" not in (now / "report.html").read_text()
+    trend = json.loads((now / "summary.json").read_text())["changes"]["trend"]
+    assert {point["period"] for point in trend} == {"2026-10", "2026-11"}

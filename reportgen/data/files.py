@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from reportgen.config.sources import DataSection
-from reportgen.data.memory import check_fits, text_budget, too_big_to_read
+from reportgen.data.memory import check_fits, check_parquet_fits, text_budget, too_big_to_read
 from reportgen.data.raw import (
     OLE_SIGNATURE,
     TEXT_SUFFIXES,
@@ -97,7 +97,7 @@ def read_frame(data: DataSection, needed: dict[str, str],
     check_regular_file(path)
     kind = file_kind(path)
     if kind == "parquet":
-        frame = _read_parquet(path, needed)
+        frame = _read_parquet(path, needed, text_columns)
     elif kind == "xlsx":
         frame = _read_excel(path, data, needed, text_columns)
     else:
@@ -221,16 +221,28 @@ def _separator_hint(header: list[str], sep: str, configured: str | None) -> str:
     return "" if configured else "; only one column was found; set data.read.sep"
 
 
-def _read_parquet(path: Path, wanted: dict[str, str]) -> pd.DataFrame:
+def _read_parquet(path: Path, wanted: dict[str, str],
+                  text_columns: Collection[str] = ()) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        names = pq.read_schema(path).names
-        check_columns(wanted, names, path)
-        check_unique_columns(wanted, names, path)
-        check_fits(path, "parquet", len(wanted) / max(len(names), 1))
-        return pd.read_parquet(path, columns=list(wanted))
+        schema = pq.read_schema(path)
+        check_columns(wanted, schema.names, path)
+        check_unique_columns(wanted, schema.names, path)
+        check_parquet_fits(path, list(wanted))
+        types = {column: schema.field(column).type for column in wanted}
+        for column, kind in types.items():
+            if pa.types.is_nested(kind):
+                raise DataError(f"{wanted[column]}: column {column!r} of {path.name} holds "
+                                f"{kind} values (lists or records); reportgen reads numbers, "
+                                "text and dates: flatten it where the file is made")
+        frame = pd.read_parquet(path, columns=list(wanted))
+        for column, kind in types.items():
+            exact = column in text_columns and pa.types.is_integer(kind)
+            if exact or pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+                frame[column] = _arrow_text(path, column, wanted[column])
+        return frame
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise DataError(f"data file {path.name} is not a readable parquet file "
                         f"({_first_line(exc)}); export or download it again") from exc
@@ -238,6 +250,22 @@ def _read_parquet(path: Path, wanted: dict[str, str]) -> pd.DataFrame:
         raise DataError(f"data file {path.name} is not a readable parquet file (its pandas "
                         f"metadata is damaged: {type(exc).__name__} {exc}); export or "
                         "download it again") from exc
+
+
+def _arrow_text(path: Path, column: str, key: str) -> pd.Series:
+    """A parquet column as text made by Arrow: 18-digit integer ids with a null among them
+    stay exact (pandas makes them floats first), bytes are read as UTF-8 text (pandas
+    shows them as b'...')."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    values = pq.read_table(path, columns=[column]).column(0)
+    try:
+        text = values.cast(pa.string())
+    except pa.ArrowInvalid as exc:
+        raise DataError(f"{key}: column {column!r} of {path.name} holds bytes that are not "
+                        "UTF-8 text; store it as text or numbers") from exc
+    return pd.Series(text.to_pylist(), dtype="str")
 
 
 def _read_excel(path: Path, data: DataSection, wanted: dict[str, str],
@@ -265,6 +293,7 @@ def read_workbook(path: Path, sheet: str | int, nrows: int | None = None,
         raise DataError(f"data file {path.name} is not an .xlsx workbook (an .xlsx file is a "
                         "zip archive, and this one is not); save it from the spreadsheet as "
                         ".xlsx, or name a CSV file .csv")
+    check_fits(path, "xlsx", 1.0)
     try:
         frame = pd.read_excel(path, sheet_name=sheet, nrows=nrows,
                               dtype={c: object for c in text} or None)

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, cast
 
+from reportgen.data.memory import process_rss, read_ceiling
 from reportgen.errors import DataError
 
 TEXT_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": None}
@@ -223,10 +224,11 @@ class Guarded(io.RawIOBase):
     at the first NUL byte; the decompressor's own errors become one line about the file."""
 
     def __init__(self, raw: io.BufferedIOBase, path: Path, limit: float, refuse_nul: bool,
-                 too_big: DataError) -> None:
+                 too_big: DataError, ceiling: tuple[float, DataError] | None = None) -> None:
         super().__init__()
         self.raw, self.path, self.limit = raw, path, limit
         self.refuse_nul, self.too_big, self.seen = refuse_nul, too_big, 0
+        self.ceiling = ceiling  # the process's resident size at which the reading stops
 
     def readable(self) -> bool:
         return True
@@ -243,6 +245,8 @@ class Guarded(io.RawIOBase):
         self.seen += count or 0
         if self.seen > self.limit:
             raise self.too_big
+        if self.ceiling is not None and process_rss() > self.ceiling[0]:
+            raise self.ceiling[1]
         return count or 0
 
 
@@ -252,7 +256,8 @@ def text_handle(path: Path, encoding: str, limit: float,
     """What pandas' read_csv reads: the decompressed, guarded bytes when the text is UTF-8
     (its parser decodes that itself, fastest), else the text decoded here."""
     with decompressed(path) as raw:
-        guarded = Guarded(raw, path, limit, not is_wide(encoding), too_big)
+        guarded = Guarded(raw, path, limit, not is_wide(encoding), too_big,
+                          read_ceiling(path))
         stream = io.BufferedReader(guarded, buffer_size=1 << 20)
         yield stream if is_utf8(encoding) else io.TextIOWrapper(stream, encoding=encoding,
                                                                 newline="")

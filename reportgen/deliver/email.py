@@ -43,7 +43,7 @@ def build_message(config: Config, folder: Path, retry: str) -> Outgoing:
     spec = email_section(config)
     summary = _summary(folder, retry)
     pdf = _pdf(folder, spec)
-    fields = placeholders(config, summary.period)
+    fields = placeholders(config, folder.name)  # the folder, not a file in it, says which
     url = spec.report_url.format(**fields) if spec.report_url else None
     message = EmailMessage()
     message["Subject"] = " ".join(spec.subject.format(**fields).split())  # one header line
@@ -58,7 +58,7 @@ def build_message(config: Config, folder: Path, retry: str) -> Outgoing:
     message.set_content(render_template(env, "email.txt.j2", context))
     message.add_alternative(render_template(env, "email.html.j2", context), subtype="html")
     message.add_attachment(read_own_file(pdf, MAX_PDF_BYTES), maintype="application",
-                           subtype="pdf", filename=f"{config.report.name}-{summary.period}.pdf")
+                           subtype="pdf", filename=f"{config.report.name}-{folder.name}.pdf")
     return Outgoing(message, [*spec.to, *spec.cc, *spec.bcc], pdf)
 
 

@@ -63,14 +63,20 @@ class Previous:
         return period_label(self.period)
 
 
+def listed_periods(report_dir: Path) -> set[str]:
+    """The periods the report's folder holds: real folders named YYYY-MM. A period named
+    in a file of the folder (summary.json's previous_period) is read only if listed here,
+    so that no file can send a run to read outside the folder."""
+    if not is_own_folder(report_dir):
+        return set()
+    return {d.name for d in report_dir.iterdir() if PERIOD_RE.fullmatch(d.name)
+            and is_own_folder(d)}
+
+
 def previous_folder(report_dir: Path, period: str) -> Path | None:
     """The folder of the latest period before `period` in the report's folder."""
-    if not report_dir.is_dir():
-        return None
-    earlier = sorted((d for d in report_dir.iterdir()
-                      if PERIOD_RE.fullmatch(d.name) and d.name < period and is_own_folder(d)),
-                     key=lambda d: d.name)
-    return earlier[-1] if earlier else None
+    earlier = sorted(p for p in listed_periods(report_dir) if p < period)
+    return report_dir / earlier[-1] if earlier else None
 
 
 def find_previous(report_dir: Path, period: str) -> Previous | None:

@@ -32,6 +32,9 @@ from reportgen.text import humanize
 
 SCALERS = {"standard": StandardScaler, "robust": RobustScaler, "minmax": MinMaxScaler}
 MAX_BAD_VALUES_SHOWN = 3
+# A categorical feature gets a one-hot column a value: past this, the matrix outgrows the
+# memory (20,000 values x 1M rows is 160 GB) and the segments become the categories.
+MAX_CATEGORIES = 50
 
 
 @dataclass(frozen=True)
@@ -178,8 +181,18 @@ def _text_in_numeric(column: str, values: pd.Series, bad: pd.Series, key: str) -
     )
 
 
+def too_many_categories(column: str) -> DataError:
+    return DataError(
+        f"features.categorical: column {column!r} has more than {MAX_CATEGORIES} distinct "
+        "values; each value becomes a column of its own, so the segments would follow the "
+        "values: move it to features.profile, or derive a coarser column")
+
+
 def check_informative(frame: pd.DataFrame, spec: FeaturesSection) -> None:
     """A column that is empty or constant cannot separate segments: say so, not crash."""
+    for column in spec.categorical:
+        if frame[column].nunique() > MAX_CATEGORIES:
+            raise too_many_categories(column)
     for column in clustered(spec):
         values = frame[column].dropna()
         if values.empty:

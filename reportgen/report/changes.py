@@ -15,7 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-from reportgen.model.continuity import Continuity, Matching, Previous, Segments
+from reportgen.data.memory import text_budget
+from reportgen.model.continuity import Continuity, Matching, Previous, Segments, listed_periods
 from reportgen.model.features import FeatureSet
 from reportgen.model.personas import Persona
 from reportgen.model.profile import Profiles
@@ -174,7 +175,7 @@ def _migration(previous: Previous, now: Now) -> Migration:
 def count_migration(previous: Previous, now: Now) -> MigrationCounts:
     """The pandas engine's counts: last period's segments.csv joined to this one's by id."""
     try:
-        old = read_segments(previous.folder)
+        old = read_segments(previous.folder, text_budget(1.0))
     except (OSError, ValueError) as exc:
         return MigrationCounts({}, {}, {}, note=f"The segments.csv of {previous.label} could "
                                f"not be read ({exc}).")
@@ -223,12 +224,16 @@ def _trend(previous: Previous, now: Now) -> list[dict[str, Any]]:
         {"period": now.period, "id": p.id, "name": names[p.id], "share": p.share}
         for p in now.profiles.segments]
     report_dir, summary, seen = previous.folder.parent, previous.summary, 1
+    listed = listed_periods(report_dir)
+    period = previous.period
     while summary and seen < TREND_PERIODS:
-        rows += [{"period": summary.period, "id": s.id, "name": names.get(s.id, s.name),
+        rows += [{"period": period, "id": s.id, "name": names.get(s.id, s.name),
                   "share": s.share} for s in summary.segments]
         seen += 1
-        earlier = summary.previous_period
-        summary = read_summary(report_dir / earlier) if earlier else None
+        earlier = summary.previous_period  # written by an earlier run: trusted only as far
+        if earlier not in listed or earlier >= period:  # as it names a period listed here
+            break
+        period, summary = earlier, read_summary(report_dir / earlier)
     return sorted(rows, key=lambda r: (r["period"], r["id"]))
 
 

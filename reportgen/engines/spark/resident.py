@@ -46,10 +46,17 @@ from reportgen.engines.spark.session import spark_session
 from reportgen.engines.spark.summaries import summarize
 from reportgen.errors import DataError, OutputError
 from reportgen.model.continuity import Previous, Segments, kept_model, segment_customers
-from reportgen.model.features import MAX_MAGNITUDE, FeatureSet, Preprocessing, sample_features
+from reportgen.model.features import (
+    MAX_CATEGORIES,
+    MAX_MAGNITUDE,
+    FeatureSet,
+    Preprocessing,
+    sample_features,
+    too_many_categories,
+)
 from reportgen.model.profile import Profiles, build_profiles
 from reportgen.model.savedmodel import SavedModel
-from reportgen.record import FORMULA_MARKS, PLAIN_NUMBER, SEGMENTS_FILE
+from reportgen.record import FORMULA_MARKS, MAX_SEGMENT_ID, PLAIN_NUMBER, SEGMENTS_FILE
 from reportgen.report.changes import MigrationCounts
 from reportgen.report.population import Population
 from reportgen.timing import StageTimer
@@ -228,7 +235,7 @@ class CustomersOnSpark:
 
         assert self._labelled is not None
         try:
-            old = _previous_segments(self.spark, previous)
+            old = _checked_segments(_previous_segments(self.spark, previous))
         except (OSError, ValueError) as exc:
             return MigrationCounts({}, {}, {}, note=f"The segments of {previous.label} could "
                                    f"not be read ({exc}).")
@@ -384,6 +391,8 @@ class ColumnFacts:
     highest: Mapping[str, float | None]
     only_value: Mapping[str, str]  # a categorical column's one value, as text, where every
     # row holding a value holds the same
+    distinct: Mapping[str, int]  # categorical columns near MAX_CATEGORIES: values, up to one
+    # past it
     typed_numbers: Mapping[str, bool]  # the source stores it as numbers
     typed: bool  # the source has types (parquet, a table); CSV is text, typed as pandas does
     # (the derived columns, numbers whatever the source, do not count)
@@ -436,7 +445,8 @@ def _column_facts(raw: DataFrame, spec: FeaturesSection, present: Column,
                 NUMBER_TEXT), f"text:{c}"))
         if c in spec.categorical:
             hashed = F.when(present & raw_value.isNotNull(), F.xxhash64(raw_value))
-            aggregates += [F.min(hashed).alias(f"lo:{c}"), F.max(hashed).alias(f"hi:{c}")]
+            aggregates += [F.min(hashed).alias(f"lo:{c}"), F.max(hashed).alias(f"hi:{c}"),
+                           F.approx_count_distinct(hashed, 0.05).alias(f"distinct:{c}")]
     row = raw.agg(*aggregates).first()
     assert row is not None
     found = row.asDict()
@@ -457,7 +467,17 @@ def _column_facts(raw: DataFrame, spec: FeaturesSection, present: Column,
         lowest=of("min"), highest=of("max"),
         only_value={c: only for c in spec.categorical if found[f"lo:{c}"] is not None
                     and found[f"lo:{c}"] == found[f"hi:{c}"]
-                    and (only := _only_value(raw, present, c)) is not None})
+                    and (only := _only_value(raw, present, c)) is not None},
+        distinct={c: _distinct(raw, present, c) for c in spec.categorical
+                  if found[f"distinct:{c}"] > 0.8 * MAX_CATEGORIES})
+
+
+def _distinct(raw: DataFrame, present: Column, column: str) -> int:
+    """The exact count of a categorical column's values, where the estimate comes near
+    MAX_CATEGORIES (counted no further than one past it)."""
+    value = column_of(column)
+    return int(raw.where(present & value.isNotNull()).select(value.cast("string")).distinct(
+        ).limit(MAX_CATEGORIES + 1).count())
 
 
 def _only_value(raw: DataFrame, present: Column, column: str) -> str | None:
@@ -483,6 +503,9 @@ def _check_columns(facts: ColumnFacts, spec: FeaturesSection, rows: DataFrame) -
             raise DataError(f"features.numeric: column {column!r} holds values that are "
                             f"infinite or too large to scale ({facts.extreme[column]:,} rows); "
                             "fix the data, or clear those cells so they count as missing")
+    for column, distinct in facts.distinct.items():
+        if distinct > MAX_CATEGORIES:
+            raise too_many_categories(column)
     for column in [*spec.numeric, *spec.categorical]:
         numeric = column in spec.numeric
         low = facts.lowest[column] if numeric else facts.only_value.get(column)
@@ -602,6 +625,19 @@ def _filesystem(spark: SparkSession, url: str) -> tuple[Any, Any]:
     return path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), path
 
 
+def _checked_segments(old: DataFrame) -> DataFrame:
+    """Last period's (id, segment) with segment ids as numbers; ValueError, in
+    record.read_segments' words, when one is not (text, inf, a fraction, out of range)."""
+    from pyspark.sql import functions as F
+
+    number = F.col("segment").cast("double")
+    bad = old.where(F.col("segment").isNull() | number.isNull() | (number % 1 != 0)
+                    | (number < 0) | (number > MAX_SEGMENT_ID)).select("segment").first()
+    if bad is not None:
+        raise ValueError(f"its segment column holds {bad[0]!r:.40}, which is not a segment id")
+    return old.select("id", number.cast("int").alias("segment"))
+
+
 def _previous_segments(spark: SparkSession, previous: Previous) -> DataFrame:
     """Last period's (id, segment): its segments.parquet/ where its summary.json says it
     went (engine.segments_path), else in its folder, else its segments.csv (ids
@@ -614,16 +650,13 @@ def _previous_segments(spark: SparkSession, previous: Previous) -> DataFrame:
         fs, path = _filesystem(spark, elsewhere[0])
         if not fs.exists(path):
             raise OSError(f"{elsewhere[0]} is gone")
-        return spark.read.parquet(elsewhere[0]).select(
-            F.col("id").cast("string").alias("id"), F.col("segment").cast("int").alias("segment"))
+        return _as_text(spark.read.parquet(elsewhere[0]))
     folder = previous.folder
     parquet, csv = folder / PARQUET, folder / SEGMENTS_FILE
     if parquet.is_dir() and not parquet.is_symlink():
         if any(p.is_symlink() for p in parquet.rglob("*")):
             raise OSError(f"{PARQUET} holds a symbolic link")
-        frame = spark.read.parquet(str(parquet))
-        return frame.select(F.col("id").cast("string").alias("id"),
-                            F.col("segment").cast("int").alias("segment"))
+        return _as_text(spark.read.parquet(str(parquet)))
     if csv.is_symlink() or not csv.is_file():
         raise OSError(f"{SEGMENTS_FILE} is not a regular file")
     frame = (spark.read.option("header", True).option("quote", '"').option("escape", '"')
@@ -632,8 +665,14 @@ def _previous_segments(spark: SparkSession, previous: Previous) -> DataFrame:
     marks = "".join("\\" + m if m in "+-" else m for m in FORMULA_MARKS)
     marked = text.rlike(f"^'[{marks}]") & ~F.substring(text, 2, 1 << 30).rlike(
         f"^{PLAIN_NUMBER}$")
-    return frame.select(F.when(marked, F.substring(text, 2, 1 << 30)).otherwise(text)
-                        .alias("id"), F.col("segment").cast("int").alias("segment"))
+    return _as_text(frame.withColumn("id", F.when(marked, F.substring(text, 2, 1 << 30))
+                                     .otherwise(text)))
+
+
+def _as_text(frame: DataFrame) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    return frame.select(*(F.col(c).cast("string").alias(c) for c in ("id", "segment")))
 
 
 def _neutralised(text: Column) -> Column:
