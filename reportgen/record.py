@@ -14,6 +14,7 @@ injection), and stripped again when reportgen reads its own file back.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 from pathlib import Path
@@ -368,6 +369,27 @@ def segments_frame(ids: pd.Series, labels: np.ndarray, names: dict[int, str],
 
 
 VALUE_DIGITS = {"expected_purchases": 4, "p_alive": 4, "value": 2}
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """A CSV the run writes (segments.csv, the audiences): \n line ends, quotes where
+    needed. Python's csv module leaves a carriage return unquoted when lines end in \n, so
+    an id holding one (quoted in the data) split its row in two for every reader: then
+    every text value is quoted."""
+    quoting = csv.QUOTE_NONNUMERIC if has_carriage_return(frame) else csv.QUOTE_MINIMAL
+    frame.to_csv(path, index=False, lineterminator="\n", quoting=quoting)
+
+
+def has_carriage_return(frame: pd.DataFrame) -> bool:
+    for column in frame.columns:
+        values = frame[column]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            values = pd.Series(values.cat.categories)
+        elif pd.api.types.is_numeric_dtype(values):
+            continue
+        if values.astype("string").str.contains("\r", regex=False).fillna(False).any():
+            return True
+    return False
 
 
 def read_segments(folder: Path, limit: float = float("inf")) -> pd.DataFrame:

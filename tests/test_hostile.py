@@ -549,3 +549,75 @@ def test_a_summary_cannot_send_the_trend_outside_the_report(small, capsys):
     assert "SECRET FROM OUTSIDE" not in (now / "report.html").read_text()
     trend = json.loads((now / "summary.json").read_text())["changes"]["trend"]
     assert {point["period"] for point in trend} == {"2026-10", "2026-11"}
+
+
+# ---- ids: text, byte-exact, in every format, through every CSV the run writes -----------
+
+
+def _segments_ids(folder: Path) -> list[str]:
+    import pandas as pd
+
+    from reportgen.record import read_segments
+
+    return list(read_segments(folder / "out" / "small" / "2026-11")["id"])
+
+
+def test_an_id_with_a_carriage_return_round_trips(small, capsys):
+    import pandas as pd
+
+    frame = pd.read_csv(small / "customers.csv", dtype={"customer_id": "str"})
+    frame.loc[3, "customer_id"] = "K\r0003"
+    frame.loc[4, "customer_id"] = "K\n0004"
+    frame.loc[5, "customer_id"] = '=K "5"'
+    frame.to_csv(small / "customers.csv", index=False, quoting=csv.QUOTE_NONNUMERIC)
+    code, err = run_small(small, capsys=capsys)
+    assert code == 0, err
+    assert _segments_ids(small) == list(frame["customer_id"])
+    raw = pd.read_csv(small / "out" / "small" / "2026-11" / "segments.csv", dtype=str)
+    assert len(raw) == len(frame)
+
+
+def test_parquet_ids_stay_exact_text(tmp_path, capsys):
+    """Binary ids read as text (not b'C00000'); 18-digit integers with a null among them
+    stay exact (pandas alone makes them floats, and 'repeated' ids)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = blobs_frame().drop(columns="group")
+    big = [123456789012345678 + i for i in range(len(frame))]
+    big[7] = None
+    for kind, ids in (("binary", pa.array([s.encode() for s in frame["customer_id"]],
+                                          pa.binary())),
+                      ("int64", pa.array(big, pa.int64()))):
+        folder = tmp_path / kind
+        folder.mkdir()
+        table = pa.table({"customer_id": ids, "income": frame["income"],
+                          "score": frame["score"], "age": frame["age"]})
+        pq.write_table(table, folder / "customers.parquet")
+        (folder / "config.yaml").write_text(
+            (SMALL % "").replace("customers.csv", "customers.parquet"))
+        code, err = run_small(folder, capsys=capsys)
+        assert code == 0, err
+        expected = ([str(i) for i in big if i is not None] if kind == "int64"
+                    else list(frame["customer_id"]))
+        assert _segments_ids(folder) == expected
+
+
+def test_a_parquet_list_column_is_one_line(tmp_path, capsys):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = blobs_frame().drop(columns="group")
+    table = pa.table({"customer_id": frame["customer_id"], "income": frame["income"],
+                      "score": frame["score"], "age": frame["age"],
+                      "tags": pa.array([[1, 2]] * len(frame))})
+    pq.write_table(table, tmp_path / "customers.parquet")
+    (tmp_path / "config.yaml").write_text((SMALL % "").replace(
+        "customers.csv", "customers.parquet").replace("profile: [age]",
+                                                      "categorical: [tags], profile: [age]"))
+    code, err = run_small(tmp_path, capsys=capsys)
+    assert code == 2
+    assert one_error_line(err) == (
+        "error: features.categorical: column 'tags' of customers.parquet holds list<element: "
+        "int64> values (lists or records); reportgen reads numbers, text and dates: flatten "
+        "it where the file is made")

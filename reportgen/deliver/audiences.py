@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from reportgen.record import VALUE_DIGITS, neutralise_formulas
+from reportgen.record import VALUE_DIGITS, neutralise_formulas, write_csv
 from reportgen.report.content import ReportContent
 from reportgen.report.worth import Worth
 
@@ -84,7 +84,7 @@ def _write(frame: pd.DataFrame, path: Path) -> None:
     for column in ("id", "persona", "from_persona", "to_persona"):
         if column in safe:
             safe[column] = neutralise_formulas(safe[column])
-    safe.to_csv(path, index=False, lineterminator="\n")
+    write_csv(safe, path)
 
 
 def slug(name: str) -> str:

@@ -76,8 +76,8 @@ def publish_period(content: ReportContent, model: SavedModel, ids: pd.Series,
                 segment_files = list(write_segments(folder))
             else:
                 value = content.worth.customers if content.worth is not None else None
-                record.segments_frame(ids, labels, model.names, value).to_csv(
-                    folder / record.SEGMENTS_FILE, index=False, lineterminator="\n")
+                record.write_csv(record.segments_frame(ids, labels, model.names, value),
+                                 folder / record.SEGMENTS_FILE)
                 segment_files = [record.SEGMENTS_FILE]
             audiences = write_audiences(content, ids, folder)
             model_file = write_model(model, folder / MODEL_FILE)

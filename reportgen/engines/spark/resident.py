@@ -690,8 +690,13 @@ def _neutralised(text: Column) -> Column:
 def _write_csv(rows: DataFrame, target: Path) -> None:
     """One CSV file as pandas' to_csv writes it: a header, quotes only where needed, a
     doubled quote inside one, \\n line ends, spaces kept."""
+    from pyspark.sql import functions as F
+
     parts = target.with_name(target.name + ".parts")
+    carriage = rows.where(F.col("id").contains("\r") | F.col("persona").contains("\r")
+                          ).limit(1).count() > 0  # quoted everywhere, as record.write_csv does
     (rows.coalesce(1).write.option("header", True).option("quote", '"').option("escape", '"')
+     .option("quoteAll", carriage)
      .option("lineSep", "\n").option("ignoreLeadingWhiteSpace", False)
      .option("ignoreTrailingWhiteSpace", False).option("emptyValue", "")
      .csv(str(parts)))
