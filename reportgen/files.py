@@ -64,7 +64,14 @@ def _restore(retired: Path, name: str) -> bool:
     return True
 
 
+MAX_PID = 2**22  # Linux's pid_max can be at most this
+
+
 def process_running(pid: int) -> bool:
+    """Whether a process of this pid runs. The pid comes from a name or a file in the
+    reports folder: one that no process can have (0, 20 digits) is no process."""
+    if not 0 < pid <= MAX_PID:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -306,3 +306,40 @@ def test_a_pdf_replaced_by_a_link_is_not_sent(small_project, smtp_server, capsys
                  *flat_settings(settings(port))]) == 0
     assert not (small_project.parent / "overwritten.txt").exists(), "the link was followed"
     assert eml.is_file() and not eml.is_symlink()
+
+
+@pytest.mark.parametrize("missing", ["AUTH", "SMTPUTF8"])
+def test_a_missing_extension_is_named(sample_run, smtp_server, monkeypatch, capsys, missing):
+    """smtplib raises one exception for a missing STARTTLS, AUTH or SMTPUTF8: the line
+    must name the one the server lacks."""
+    inbox, port = smtp_server(enable_SMTPUTF8=False)
+    extra: dict = {}
+    if missing == "AUTH":
+        monkeypatch.setenv("REPORT_SMTP_USER", USER)
+        monkeypatch.setenv("REPORT_SMTP_PASSWORD", PASSWORD)
+        extra = {"smtp": {"user_env": "REPORT_SMTP_USER", "password_env": "REPORT_SMTP_PASSWORD"}}
+    else:
+        extra = {"to": ["josé@example.com"]}
+    code = main(["send", str(sample_config()), "--out", str(sample_run.folder.parent.parent),
+                 "--period", "2026-11", *flat_settings(settings(port, **extra))])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"does not offer {missing}" in err and "STARTTLS" not in err, err
+    assert inbox.messages == []
+
+
+def test_a_folded_title_is_one_subject_line(sample_run, smtp_server):
+    """A YAML folded title (`title: >`) ends in a newline; a header may not hold one."""
+    inbox, port = smtp_server()
+    send_report(sample_config(), out=sample_run.folder.parent.parent, period="2026-11",
+                report={"title": "Customer\nsegments\n"}, **settings(port))
+    (_, _, raw), = inbox.messages
+    assert parse(raw)["Subject"] == "Customer segments: November 2026"
+
+
+def test_a_format_width_in_the_subject_is_refused(sample_run, capsys):
+    code = main(["send", str(sample_config()), "--out", str(sample_run.folder.parent.parent),
+                 *flat_settings(settings(free_port(), subject="{title:99999999999}"))])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "placeholders take no format or conversion; write {title}" in err

@@ -555,7 +555,6 @@ def test_a_summary_cannot_send_the_trend_outside_the_report(small, capsys):
 
 
 def _segments_ids(folder: Path) -> list[str]:
-    import pandas as pd
 
     from reportgen.record import read_segments
 

@@ -11,7 +11,7 @@ checked before pandas is imported; derive.py evaluates the trees.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from reportgen.errors import ExpressionError
 
@@ -33,6 +33,10 @@ class Token:
     position: int  # 0-based offset into the expression
 
 
+MAX_DEPTH = 100  # nesting (parentheses, signs, calls) and the height of the tree: the
+# evaluators recurse once a level, and a sum of 500 columns nested 500 deep
+
+
 @dataclass(frozen=True)
 class Node:
     """A parsed expression: kind is number, column, unary, binary or call."""
@@ -40,6 +44,15 @@ class Node:
     kind: str
     value: object = None
     args: tuple[Node, ...] = ()
+    height: int = field(default=1, compare=False)
+
+    def __post_init__(self) -> None:
+        height = 1 + max((arg.height for arg in self.args), default=0)
+        if height > MAX_DEPTH:
+            raise ExpressionError(f"the expression nests more than {MAX_DEPTH} levels deep; "
+                                  "split it into several derived columns (a sum of many "
+                                  "columns into partial sums)")
+        object.__setattr__(self, "height", height)
 
     def columns(self) -> list[str]:
         """Every column the expression reads, in order of appearance."""
@@ -95,6 +108,15 @@ def parse(text: str) -> Node:
 class _Parser:
     def __init__(self, text: str, tokens: list[Token]) -> None:
         self.text, self.tokens, self.index = text, tokens, 0
+        self.depth = 0
+
+    def deeper(self) -> None:
+        """One more level of parentheses, signs or calls, refused past MAX_DEPTH before
+        the parser recurses into it (5,000 parentheses were a RecursionError)."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ExpressionError(f"the expression nests more than {MAX_DEPTH} levels deep; "
+                                  "split it into several derived columns")
 
     def peek(self) -> Token | None:
         token = self.tokens[self.index] if self.index < len(self.tokens) else None
@@ -141,7 +163,9 @@ class _Parser:
         token = self.peek()
         if token is not None and token.text in "+-":
             self.take()
+            self.deeper()
             operand = self.unary()
+            self.depth -= 1
             return operand if token.text == "+" else Node("unary", "-", (operand,))
         return self.primary()
 
@@ -157,8 +181,10 @@ class _Parser:
                 return self.call(token)
             return Node("column", token.text)
         if token.text == "(":
+            self.deeper()
             node = self.comparison()
             self.expect(")")
+            self.depth -= 1
             return node
         raise ExpressionError(f"unexpected {token.text!r} at position {token.position + 1}")
 
@@ -168,11 +194,13 @@ class _Parser:
             raise ExpressionError(f"unknown function {name.text!r} at position "
                                   f"{name.position + 1}; allowed: {allowed}")
         self.expect("(")
+        self.deeper()
         args = [self.comparison()]
         while (token := self.peek()) is not None and token.text == ",":
             self.take()
             args.append(self.comparison())
         self.expect(")")
+        self.depth -= 1
         arity = FUNCTIONS[name.text]
         if arity is not None and len(args) != arity:
             raise ExpressionError(f"{name.text}() takes {arity} argument, got {len(args)}")

@@ -88,9 +88,12 @@ def _pdf(folder: Path, spec: EmailSection) -> Path:
 
 
 def placeholders(config: Config, period: str) -> dict[str, str]:
-    return {"title": config.report.title, "period": period,
-            "period_label": period_label(period), "report": config.report.name,
-            "company": config.report.company or ""}
+    """Each on one line: a YAML folded title (`title: >`) ends in a newline, and the
+    subject is a header."""
+    fields = {"title": config.report.title, "period": period,
+              "period_label": period_label(period), "report": config.report.name,
+              "company": config.report.company or ""}
+    return {key: " ".join(value.split()) for key, value in fields.items()}
 
 
 def _summary(folder: Path, retry: str) -> Summary:

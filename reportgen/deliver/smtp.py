@@ -74,8 +74,7 @@ def _reason(exc: BaseException, where: str, smtp: SmtpSection) -> str:
         return (f"{where} rejected the user name or password ({_reply(exc)}); check the "
                 f"variables {smtp.user_env} and {smtp.password_env}")
     if isinstance(exc, smtplib.SMTPNotSupportedError):
-        return (f"{where} does not offer STARTTLS; set email.smtp.security to ssl (port 465) "
-                "or none")
+        return _not_offered(str(exc), where, smtp)
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return f"{where} refused every recipient ({', '.join(exc.recipients)})"
     if isinstance(exc, smtplib.SMTPResponseException):
@@ -89,6 +88,20 @@ def _reason(exc: BaseException, where: str, smtp: SmtpSection) -> str:
                 "email.smtp.ca_file")
     reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
     return f"cannot reach {where} ({reason})"
+
+
+def _not_offered(message: str, where: str, smtp: SmtpSection) -> str:
+    """smtplib raises one exception for three missing extensions: say which."""
+    if "SMTPUTF8" in message:
+        return (f"{where} does not offer SMTPUTF8, which addresses with non-ASCII characters "
+                "need; write the addresses in ASCII (an IDN domain as xn--...) or use a "
+                "server that offers it")
+    if "AUTH" in message:
+        return (f"{where} does not offer AUTH (logging in), though email.smtp names "
+                f"{smtp.user_env} and {smtp.password_env}; remove user_env and password_env "
+                "for a relay that needs no login, or check the port and security")
+    return (f"{where} does not offer STARTTLS; set email.smtp.security to ssl (port 465) "
+            "or none")
 
 
 def _reply(exc: smtplib.SMTPResponseException) -> str:
