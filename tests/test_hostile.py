@@ -620,3 +620,68 @@ def test_a_parquet_list_column_is_one_line(tmp_path, capsys):
         "error: features.categorical: column 'tags' of customers.parquet holds list<element: "
         "int64> values (lists or records); reportgen reads numbers, text and dates: flatten "
         "it where the file is made")
+
+
+# ---- a row cut short is refused, not read as blanks ----------------------------------------
+
+
+def _rows(path: Path, text: str, expected: int = 3, chunk: int = 7) -> None:
+    """Feed `text` to ShortRows in small chunks (lines cut anywhere)."""
+    from reportgen.data.raw import ShortRows
+
+    rows = ShortRows(path, b",", expected, True)
+    data = text.encode()
+    for start in range(0, len(data), chunk):
+        rows.feed(data[start:start + chunk])
+    rows.close()
+
+
+@pytest.mark.parametrize("text", [
+    "a,b,c\n1,2,3\n4,5,6\n",
+    "a,b,c\r\n1,2,3\r\n\r\n4,5,6",                       # CRLF, a blank line, no final break
+    'a,b,c\n1,"x\ny\nz",3\n4,5,6\n',                     # a quoted field over three lines
+    'a,b,c\n1,"x, ""q""",3\n4,5,6\n',                   # separators and quotes in quotes
+    'a,b,c\n1,12" pizza,3\n4,5,6\n',                     # a quote inside a field: literal
+    "a,b,c\r1,2,3\r4,5,6\r",                             # old Mac line ends
+], ids=["plain", "crlf-blank", "multiline", "quoted", "inch", "cr-only"])
+def test_whole_rows_pass(tmp_path, text):
+    _rows(tmp_path / "x.csv", text)
+
+
+@pytest.mark.parametrize(("text", "line"), [
+    ("a,b,c\n1,2,3\n4,5\n7,8,9\n", 3),
+    ('a,b,c\n1,"x, y",3\n4,5\n', 3),
+    ("a,b,c\n1,2,3\n4", 3),
+], ids=["middle", "after-quotes", "last-line"])
+def test_a_short_row_is_found(tmp_path, text, line):
+    with pytest.raises(DataError, match=f"line {line} has 2 fields where the header has 3"
+                       if text[-1] != "4" else f"line {line} has 1 fields"):
+        _rows(tmp_path / "x.csv", text)
+
+
+def test_a_ragged_csv_is_one_line_at_run(small, capsys):
+    lines = (small / "customers.csv").read_text().splitlines()
+    lines[41] = ",".join(lines[41].split(",")[:3])  # the age of one customer lost
+    (small / "customers.csv").write_text("\n".join(lines) + "\n")
+    code, err = run_small(small, capsys=capsys)
+    assert code == 2
+    assert one_error_line(err) == (
+        "error: data file customers.csv line 42 has 3 fields where the header has 4: a row "
+        "cut short or a separator lost; fix the row (an empty cell is written as two "
+        "separators side by side)")
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.text(max_size=8), st.integers(), st.floats(
+    allow_nan=False)), min_size=3, max_size=3), min_size=1, max_size=30),
+    st.sampled_from(["\n", "\r\n"]))
+def test_any_csv_written_by_a_csv_writer_passes_property(rows, ending):
+    """Whatever a CSV writer quotes (separators, quotes, line breaks in a field), a file of
+    whole rows is never refused."""
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator=ending)
+    writer.writerow(["a", "b", "c"])
+    writer.writerows(rows)
+    _rows(Path("x.csv"), buffer.getvalue(), chunk=5)

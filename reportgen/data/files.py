@@ -160,7 +160,9 @@ def parse_text(path: Path, layout: TextLayout, share: float, **options: Any) -> 
     """pandas' read_csv over the guarded stream; its complaints as one line."""
     limit = text_budget(share)
     try:
-        with text_handle(path, layout.encoding, limit, too_big_to_read(path, limit)) as handle:
+        fields = (layout.sep, len(layout.header), not layout.named)
+        with text_handle(path, layout.encoding, limit, too_big_to_read(path, limit),
+                         fields) as handle:
             return pd.read_csv(handle, sep=layout.sep, encoding=csv_encoding(layout.encoding),
                                low_memory=False, **({"header": None, "names": layout.header}
                                                     if layout.named else {}), **options)

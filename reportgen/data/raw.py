@@ -208,6 +208,13 @@ def is_utf8(encoding: str) -> bool:
     return _codec(encoding) in ("utf-8", "utf-8-sig")
 
 
+def ascii_bytes(encoding: str) -> bool:
+    """An encoding whose bytes below 0x80 are always ASCII characters (UTF-8 and the 8-bit
+    code pages), so a separator, a quote or a line break can be found in the bytes."""
+    return _codec(encoding).startswith(("utf-8", "latin", "iso8859", "cp125", "ascii",
+                                        "mac-"))
+
+
 def is_wide(encoding: str) -> bool:
     """UTF-16 and UTF-32 hold NUL bytes in ordinary text."""
     return _codec(encoding).startswith(("utf-16", "utf-32"))
@@ -219,16 +226,89 @@ def nul_error(path: Path, offset: int) -> DataError:
                      "UTF-16 text needs data.read.encoding: utf-16")
 
 
+class ShortRows:
+    """Finds a row with fewer fields than the header as the text streams past, which
+    pandas reads silently, filling the missing cells as if they were blank (a row cut
+    short, a separator lost in an export) so that imputation hides it. Counted with numpy
+    on each block of whole lines: the separators of a line, outside quoted fields. Where
+    quoting makes a line ambiguous (it holds a quote, or lies inside a quoted field that
+    spans lines), it is left to pandas: a line is refused only when it certainly has too
+    few fields. Too many fields is pandas' own error."""
+
+    CARRY_LIMIT = 4 * 2**20  # no line break this far: not a text this check understands
+
+    def __init__(self, path: Path, sep: bytes, expected: int, header: bool) -> None:
+        self.path, self.sep, self.expected = path, sep[0], expected
+        self.carry, self.lines, self.inside, self.header = b"", 0, 0, header
+        self.off = expected < 2
+
+    def feed(self, chunk: bytes) -> None:
+        if self.off:
+            return
+        data = self.carry + chunk
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            self.carry = data
+            self.off = len(data) > self.CARRY_LIMIT
+            return
+        self.carry = data[cut + 1:]
+        self._check(data[:cut + 1])
+
+    def close(self) -> None:
+        if not self.off and self.carry.strip():
+            self._check(self.carry + b"\n")
+        self.carry = b""
+
+    def _check(self, block: bytes) -> None:
+        import numpy as np
+
+        if not self.inside and b'"' not in block:  # the fast path: every line has its fields
+            text = np.frombuffer(block, dtype=np.uint8)
+            lines = int(np.count_nonzero(text == 10))
+            if int(np.count_nonzero(text == self.sep)) == (self.expected - 1) * lines:
+                self.lines += lines
+                self.header = False
+                return
+        self._check_lines(block)
+
+    def _check_lines(self, block: bytes) -> None:
+        import numpy as np
+
+        text = np.frombuffer(block, dtype=np.uint8)
+        ends = np.flatnonzero(text == 10)
+        starts = np.concatenate(([0], ends[:-1] + 1))
+        seps = np.add.reduceat(text == self.sep, starts, dtype=np.int64)
+        quotes = np.add.reduceat(text == 34, starts, dtype=np.int64)
+        length = ends - starts
+        blank = (length == 0) | ((length == 1) & (text[starts] == 13))
+        odd = quotes % 2
+        inside = (self.inside + np.cumsum(odd) - odd) % 2
+        short = (inside == 0) & (quotes == 0) & ~blank & (seps < self.expected - 1)
+        if self.header and len(short):
+            short[0], self.header = False, False
+        if short.any():
+            line = int(np.argmax(short))
+            raise DataError(
+                f"data file {self.path.name} line {self.lines + line + 1:,} has "
+                f"{int(seps[line]) + 1} fields where the header has {self.expected}: a row "
+                "cut short or a separator lost; fix the row (an empty cell is written as "
+                "two separators side by side)")
+        self.inside = int(self.inside + odd.sum()) % 2
+        self.lines += len(ends)
+
+
 class Guarded(io.RawIOBase):
     """A byte stream that stops past `limit` bytes (the memory guard) and, for 8-bit text,
     at the first NUL byte; the decompressor's own errors become one line about the file."""
 
     def __init__(self, raw: io.BufferedIOBase, path: Path, limit: float, refuse_nul: bool,
-                 too_big: DataError, ceiling: tuple[float, DataError] | None = None) -> None:
+                 too_big: DataError, ceiling: tuple[float, DataError] | None = None,
+                 rows: ShortRows | None = None) -> None:
         super().__init__()
         self.raw, self.path, self.limit = raw, path, limit
         self.refuse_nul, self.too_big, self.seen = refuse_nul, too_big, 0
         self.ceiling = ceiling  # the process's resident size at which the reading stops
+        self.rows = rows
 
     def readable(self) -> bool:
         return True
@@ -247,17 +327,28 @@ class Guarded(io.RawIOBase):
             raise self.too_big
         if self.ceiling is not None and process_rss() > self.ceiling[0]:
             raise self.ceiling[1]
+        if self.rows is not None:
+            if count:
+                self.rows.feed(bytes(memoryview(buffer)[:count]))
+            else:
+                self.rows.close()
         return count or 0
 
 
 @contextlib.contextmanager
-def text_handle(path: Path, encoding: str, limit: float,
-                too_big: DataError) -> Iterator[IO[bytes] | IO[str]]:
+def text_handle(path: Path, encoding: str, limit: float, too_big: DataError,
+                fields: tuple[str, int, bool] | None = None) -> Iterator[IO[bytes] | IO[str]]:
     """What pandas' read_csv reads: the decompressed, guarded bytes when the text is UTF-8
-    (its parser decodes that itself, fastest), else the text decoded here."""
+    (its parser decodes that itself, fastest), else the text decoded here. `fields`: the
+    separator, the header's number of columns and whether the first line is that header,
+    for the check of short rows (ShortRows), where the bytes show the separator as it is."""
     with decompressed(path) as raw:
+        rows = None
+        if fields is not None and ascii_bytes(encoding) and len(fields[0]) == 1 \
+                and fields[0].isascii():
+            rows = ShortRows(path, fields[0].encode("ascii"), fields[1], fields[2])
         guarded = Guarded(raw, path, limit, not is_wide(encoding), too_big,
-                          read_ceiling(path))
+                          read_ceiling(path), rows)
         stream = io.BufferedReader(guarded, buffer_size=1 << 20)
         yield stream if is_utf8(encoding) else io.TextIOWrapper(stream, encoding=encoding,
                                                                 newline="")
