@@ -5,8 +5,9 @@
 # browser test opens the HTML), openssl (a certificate for the STARTTLS email test) and
 # postgresql (the SQL-source tests start a throwaway server from its binaries) and, where
 # no java runs, default-jre-headless (engine: spark's tests run a local Spark). As
-# root it installs what is missing; otherwise it says, in one line, what to install (tests
-# needing an optional one then skip, saying why).
+# root it installs what is missing; otherwise, or when a package is not in the system's
+# lists, it says so in one line (tests needing an optional one then skip, saying why; CI's
+# .ci/run fails on any skip).
 #   scripts/system-deps.sh PYTHON [run|test]
 set -euo pipefail
 python="${1:-python3}"
@@ -44,12 +45,21 @@ if [ "$(id -u)" -ne 0 ]; then
     echo "error: missing system packages: ${missing[*]}; install them with: sudo apt-get install ${missing[*]}" >&2
     exit 1
   fi
+  echo "note: not installed: ${wanted_optional[*]}; the tests that need them will skip" \
+       "(sudo apt-get install ${wanted_optional[*]}, or run this script as root)" >&2
   exit 0   # only optional packages missing: carry on
 fi
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null
-for package in "${wanted_optional[@]}"; do available "$package" && missing+=("$package"); done
+unavailable=()
+for package in "${wanted_optional[@]}"; do
+  if available "$package"; then missing+=("$package"); else unavailable+=("$package"); fi
+done
+if [ ${#unavailable[@]} -gt 0 ]; then
+  echo "note: not in this system's package lists: ${unavailable[*]}; the tests that need" \
+       "them will skip (and CI, where nothing may skip, fails naming them)" >&2
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "installing system packages: ${missing[*]}" >&2
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -50,7 +50,11 @@ RIDGE_ROW_RE = re.compile(r"^((?:a|b|p|gamma) (?:BG/NBD|Gamma-Gamma): [^\d\n]*?)
 def differences(name: str, folder: Path) -> list[str]:
     """What differs from the golden copy, a line per file: the first line that differs."""
     problems = []
-    for file, text in observed(folder).items():
+    seen = observed(folder)
+    kept = sorted(p.name for p in (GOLDEN / name).iterdir()) if (GOLDEN / name).is_dir() else []
+    problems += [f"{name}/{file}: the run did not write it (its golden copy exists)"
+                 for file in kept if file not in seen]
+    for file, text in seen.items():
         path = GOLDEN / name / file
         if not path.is_file():
             problems.append(f"{name}/{file}: no golden copy (run with --update-golden)")

@@ -42,9 +42,17 @@ def test_a_period_with_a_broken_summary_is_listed_without_numbers(small_project)
     broken = result.folder.parent / "2026-07"
     broken.mkdir()
     (broken / "summary.json").write_text("{not json")
+    (broken / "report.html").write_text("<html></html>")
     rebuild_indexes(result.folder.parent.parent)
     index = (result.folder.parent / "index.html").read_text()
-    assert "<strong>2026-07</strong>" in index and "<strong>2026-10</strong>" in index
+    rows = {m.group(1): m.group(0) for m in re.finditer(
+        r"<tr>\s*<td><strong>(\d{4}-\d\d)</strong>.*?</tr>", index, re.S)}
+    assert list(rows) == ["2026-10", "2026-07"]
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", rows["2026-07"], re.S)
+    assert cells == ["<strong>2026-07</strong>", '<a href="2026-07/report.html">HTML</a>',
+                     "", "", "", ""]  # linked, without numbers
+    numbers = re.findall(r"<td[^>]*>(.*?)</td>", rows["2026-10"], re.S)
+    assert numbers[2:4] == ["180", "3"] and numbers[5]
 
 
 def test_the_index_is_built_from_the_summaries_alone(tmp_path):

@@ -248,6 +248,67 @@ CASES: dict[str, tuple[Callable[[Path], None], str, str]] = {
     "not-a-file": (lambda d: None, BASE.replace("path: customers.csv", "path: /dev/zero"),
                    "data.path: /dev/zero is a device, not a data file; point data.path at a "
                    ".csv"),
+    # issue 27: hostile and clumsy input, second round
+    "duplicate-key": (write_customers, BASE + "output: {dir: /tmp/elsewhere}\n",
+                      "config.yaml: line 6: key 'output' appears twice in one section (first "
+                      "on line 5); keep one"),
+    "yaml-aliases": (write_customers, BASE + "x: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n" + "".join(
+        f"x{i}: &a{i} [*{'a' if i == 0 else f'a{i - 1}'}" + f", *{'a' if i == 0 else f'a{i - 1}'}"
+        * 9 + "]\n" for i in range(6)),
+                     "config.yaml: line 10: its aliases expand to more than 100,000 values; "
+                     "write the values out instead of nesting aliases"),
+    "yaml-too-deep": (write_customers, BASE + "x: " + "[" * 5000 + "]" * 5000 + "\n",
+                      "config.yaml: it nests deeper than 40 levels"),
+    "config-too-large": (write_customers, BASE + "# " + "x" * 2**20 + "\n",
+                         "config.yaml is larger than 1 MB, more than any config needs; is it "
+                         "the data file?"),
+    "expression-too-deep": (write_customers, BASE + "derive: {total: " + " + ".join(
+        ["income"] * 500) + "}\n", "the expression nests more than 100 levels deep; split it "
+                           "into several derived columns (a sum of many columns into partial "
+                           "sums)"),
+    "separator-too-long": (write_customers, BASE.replace("id: customer_id}",
+                                                         "id: customer_id, read: {sep: ';;'}}"),
+                           "config key 'data.read.sep': a separator is one character (or "
+                           "whitespace), found ';;'"),
+    "not-a-text-encoding": (write_customers, BASE.replace(
+        "id: customer_id}", "id: customer_id, read: {encoding: rot13}}"),
+        "config key 'data.read.encoding': 'rot13' is not a text encoding; try utf-8, latin-1 "
+        "or cp1252"),
+    "empty-id": (write_customers, BASE.replace("id: customer_id", "id: ''"),
+                 "config key 'data.id': expected a non-empty value"),
+    "name-too-long": (write_customers, BASE.replace("name: small", "name: " + "a" * 300),
+                      "config key 'report.name': expected at most 64 characters"),
+    "seed-out-of-range": (write_customers, BASE.replace("k: [2, 5]}", "k: [2, 5], "
+                                                        "random_state: -1}"),
+                          "config key 'segmentation.random_state': expected a number of at "
+                          "least 0, found -1 (integer)"),
+    "n-init-too-large": (write_customers, BASE.replace("k: [2, 5]}", "k: [2, 5], "
+                                                       "n_init: 1000000000000}"),
+                         "config key 'segmentation.n_init': expected a number of at most 100"),
+    "categorical-too-many": (lambda d: write_customers(d, lambda f: f.assign(
+        code=[f"X{i}" for i in range(len(f))])), BASE.replace(
+        "profile: [age]", "categorical: [code], profile: [age]"),
+        "features.categorical: column 'code' has more than 50 distinct values; each value "
+        "becomes a column of its own, so the segments would follow the values: move it to "
+        "features.profile, or derive a coarser column"),
+    "short-row": (written("customers.csv", csv_bytes(lambda b: b.replace(b"\nK0003,", b"\nK0003"
+                                                                          b",1\nK0003x,", 1))),
+                  BASE, "data file customers.csv line 5 has 2 fields where the header has 4: "
+                  "a row cut short or a separator lost"),
+    "subject-format": (write_customers, BASE + "email: {to: [a@example.com], subject: "
+                       "'{title:99999999999}'}\n", "config key 'email.subject': "
+                       "{title:99999999999} in '{title:99999999999}': placeholders take no "
+                       "format or conversion; write {title}"),
+    "no-recipients": (write_customers, BASE + "email: {to: []}\n",
+                      "config key 'email.to': expected a non-empty value"),
+    "template-not-allowed": (lambda d: (write_customers(d), (d / "t").mkdir(),
+                                        (d / "t" / "report.html.j2").write_text(
+                                            '{% extends "default:report.html.j2" %}{% block '
+                                            'content %}{{ cycler.__init__.__globals__.os }}'
+                                            "{% endblock %}")),
+                             BASE.replace("title: Small}", "title: Small, templates: t}"),
+                             "template report.html.j2: not allowed in a template: access to "
+                             "attribute '__init__' of 'type' object is unsafe"),
     "template-syntax": (lambda d: (write_customers(d), (d / "t").mkdir(),
                                    (d / "t" / "report.html.j2").write_text(
                                        '{% extends "default:report.html.j2" %}\n'

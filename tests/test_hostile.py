@@ -685,3 +685,30 @@ def test_any_csv_written_by_a_csv_writer_passes_property(rows, ending):
     writer.writerow(["a", "b", "c"])
     writer.writerows(rows)
     _rows(Path("x.csv"), buffer.getvalue(), chunk=5)
+
+
+# ---- exit 2 (or the right result), never 1 -------------------------------------------------
+
+
+@pytest.mark.parametrize("period", ["2026-10\n", "0000-01", "9999-12", "2026-1", "2026-13",
+                                    "\uff12\uff10\uff12\uff16-\uff11\uff10"])
+def test_a_bad_period_is_one_line(small, capsys, period):
+    code = main(["run", str(small / "config.yaml"), "--period", period])
+    line = one_error_line(capsys.readouterr().err)
+    assert code == 2 and line.startswith("error: --period: expected YYYY-MM such as 2026-11 "
+                                         "(a year from 1900 to 2999), found ")
+    assert "\n" not in line
+    assert not list((small / "out").glob("small/[0-9]*"))
+
+
+def test_leftovers_naming_an_impossible_pid_do_not_stop_runs(small, capsys):
+    """A temporary folder and a lock file naming a 20-digit pid (a process no system can
+    have): OverflowError made every later run of the report fail."""
+    assert run_small(small)[0] == 0
+    report = small / "out" / "small"
+    stale = report / ".2026-11.tmp-99999999999999999999-abcd_123"
+    stale.mkdir()
+    (report / ".reportgen.lock").write_text("99999999999999999999 2026-11-01T00:00:00+00:00\n")
+    code, err = run_small(small, "segmentation.k=4", capsys=capsys)
+    assert code == 0, err
+    assert not stale.exists()

@@ -33,10 +33,23 @@ def test_rerun_replaces_the_period_and_folders_are_readable(small_project):
 
 
 def test_a_single_clustering_column_still_gives_a_full_report(small_project):
+    """Income alone separates the three groups of 60 (centres 20k, 60k, 110k): three
+    segments of 60, each in the PDF with its size and the income that sets it apart."""
+    import subprocess
+
     result = run_report(small_project, period="2026-09", features={"numeric": ["income"]},
                         output={"formats": ["html", "pdf"]})
-    assert result.summary["k_selected"] >= 2
-    assert result.pdf.stat().st_size > 0
+    segments = sorted(result.summary["segments"], key=lambda s: s["profile"]["income"]["mean"])
+    assert result.summary["k_selected"] == 3
+    assert [s["size"] for s in segments] == [60, 60, 60]
+    assert [round(s["profile"]["income"]["mean"], -3) for s in segments] == [
+        19_000, 60_000, 110_000]
+    text = subprocess.run(["pdftotext", "-layout", str(result.pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    for segment in segments:
+        assert text.count(segment["name"]) >= 2, segment["name"]
+    assert "60 customers · 33%" in text
+    assert "Income 1.7x the average (110.2k vs 63.1k)" in text
 
 
 def test_categorical_only_features_name_segments_by_category(tmp_path):

@@ -89,3 +89,34 @@ def test_wheel_ships_the_templates_and_renders_from_them(tmp_path):
     assert result.returncode == 0, result.stderr
     where, count = result.stdout.split()
     assert where == str(site / "reportgen" / "report" / "templates") and int(count) > 5
+
+
+JUNIT = """<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" tests="3"
+skipped="{skipped}" failures="0" errors="0">
+<testcase classname="tests.test_sql" name="test_query"/>
+<testcase classname="tests.test_cli" name="test_help"/>
+<testcase classname="tests.test_spark" name="tests.test_spark">{skip}</testcase>
+</testsuite></testsuites>"""
+
+
+@pytest.mark.parametrize("java", [True, False], ids=["all-ran", "no-java"])
+def test_ci_fails_on_a_skip_and_names_it(tmp_path, java):
+    """CI's verdict (.ci/run): on a machine without Java the Spark module skips, and CI
+    fails with a line naming it and why; with everything run, it passes."""
+    skip = "" if java else '<skipped type="pytest.skip" message="no Java runtime: apt-get ' \
+        'install default-jre-headless">tests/test_spark.py:30: no Java</skipped>'
+    junit = tmp_path / "junit.xml"
+    junit.write_text(JUNIT.format(skipped=0 if java else 1, skip=skip))
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "ci_check.py"), str(junit)],
+                          capture_output=True, text=True)
+    if java:
+        assert done.returncode == 0 and done.stdout == "ci: 3 tests ran, 0 skipped, 0 failed\n"
+        return
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        "ci: 2 tests ran, 1 skipped, 0 failed",
+        "ci: skipped tests.test_spark::tests.test_spark: no Java runtime: apt-get install "
+        "default-jre-headless",
+        "ci: failing: 1 tests skipped; in CI every test must run (scripts/system-deps.sh "
+        "installs what they need)"]
+    assert "scripts/ci_check.py" in (ROOT / ".ci" / "run").read_text()

@@ -14,14 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 import yaml
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
-hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, event, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from reportgen.cli import main  # noqa: E402
+from reportgen.cli import main
 
 NAMES = st.text(alphabet=string.ascii_letters + "äöüßéñ€ ()_-$%" + "数据", min_size=1,
                 max_size=12).map(str.strip).filter(lambda s: s and not s.startswith("#"))

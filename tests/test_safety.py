@@ -150,7 +150,13 @@ def test_pdf_may_embed_an_image_from_the_templates_folder(tmp_path):
     config = project_with_template(tmp_path, '<img src="pixel.png" alt="pixel">')
     (tmp_path / "templates" / "pixel.png").write_bytes(PNG)
     result = run_report(config, period="2026-11")
-    assert (result.folder / "report.pdf").stat().st_size > 10_000
+    from pypdf import PdfReader
+
+    pixels = [image.image for page in PdfReader(result.folder / "report.pdf").pages
+              for image in page.images if image.image is not None
+              and image.image.size == (4, 4)]
+    assert pixels, "the template's 4x4 image is not in the PDF"
+    assert pixels[0].convert("RGB").getpixel((1, 1)) == (0x88, 0x22, 0x55)
 
 
 def test_html_must_not_load_anything_from_elsewhere(tmp_path):

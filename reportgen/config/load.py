@@ -235,6 +235,8 @@ def _expected(error: Mapping[str, Any]) -> str:
         return f"expected a number of at most {ctx.get('le', ctx.get('lt'))}"
     if kind in ("string_too_short", "too_short"):
         return "expected a non-empty value"
+    if kind == "string_too_long":
+        return f"expected at most {ctx.get('max_length')} characters"
     if kind == "value_error":
         return str(error["msg"]).removeprefix("Value error, ")
     if kind in _EXPECTED:

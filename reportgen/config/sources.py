@@ -180,7 +180,7 @@ def _check_expression(value: str) -> str:
     try:
         parse(value)
     except ExpressionError as exc:
-        raise ValueError(f"{exc} in {value!r:.80}") from exc
+        raise ValueError(f"{exc} in {value!r}" if len(value) <= 80 else str(exc)) from exc
     return value
 
 

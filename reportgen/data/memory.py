@@ -139,10 +139,9 @@ def read_ceiling(path: Path) -> tuple[float, DataError]:
     room, source = available_bytes()
     return process_rss() + room * HEADROOM / 2, DataError(
         f"data file {path.name} takes more memory to read than this run can use ({source}: "
-        f"{human(room)} more than the run holds now; reading stopped at half of it, since "
-        "the columns are made beside what was read): aggregate it in a database (data.sql), "
-        "convert it to parquet so only the needed columns are read, run it on Spark "
-        "(engine: spark), or sample it")
+        f"{human(room)}; reading stops at half of that, since pandas makes the columns "
+        "beside what it read): aggregate it in a database (data.sql), convert it to parquet "
+        "so only the needed columns are read, run it on Spark (engine: spark), or sample it")
 
 
 def too_big_to_read(path: Path, limit: float) -> DataError:

@@ -61,7 +61,7 @@ def publish_period(content: ReportContent, model: SavedModel, ids: pd.Series,
         env = make_environment(content.report.templates)
         charts = build_charts(content, ready=worker.paint_chart if worker else None)
         context = vars(page_context(content, charts, logo_data_url(content.report.logo)))
-    with staged_folder(target, content.report.templates) as folder:
+    with staged_folder(target, content.report.templates, timer) as folder:
         outputs = []
         if worker:
             with timer("pdf"):  # the PDF process draws while the files below are written
@@ -92,7 +92,8 @@ def publish_period(content: ReportContent, model: SavedModel, ids: pd.Series,
 
 
 @contextlib.contextmanager
-def staged_folder(target: Path, templates: Path | None = None) -> Iterator[Path]:
+def staged_folder(target: Path, templates: Path | None = None,
+                  timer: StageTimer | None = None) -> Iterator[Path]:
     """Yield an empty temporary folder; on success it replaces `target` as a whole, and the
     archive's index pages are rewritten (publish_with_indexes)."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -100,7 +101,8 @@ def staged_folder(target: Path, templates: Path | None = None) -> Iterator[Path]
     staging.chmod(0o777 & ~current_umask())  # mkdtemp makes 0700; reports are to be shared
     try:
         yield staging
-        publish_with_indexes(staging, target, templates)
+        with timer("publish") if timer is not None else contextlib.nullcontext():
+            publish_with_indexes(staging, target, templates)
     except OSError as exc:  # disk full, file too large, permissions changed mid-run
         shutil.rmtree(staging, ignore_errors=True)
         raise OutputError(

@@ -176,7 +176,8 @@ def render_template(env: jinja2.Environment, name: str, context: dict[str, Any])
     except jinja2.UndefinedError as exc:
         raise OutputError(f"template error: {exc.message}") from exc
     except SecurityError as exc:
-        raise OutputError(f"template {name}: not allowed in a template: {exc}; templates "
+        raise OutputError(f"template {name}: not allowed in a template: "
+                          f"{str(exc).rstrip('.')}; templates "
                           "format the report's data and can do nothing else (see the "
                           "README, 'Templates')") from exc
     except (jinja2.TemplateError, ArithmeticError, MemoryError, RecursionError) as exc:
