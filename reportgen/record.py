@@ -28,7 +28,7 @@ from reportgen.files import open_own_file, read_own_file
 
 SUMMARY_FILE = "summary.json"
 SEGMENTS_FILE = "segments.csv"
-SUMMARY_BYTES = 256 * 2**20
+SUMMARY_BYTES = 64 * 2**20  # a summary is kilobytes (excluded ids at most a few MB)
 FORMULA_MARKS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets read as a formula
 PLAIN_NUMBER = r"[+-]?\d+(?:\.\d+)?"
 MAX_SEGMENT_ID = 10_000

@@ -655,3 +655,27 @@ def test_a_failed_run_leaves_the_earlier_segments_in_segments_path(spark, tmp_pa
     after = pd.read_parquet(place).sort_values("id")
     assert after["segment"].tolist() == before["segment"].tolist()
     assert f"{lake.as_uri()}/sample/2026-11/segments.parquet" in summary_of(first)["outputs"]
+
+
+def test_last_months_summary_cannot_point_spark_elsewhere(spark, tmp_path):
+    """summary.json lies in a folder others may write: an `outputs` entry naming another
+    segments.parquet (here one where every customer sat in segment 9) is not read; the
+    segments come from where this config's segments_path puts that period's."""
+    import json
+
+    lake, decoy = tmp_path / "lake", tmp_path / "decoy" / "segments.parquet"
+    engine = {**SPARK, "segments_path": lake.as_uri()}
+    first = run_report(ROOT / "configs" / "sample.yaml", out=tmp_path / "out", period="2026-10",
+                       engine=engine, output={"formats": ["html"]})
+    real = pd.read_parquet(lake / "sample" / "2026-10" / "segments.parquet")
+    decoy.parent.mkdir()
+    real.assign(segment=9).to_parquet(decoy)
+    summary = json.loads((first.folder / "summary.json").read_text())
+    summary["outputs"] = [decoy.parent.as_uri() + "/segments.parquet" if o.endswith(
+        "segments.parquet") else o for o in summary["outputs"]]
+    (first.folder / "summary.json").write_text(json.dumps(summary))
+    second = run_report(ROOT / "configs" / "sample.yaml", out=tmp_path / "out",
+                        period="2026-11", engine=engine, output={"formats": ["html"]})
+    flows = summary_of(second)["migration"]["matrix"]
+    assert flows and all(flow["from_id"] != 9 for flow in flows)
+    assert sum(flow["customers"] for flow in flows) == len(real)

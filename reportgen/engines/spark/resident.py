@@ -235,7 +235,8 @@ class CustomersOnSpark:
 
         assert self._labelled is not None
         try:
-            old = _checked_segments(_previous_segments(self.spark, previous))
+            old = _checked_segments(_previous_segments(
+                self.spark, previous, self.config.engine.segments_path, self.config.report.name))
         except (OSError, ValueError) as exc:
             return MigrationCounts({}, {}, {}, note=f"The segments of {previous.label} could "
                                    f"not be read ({exc}).")
@@ -638,14 +639,19 @@ def _checked_segments(old: DataFrame) -> DataFrame:
     return old.select("id", number.cast("int").alias("segment"))
 
 
-def _previous_segments(spark: SparkSession, previous: Previous) -> DataFrame:
+def _previous_segments(spark: SparkSession, previous: Previous, segments_path: str | None,
+                       report: str) -> DataFrame:
     """Last period's (id, segment): its segments.parquet/ where its summary.json says it
-    went (engine.segments_path), else in its folder, else its segments.csv (ids
-    un-neutralised, as record.read_segments reads them). Never through a link."""
+    went, if that is where this config's engine.segments_path puts that period's (a
+    summary.json lies in a folder others may write: it must not point Spark at any other
+    URL), else in its folder, else its segments.csv (ids un-neutralised, as
+    record.read_segments reads them). Never through a link."""
     from pyspark.sql import functions as F
 
+    place = ("/".join([segments_path, report, previous.period, PARQUET])
+             if segments_path is not None else None)
     elsewhere = [o for o in (previous.summary.outputs if previous.summary else [])
-                 if o != PARQUET and o.endswith("/" + PARQUET)]
+                 if o == place]
     if elsewhere:
         fs, path = _filesystem(spark, elsewhere[0])
         if not fs.exists(path):
