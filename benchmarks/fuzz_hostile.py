@@ -42,6 +42,8 @@ BASE = {
     "personas": {"preset": "retail"},
     "output": {"dir": "out", "formats": ["html"]},
 }
+# `validate` checks the config and the data; about --runs of the configs go through `run`
+# (HTML only), through segmentation, the page and publishing.
 NASTY_TEXT = ["", " ", "\n", "a\nb: 1", "\r", "\x00", "\x1b[31m", "\u2028", "#", ": x",
               "{{x}}", "{title:99999}", "%s" * 50, "../../etc/passwd", "/dev/zero", "é" * 300,
               "`", "income + ", "log(income)", "(" * 300 + "income" + ")" * 300,
@@ -71,6 +73,21 @@ def random_value(rng: random.Random, depth: int = 0) -> Any:
     return [[[random_value(rng, depth + 3)]]]
 
 
+def alike(rng: random.Random, value: Any) -> Any:
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return rng.choice([-1, 0, 1, 2, 3, 4, 5, 8, 49, 50, 51, 100, 101, value])
+    if isinstance(value, list):
+        pool = ["income", "score", "age", "customer_id"]
+        return rng.sample(pool, rng.randrange(0, len(pool) + 1)) if all(
+            isinstance(v, str) for v in value) else [alike(rng, v) for v in value]
+    if isinstance(value, str):
+        return rng.choice(["income", "score", "age", "customer_id", "retail", "rfm", "html",
+                           "pdf", "out", value + "\n", value.upper(), "a" * 65, value])
+    return value
+
+
 def paths(node: Any, prefix: tuple = ()) -> list[tuple]:
     found = [prefix] if prefix else []
     if isinstance(node, dict):
@@ -88,18 +105,20 @@ def mutated_config(rng: random.Random) -> str:
     import yaml
 
     config = copy.deepcopy(BASE)
-    for _ in range(rng.randrange(1, 4)):
+    for _ in range(rng.randrange(1, 3)):
         where = rng.choice(paths(config))
         parent = config
         for part in where[:-1]:
             parent = parent[part]
-        action = rng.randrange(4)
+        action = rng.randrange(10)
         if action == 0 and isinstance(parent, dict):
             del parent[where[-1]]
         elif action == 1 and isinstance(parent, dict):
             parent[str(random_value(rng))[:30] or "x"] = random_value(rng)
-        else:
+        elif action in (2, 3):
             parent[where[-1]] = random_value(rng)
+        else:  # a value of the same kind: configs that get past validation, into the run
+            parent[where[-1]] = alike(rng, parent[where[-1]])
     text = yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
     roll = rng.random()
     if roll < 0.15:  # flip bytes of the text
@@ -137,7 +156,7 @@ def judged(code: int, err: str) -> str:
     return "BUG"
 
 
-def fuzz_configs(count: int, sets: int, seed: int) -> None:
+def fuzz_configs(count: int, sets: int, seed: int, runs: int) -> None:
     from helpers import blobs_frame
 
     rng = random.Random(seed)
@@ -150,10 +169,11 @@ def fuzz_configs(count: int, sets: int, seed: int) -> None:
         for i in range(count):
             config = folder / "config.yaml"
             config.write_text(mutated_config(rng), encoding="utf-8")
-            code, err = run_cli(["validate", str(config)])
-            verdict = judged(code, err)
+            command = "run" if rng.random() < runs / max(count, 1) else "validate"
+            code, err = run_cli([command, str(config), "--period", "2026-11"])
+            verdict = f"{judged(code, err)} ({command})"
             outcomes[verdict] += 1
-            if verdict == "BUG" and len(bugs) < 10:
+            if verdict.startswith("BUG") and len(bugs) < 10:
                 bugs.append(f"config {i}: exit {code}: {err.strip()[-300:]}")
         took = time.perf_counter() - started
         print(f"configs: {count} tried in {took:.0f} s: {dict(outcomes)}")
@@ -233,11 +253,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", type=int, default=1500)
     parser.add_argument("--sets", type=int, default=500)
+    parser.add_argument("--runs", type=int, default=150,
+                        help="about this many of the configs go through `run` (HTML only)")
     parser.add_argument("--urls", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=27)
     args = parser.parse_args()
     fuzz_urls(args.urls, args.seed)
-    fuzz_configs(args.configs, args.sets, args.seed)
+    fuzz_configs(args.configs, args.sets, args.seed, args.runs)
 
 
 if __name__ == "__main__":
