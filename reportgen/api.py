@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from reportgen.config import LoadedConfig, load_config
 from reportgen.errors import ConfigError
-from reportgen.folders import check_report_folder, report_lock
+from reportgen.folders import check_report_folder, listed_periods, report_lock
 from reportgen.text import PERIOD_RE
 from reportgen.timing import StageTimer
 
@@ -278,6 +278,7 @@ def send_report(config_path: str | Path, *, out: str | Path | None = None,
 
     spec = email_section(config)
     report_dir = Path(out or config.output.dir) / config.report.name
+    check_report_folder(report_dir)
     period = resolve_period(period) if period else latest_period(report_dir)
     check_report_folder(report_dir, period)
     folder = report_dir / period
@@ -290,8 +291,7 @@ def send_report(config_path: str | Path, *, out: str | Path | None = None,
 
 
 def latest_period(report_dir: Path) -> str:
-    periods = sorted(d.name for d in report_dir.glob("*") if PERIOD_RE.fullmatch(d.name)
-                     and d.is_dir() and not d.is_symlink()) if report_dir.is_dir() else []
+    periods = listed_periods(report_dir)
     if not periods:
         raise ConfigError(f"no report periods in {report_dir}; run `reportgen run` first, or "
                           "pass --out where the reports are")

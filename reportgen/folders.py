@@ -26,11 +26,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from reportgen.errors import OutputError
-from reportgen.files import process_running, temporary_prefix
+from reportgen.files import is_own_folder, process_running, temporary_prefix
+from reportgen.text import PERIOD_RE
 
 RUN_LOCK = ".reportgen.lock"
 INDEX_LOCK = ".reportgen-index.lock"
 POLL_SECONDS = 0.1
+
+
+def listed_periods(report_dir: Path) -> list[str]:
+    """The periods a report's folder holds, oldest first: real folders named YYYY-MM. A
+    period named in a file of the folder (summary.json's previous_period) is read only if
+    listed here, so that no file can send a run to read outside the folder."""
+    if not is_own_folder(report_dir):
+        return []
+    return sorted(d.name for d in report_dir.iterdir() if PERIOD_RE.fullmatch(d.name)
+                  and is_own_folder(d))
 
 
 def check_report_folder(report_dir: Path, period: str | None = None) -> None:

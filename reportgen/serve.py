@@ -54,7 +54,7 @@ from reportgen.api import (
 from reportgen.config import LoadedConfig, load_config
 from reportgen.errors import ReportgenError, failure_line
 from reportgen.files import read_own_file
-from reportgen.text import PERIOD_RE
+from reportgen.text import PERIOD_RE, REPORT_NAME_PATTERN
 from reportgen.timing import StageTimer
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 EVENTS_PATH = "/__reportgen/events"
 ARCHIVE_PREFIX = "/archive/"
 KEEPALIVE_SECONDS = 15.0
-REPORT_NAME_RE = re.compile(r"[a-z0-9-]+")  # report.name, the folder of its periods
+REPORT_NAME_RE = re.compile(REPORT_NAME_PATTERN)  # report.name, the folder of its periods
 MAX_ARCHIVE_PARTS = 8
 NAME_MAX = 255
 MAX_SERVED_BYTES = 2**30
@@ -185,20 +185,12 @@ def _key(*parts: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _file_signatures(paths: Iterable[Path]) -> list[tuple[str, int, int]]:
-    """(path, size, modification time): new data shows as either changing."""
-    out = []
-    for path in paths:
-        try:
-            stat = path.stat()
-        except OSError:
-            out.append((str(path), -1, -1))
-            continue
-        out.append((str(path), stat.st_size, stat.st_mtime_ns))
-    return out
+def _file_signatures(paths: Iterable[Path]) -> list[tuple[str, int, int, str]]:
+    """(path, size, modification time, digest): new data shows as any changing."""
+    return [(str(path), *state) for path, state in file_states(paths).items()]
 
 
-def _previous_signature(report_dir: Path, period: str) -> list[tuple[str, int, int]]:
+def _previous_signature(report_dir: Path, period: str) -> list[tuple[str, int, int, str]]:
     """The previous period's saved model: a run written meanwhile changes what segment ids
     carry over."""
     from reportgen.model.continuity import previous_folder

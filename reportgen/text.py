@@ -85,6 +85,7 @@ def without_units(label: str) -> str:
     """A label for a name: `annual income (k$)` -> `annual income`."""
     return UNITS_RE.sub("", label).strip() or label
 
+REPORT_NAME_PATTERN = r"[a-z0-9][a-z0-9-]*"  # report.name: the folder of a report's periods
 # YYYY-MM, years 1900-2999: a period and its folder's name (fullmatch: a trailing newline
 # is not a period)
 PERIOD_RE = re.compile(r"(19|2\d)\d\d-(0[1-9]|1[0-2])")

@@ -18,7 +18,7 @@ import numpy as np
 
 from reportgen.errors import ConfigError, ModelError
 from reportgen.files import is_own_folder, write_atomically
-from reportgen.folders import report_lock
+from reportgen.folders import listed_periods, report_lock
 from reportgen.model.features import Preprocessing
 from reportgen.model.savedmodel import (
     FILE,
@@ -29,7 +29,6 @@ from reportgen.model.savedmodel import (
     parse_model,
 )
 from reportgen.record import ModelFile, read_summary, summary_bytes
-from reportgen.text import PERIOD_RE
 
 LEGACY_FORMAT = 2
 
@@ -69,7 +68,7 @@ def report_folders(out: Path) -> list[Path]:
 
 
 def periods(folder: Path) -> list[Path]:
-    return sorted(d for d in folder.iterdir() if PERIOD_RE.fullmatch(d.name) and is_own_folder(d))
+    return [folder / name for name in listed_periods(folder)]
 
 
 def convert_period(folder: Path) -> None:

@@ -319,6 +319,14 @@ def published_files(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(period.iterdir()) if p.is_file()}
 
 
+def refused(folder: Path, capsys, replace: tuple[str, str]) -> str:
+    """SMALL with one replacement, run: exit 2 and its one error line."""
+    (folder / "config.yaml").write_text((SMALL % "").replace(*replace))
+    code, err = run_small(folder, capsys=capsys)
+    assert code == 2, err
+    return one_error_line(err)
+
+
 def one_error_line(err: str) -> str:
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
@@ -483,12 +491,8 @@ def test_a_categorical_column_of_many_values_is_refused(tmp_path, capsys):
     frame = blobs_frame(n_per_group=200).drop(columns="group")
     frame["code"] = [f"X{i}" for i in rng.permutation(len(frame))]
     frame.to_csv(tmp_path / "customers.csv", index=False)
-    (tmp_path / "config.yaml").write_text(
-        (SMALL % "").replace("numeric: [income, score]",
-                             "numeric: [income, score], categorical: [code]"))
-    code, err = run_small(tmp_path, capsys=capsys)
-    assert code == 2
-    assert one_error_line(err) == (
+    assert refused(tmp_path, capsys, ("numeric: [income, score]",
+                                      "numeric: [income, score], categorical: [code]")) == (
         "error: features.categorical: column 'code' has more than 50 distinct values; each "
         "value becomes a column of its own, so the segments would follow the values: move it "
         "to features.profile, or derive a coarser column")
@@ -611,12 +615,11 @@ def test_a_parquet_list_column_is_one_line(tmp_path, capsys):
                       "score": frame["score"], "age": frame["age"],
                       "tags": pa.array([[1, 2]] * len(frame))})
     pq.write_table(table, tmp_path / "customers.parquet")
-    (tmp_path / "config.yaml").write_text((SMALL % "").replace(
-        "customers.csv", "customers.parquet").replace("profile: [age]",
-                                                      "categorical: [tags], profile: [age]"))
-    code, err = run_small(tmp_path, capsys=capsys)
-    assert code == 2
-    assert one_error_line(err) == (
+    assert refused(tmp_path, capsys, ("path: customers.csv, id: customer_id}\nfeatures: "
+                                      "{numeric: [income, score], profile: [age]}",
+                                      "path: customers.parquet, id: customer_id}\nfeatures: "
+                                      "{numeric: [income, score], categorical: [tags], "
+                                      "profile: [age]}")) == (
         "error: features.categorical: column 'tags' of customers.parquet holds list<element: "
         "int64> values (lists or records); reportgen reads numbers, text and dates: flatten "
         "it where the file is made")

@@ -10,7 +10,9 @@ checked before pandas is imported; derive.py evaluates the trees.
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from reportgen.errors import ExpressionError
@@ -49,9 +51,7 @@ class Node:
     def __post_init__(self) -> None:
         height = 1 + max((arg.height for arg in self.args), default=0)
         if height > MAX_DEPTH:
-            raise ExpressionError(f"the expression nests more than {MAX_DEPTH} levels deep; "
-                                  "split it into several derived columns (a sum of many "
-                                  "columns into partial sums)")
+            raise too_deep()
         object.__setattr__(self, "height", height)
 
     def columns(self) -> list[str]:
@@ -60,6 +60,12 @@ class Node:
         for arg in self.args:
             found += arg.columns()
         return list(dict.fromkeys(found))
+
+
+def too_deep() -> ExpressionError:
+    return ExpressionError(f"the expression nests more than {MAX_DEPTH} levels deep; split "
+                           "it into several derived columns (a sum of many columns into "
+                           "partial sums)")
 
 
 def tokenize(text: str) -> list[Token]:
@@ -110,13 +116,15 @@ class _Parser:
         self.text, self.tokens, self.index = text, tokens, 0
         self.depth = 0
 
-    def deeper(self) -> None:
+    @contextlib.contextmanager
+    def deeper(self) -> Iterator[None]:
         """One more level of parentheses, signs or calls, refused past MAX_DEPTH before
         the parser recurses into it (5,000 parentheses were a RecursionError)."""
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise ExpressionError(f"the expression nests more than {MAX_DEPTH} levels deep; "
-                                  "split it into several derived columns")
+            raise too_deep()
+        yield
+        self.depth -= 1
 
     def peek(self) -> Token | None:
         token = self.tokens[self.index] if self.index < len(self.tokens) else None
@@ -163,9 +171,8 @@ class _Parser:
         token = self.peek()
         if token is not None and token.text in "+-":
             self.take()
-            self.deeper()
-            operand = self.unary()
-            self.depth -= 1
+            with self.deeper():
+                operand = self.unary()
             return operand if token.text == "+" else Node("unary", "-", (operand,))
         return self.primary()
 
@@ -181,10 +188,9 @@ class _Parser:
                 return self.call(token)
             return Node("column", token.text)
         if token.text == "(":
-            self.deeper()
-            node = self.comparison()
-            self.expect(")")
-            self.depth -= 1
+            with self.deeper():
+                node = self.comparison()
+                self.expect(")")
             return node
         raise ExpressionError(f"unexpected {token.text!r} at position {token.position + 1}")
 
@@ -194,13 +200,12 @@ class _Parser:
             raise ExpressionError(f"unknown function {name.text!r} at position "
                                   f"{name.position + 1}; allowed: {allowed}")
         self.expect("(")
-        self.deeper()
-        args = [self.comparison()]
-        while (token := self.peek()) is not None and token.text == ",":
-            self.take()
-            args.append(self.comparison())
-        self.expect(")")
-        self.depth -= 1
+        with self.deeper():
+            args = [self.comparison()]
+            while (token := self.peek()) is not None and token.text == ",":
+                self.take()
+                args.append(self.comparison())
+            self.expect(")")
         arity = FUNCTIONS[name.text]
         if arity is not None and len(args) != arity:
             raise ExpressionError(f"{name.text}() takes {arity} argument, got {len(args)}")

@@ -18,6 +18,7 @@ from reportgen.config.engine import EngineSection
 from reportgen.config.rules import PersonasSection, RecommendationsSection
 from reportgen.config.sources import DataSection, Expression, TransactionsSection
 from reportgen.config.value import ValueSection
+from reportgen.text import REPORT_NAME_PATTERN
 
 LOGO_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg")
 
@@ -36,7 +37,7 @@ def _looks_like_an_image(path: Path) -> bool:
 
 class ReportSection(Section):
     name: str = Field(
-        pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64,
+        pattern=f"^{REPORT_NAME_PATTERN}$", max_length=64,
         description="Folder name of this report's outputs: lower-case letters, digits, "
         "dashes; at most 64.",
     )

@@ -248,8 +248,8 @@ class ShortRows:
         data = self.carry + chunk
         cut = data.rfind(b"\n")
         if cut < 0:
-            self.carry = data
             self.off = len(data) > self.CARRY_LIMIT
+            self.carry = b"" if self.off else data
             return
         self.carry = data[cut + 1:]
         self._check(data[:cut + 1])

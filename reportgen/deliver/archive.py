@@ -20,11 +20,10 @@ from pathlib import Path
 from jinja2 import Environment
 
 from reportgen.files import is_own_folder, write_atomically
-from reportgen.folders import index_lock
+from reportgen.folders import index_lock, listed_periods
 from reportgen.record import Segment, Summary, read_summary
 from reportgen.report.page import DEFAULT_ACCENT
 from reportgen.report.render import make_environment, render_template
-from reportgen.text import PERIOD_RE
 
 
 @dataclass(frozen=True)
@@ -89,8 +88,7 @@ def write_pages(pages: Pages) -> list[Path]:
 
 def read_report(folder: Path, staged: Mapping[Path, Path] | None = None) -> ReportEntry | None:
     staged = staged or {}
-    found = {d for d in folder.iterdir() if PERIOD_RE.fullmatch(d.name) and is_own_folder(d)} \
-        if is_own_folder(folder) else set()
+    found = {folder / name for name in listed_periods(folder)}
     found |= {period for period in staged if period.parent == folder}
     periods = sorted(found, key=lambda d: d.name, reverse=True)
     if not periods:

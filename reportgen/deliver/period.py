@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from jinja2 import Environment
 
 from reportgen import record
 from reportgen.deliver.archive import index_pages, write_pages
@@ -61,7 +62,7 @@ def publish_period(content: ReportContent, model: SavedModel, ids: pd.Series,
         env = make_environment(content.report.templates)
         charts = build_charts(content, ready=worker.paint_chart if worker else None)
         context = vars(page_context(content, charts, logo_data_url(content.report.logo)))
-    with staged_folder(target, content.report.templates, timer) as folder:
+    with staged_folder(target, env, timer) as folder:
         outputs = []
         if worker:
             with timer("pdf"):  # the PDF process draws while the files below are written
@@ -92,7 +93,7 @@ def publish_period(content: ReportContent, model: SavedModel, ids: pd.Series,
 
 
 @contextlib.contextmanager
-def staged_folder(target: Path, templates: Path | None = None,
+def staged_folder(target: Path, env: Environment | None = None,
                   timer: StageTimer | None = None) -> Iterator[Path]:
     """Yield an empty temporary folder; on success it replaces `target` as a whole, and the
     archive's index pages are rewritten (publish_with_indexes)."""
@@ -102,7 +103,7 @@ def staged_folder(target: Path, templates: Path | None = None,
     try:
         yield staging
         with timer("publish") if timer is not None else contextlib.nullcontext():
-            publish_with_indexes(staging, target, templates)
+            publish_with_indexes(staging, target, env or make_environment(None))
     except OSError as exc:  # disk full, file too large, permissions changed mid-run
         shutil.rmtree(staging, ignore_errors=True)
         raise OutputError(
@@ -120,14 +121,13 @@ def current_umask() -> int:
     return mask
 
 
-def publish_with_indexes(staging: Path, target: Path, templates: Path | None) -> None:
+def publish_with_indexes(staging: Path, target: Path, env: Environment) -> None:
     """Everything that can fail is done before the rename: the index lock opened (a
     symbolic link there is refused), the index pages rendered in memory with the staged
     period in them. After it, only writing the pages can fail, and its line says that the
     report itself was written. The lock is held throughout, so the root index never
     misses a report published meanwhile."""
     out_root = target.parent.parent
-    env = make_environment(templates)
     with index_lock(out_root):
         pages = index_pages(out_root, env, {target: staging})
         publish(staging, target)

@@ -31,13 +31,13 @@ from scipy.optimize import linear_sum_assignment
 
 from reportgen.config.schema import FeaturesSection, SegmentationSection
 from reportgen.errors import ConfigError, ModelError
-from reportgen.files import is_own_folder
+from reportgen.folders import listed_periods
 from reportgen.model.features import FeatureSet
 from reportgen.model.savedmodel import FILE as MODEL_FILE
 from reportgen.model.savedmodel import LEGACY_FILE, SavedModel, read_model
 from reportgen.model.segment import Refine, Segmentation, score_saved, segment, with_ids
 from reportgen.record import Summary, read_summary
-from reportgen.text import PERIOD_RE, period_label
+from reportgen.text import period_label
 
 # Colour-blind-safe: Okabe-Ito without yellow and black, then Paul Tol's muted colours.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00",
@@ -63,19 +63,9 @@ class Previous:
         return period_label(self.period)
 
 
-def listed_periods(report_dir: Path) -> set[str]:
-    """The periods the report's folder holds: real folders named YYYY-MM. A period named
-    in a file of the folder (summary.json's previous_period) is read only if listed here,
-    so that no file can send a run to read outside the folder."""
-    if not is_own_folder(report_dir):
-        return set()
-    return {d.name for d in report_dir.iterdir() if PERIOD_RE.fullmatch(d.name)
-            and is_own_folder(d)}
-
-
 def previous_folder(report_dir: Path, period: str) -> Path | None:
     """The folder of the latest period before `period` in the report's folder."""
-    earlier = sorted(p for p in listed_periods(report_dir) if p < period)
+    earlier = [p for p in listed_periods(report_dir) if p < period]
     return report_dir / earlier[-1] if earlier else None
 
 

@@ -16,7 +16,8 @@ from typing import Any
 import pandas as pd
 
 from reportgen.data.memory import text_budget
-from reportgen.model.continuity import Continuity, Matching, Previous, Segments, listed_periods
+from reportgen.folders import listed_periods
+from reportgen.model.continuity import Continuity, Matching, Previous, Segments
 from reportgen.model.features import FeatureSet
 from reportgen.model.personas import Persona
 from reportgen.model.profile import Profiles

@@ -68,7 +68,7 @@ MAX_TEXT = 10**7      # characters (or items) one template expression may make
 MAX_WIDTH = 1000      # a format width, a centre or indent width
 MAX_EXPONENT = 1000
 WIDTH_FILTERS = ("center", "indent", "wordwrap", "format", "truncate")
-FORMAT_WIDTH_RE = re.compile(r"\d{4,}")
+FORMAT_WIDTH_RE = re.compile(r"[%:.<>^=+ #0-]\*?(\d{4,})")  # a width or precision
 
 
 class TemplateSandbox(ImmutableSandboxedEnvironment):
@@ -102,8 +102,7 @@ class TemplateSandbox(ImmutableSandboxedEnvironment):
 
 def _check_widths(template: str) -> None:
     """A format string may not ask for a width or precision of MAX_WIDTH or more."""
-    if FORMAT_WIDTH_RE.search(template) and any(
-            int(n) >= MAX_WIDTH for n in re.findall(r"[%:.<>^=+ #0-]\*?(\d{4,})", template)):
+    if any(int(n) >= MAX_WIDTH for n in FORMAT_WIDTH_RE.findall(template)):
         raise SecurityError(f"a template's format asks for a width of {MAX_WIDTH} or more")
 
 
