@@ -57,6 +57,27 @@ class Transactions(_Part):
     revenue: float | None = None
 
 
+class Dropping(_Part):
+    reason: str = ""
+    lines: int = 0
+
+
+class Reconciliation(_Part):
+    """Lines read -> each reason dropped -> lines used -> net revenue -> revenue
+    segmented; each step a subtraction that adds up exactly (money in cents)."""
+
+    lines_read: int = 0
+    dropped: list[Dropping] = []
+    lines_used: int = 0
+    lines_netted: int = 0
+    customers: int = 0
+    net_revenue: float = 0.0
+    customers_not_positive: int = 0
+    not_positive_revenue: float = 0.0
+    customers_segmented: int = 0
+    segmented_revenue: float = 0.0
+
+
 class Features(_Part):
     numeric: list[str] = []
     categorical: list[str] = []
@@ -305,6 +326,7 @@ class Summary(_Part):
     n_customers: int = 0
     dropped: Dropped = Dropped()
     transactions: Transactions | None = None
+    reconciliation: Reconciliation | None = None
     imputed: dict[str, int] = {}
     features: Features = Features()
     k_selected: int = 0

@@ -97,3 +97,85 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
     return subprocess.run([sys.executable, "-m", "reportgen", *args], capture_output=True,
                           text=True, cwd=cwd, timeout=300, env={**os.environ, **(env or {})},
                           **options)
+
+
+DIRTY_LINES = """\
+InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country
+1001,A,Red mug,2,2026-10-01 10:00,3.50,0001,UK
+1001,B,Blue mug,2,2026-10-01 10:00,3.50,0001,UK
+1001,B,Blue mug,2,2026-10-01 10:00,3.50,0001,UK
+1002,A,Red mug,1,2026-10-02 09:00,3.50,,UK
+1003,POST,Postage,1,2026-10-03 09:00,0,0002,UK
+1009,A,Red mug,0,2026-10-03 09:00,3.50,0002,UK
+C1004,A,Red mug,-1,2026-10-04 09:00,3.50,0001,UK
+1005,A,Red mug,1,,3.50,0003,UK
+1006,B,Blue mug,4,2026-10-05 09:00,2.00,0002,UK
+1007,A,Red mug,1,2026-10-06 09:00,5.00,0004,UK
+C1008,A,Red mug,-1,2026-10-07 09:00,5.00,0004,UK
+"""
+
+
+def dirty_sales_lines(folder: Path, customers: int = 90, seed: int = 3) -> Path:
+    """A real-shaped sales-line file with each reason a line is dropped, once: one invoice
+    holding two colours of a mug at the same quantity and price (two lines, not a
+    duplicate) and a true repeat of a whole line; a line without a customer, one priced
+    zero, one of quantity zero, one without a date; a return netted; a customer whose
+    return cancels the purchase (net zero); then ordinary customers to segment."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c in range(customers):
+        for n in range(int(rng.integers(1, 6))):
+            day = 1 + int(rng.integers(0, 28))
+            rows.append(f"{2000 + c * 10 + n},S{n},Item {n},{int(rng.integers(1, 9))},"
+                        f"2026-10-{day:02d} 12:00,{rng.choice([1.25, 2.5, 4.95, 12.0])},"
+                        f"{500 + c:04d},UK\n")
+    path = folder / "lines.csv"
+    path.write_text(DIRTY_LINES + "".join(rows), encoding="utf-8")
+    return path
+
+
+def reconciliation_by_hand(path: Path) -> dict:
+    """The reconciliation as pandas gives it, with the recipe the appendix states."""
+    lines = pd.read_csv(path, dtype={"CustomerID": str, "InvoiceNo": str})
+    keep = lines["CustomerID"].notna()
+    repeat = keep & lines.duplicated()
+    keep &= ~repeat
+    priced_out = keep & (lines["UnitPrice"] <= 0)
+    keep &= ~priced_out
+    amount = lines["Quantity"] * lines["UnitPrice"]
+    zero = keep & (amount == 0)
+    keep &= ~zero
+    undated = keep & lines["InvoiceDate"].isna()
+    keep &= ~undated
+    net = (amount[keep].groupby(lines["CustomerID"][keep]).sum() * 100).round().astype(int)
+    return {"lines_read": len(lines),
+            "dropped": [{"reason": r, "lines": int(n.sum())} for r, n in (
+                ("lines without a customer id", lines["CustomerID"].isna()),
+                ("exact duplicate lines", repeat), ("lines priced zero or below", priced_out),
+                ("lines with a zero amount", zero), ("lines without a date", undated))],
+            "lines_used": int(keep.sum()),
+            "lines_netted": int((keep & (lines["InvoiceNo"].str.startswith("C")
+                                          | (lines["Quantity"] < 0))).sum()),
+            "customers": len(net), "net_revenue": int(net.sum()) / 100,
+            "customers_not_positive": int((net <= 0).sum()),
+            "not_positive_revenue": int(net[net <= 0].sum()) / 100,
+            "customers_segmented": int((net > 0).sum()),
+            "segmented_revenue": int(net[net > 0].sum()) / 100}
+
+
+def sales_config(folder: Path, data: Path) -> Path:
+    return write_config(folder, f"""
+        report: {{name: dirty, title: Dirty lines}}
+        data: {{path: {data}}}
+        transactions:
+          customer: CustomerID
+          invoice: InvoiceNo
+          date: InvoiceDate
+          quantity: Quantity
+          price: UnitPrice
+        features: {{numeric: [recency_days, frequency, monetary]}}
+        segmentation: {{k: [2, 4]}}
+        output: {{dir: out, formats: [html]}}
+        """)

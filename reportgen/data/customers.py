@@ -18,7 +18,7 @@ from reportgen.config.presets import load_preset
 from reportgen.config.schema import Config, FeaturesSection
 from reportgen.config.value import LOGGED_VALUE_COLUMNS, VALUE_COLUMNS, value_labels
 from reportgen.data.derive import Context, derive_columns
-from reportgen.data.files import Table, load_table, read_source
+from reportgen.data.files import Table, load_table, read_lines
 from reportgen.data.purchases import PurchaseHistories, purchase_histories
 from reportgen.data.sql import query_parameters
 from reportgen.data.transactions import (
@@ -129,14 +129,15 @@ def _from_sales_lines(config: Config, needed: dict[str, str], parameters: dict[s
                       ) -> tuple[Table, SalesSummary, PurchaseHistories | None]:
     spec = config.transactions
     assert spec is not None
-    lines, sha256 = read_source(config.data, needed, parameters,
-                                [c for c in (spec.customer, spec.invoice) if c])
-    customers, sales, days = aggregate(lines, spec, config.data.read.dayfirst,
+    read = read_lines(config.data, needed, parameters,
+                      [c for c in (spec.customer, spec.invoice) if c],
+                      whole_lines=spec.invoice is not None)
+    customers, sales, days = aggregate(read.frame, spec, config.data.read.dayfirst,
                                        line_extras(config, needed),
-                                       with_days=config.value is not None)
+                                       with_days=config.value is not None, whole=read.whole)
     histories = (purchase_histories(days, sales.as_of, config.value.backtest.calibration_end)
                  if days is not None and config.value is not None else None)
-    return customer_table(config, customers, sales, sha256), sales, histories
+    return customer_table(config, customers, sales, read.sha256), sales, histories
 
 
 def line_extras(config: Config, needed: dict[str, str]) -> list[str]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from reportgen.config.sources import DataSection
@@ -28,6 +29,7 @@ from reportgen.data.raw import (
     check_regular_file,
     compression,
     csv_encoding,
+    decompressed,
     file_kind,
     guess_encoding,
     is_wide,
@@ -76,17 +78,108 @@ def read_source(data: DataSection, needed: dict[str, str],
     `text_columns` (ids, invoice numbers) are read as text exactly as written, whatever
     the source, so that an id keeps its zeros and never turns into a float.
     """
+    source = read_lines(data, needed, parameters, text_columns, whole_lines=False)
+    return source.frame, source.sha256
+
+
+@dataclass(frozen=True)
+class Lines:
+    """The needed columns of every row, and (when asked) a hash of each whole row."""
+
+    frame: pd.DataFrame
+    sha256: str
+    whole: np.ndarray | None  # uint64, one a row: every column of the source, as written
+
+
+def read_lines(data: DataSection, needed: dict[str, str],
+               parameters: dict[str, dt.date] | None, text_columns: Collection[str],
+               whole_lines: bool) -> Lines:
+    """As read_source, with `whole_lines` a hash of each row over all the source's
+    columns: a duplicate is a repeat of a whole line, and two colours of one product in
+    one invoice at the same quantity and price are two lines, not one (hashing only the
+    columns a run reads dropped 151,429 of the Online Retail export's 541,909 lines, of
+    which 5,268 are repeats)."""
+    whole: np.ndarray | None = None
     if data.sql is not None:
         from reportgen.data.sql import read_query
 
-        frame, sha256 = read_query(data.sql, needed, parameters or {})
+        frame, sha256, whole = read_query(data.sql, needed, parameters or {}, whole_lines)
     else:
         assert data.path is not None
         frame, sha256 = read_frame(data, needed, text_columns), file_sha256(data.path)
+        if whole_lines:
+            whole = file_line_hashes(data, frame)
     for column in text_columns:
         if column in frame:
             frame[column] = as_text_ids(frame[column])
-    return frame, sha256
+    return Lines(frame, sha256, whole)
+
+
+def row_hashes(frame: pd.DataFrame) -> np.ndarray:
+    """A 64-bit hash of each row over every column."""
+    return pd.util.hash_pandas_object(frame, index=False).to_numpy()
+
+
+def file_line_hashes(data: DataSection, read: pd.DataFrame) -> np.ndarray:
+    """Each row's hash over all the file's columns. The run reads only the columns it
+    needs; the file is read again here a block at a time, so the memory added is 8 bytes
+    a row."""
+    path = data.path
+    assert path is not None
+    kind = file_kind(path)
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        parts = [row_hashes(batch.to_pandas())
+                 for batch in pq.ParquetFile(path).iter_batches(batch_size=500_000)]
+        hashes = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
+    elif kind == "xlsx":
+        hashes = row_hashes(read_workbook(path, data.read.sheet
+                                          if data.read.sheet is not None else 0))
+    else:
+        hashes = _text_line_hashes(path, data, read)
+    if len(hashes) != len(read):
+        raise AssertionError(f"{len(hashes)} line hashes for {len(read)} lines")
+    return hashes
+
+
+def _text_line_hashes(path: Path, data: DataSection, read: pd.DataFrame) -> np.ndarray:
+    opts = data.read
+    layout = text_layout(path, opts.encoding, opts.sep, opts.columns)
+    if set(layout.header) <= set(read.columns):  # every column is already read
+        return row_hashes(read)
+    raw = _raw_line_hashes(path, layout, len(read))
+    return raw if raw is not None else _parsed_line_hashes(path, layout)
+
+
+def _raw_line_hashes(path: Path, layout: TextLayout, rows: int) -> np.ndarray | None:
+    """Each line's bytes hashed as they stream by, line ends aside: on the Online Retail
+    export 0.15 s, against 0.9 s to parse the other columns as text and hash them. Only
+    where a line is a row: none when the file is UTF-16/32 or its count of non-blank
+    lines differs from the rows read (a quoted field holding a line break)."""
+    if is_wide(layout.encoding):
+        return None
+    with decompressed(path) as handle:
+        stripped = (line.rstrip(b"\r\n") for line in handle)
+        hashes = np.fromiter((hash(line) for line in stripped if line.strip()), dtype=np.int64)
+    if not layout.named:
+        hashes = hashes[1:]
+    return hashes.view(np.uint64) if len(hashes) == rows else None
+
+
+def _parsed_line_hashes(path: Path, layout: TextLayout) -> np.ndarray:
+    """Every column parsed as text, a block at a time, and hashed: 8 bytes a row kept."""
+    limit = text_budget(1.0 / max(len(layout.header), 1))
+    fields = (layout.sep, len(layout.header), not layout.named)
+    parts = []
+    with text_handle(path, layout.encoding, limit, too_big_to_read(path, limit),
+                     fields) as handle:
+        for block in pd.read_csv(handle, sep=layout.sep, encoding=csv_encoding(layout.encoding),
+                                 dtype=str, keep_default_na=False, na_filter=False,
+                                 chunksize=500_000, **({"header": None, "names": layout.header}
+                                                      if layout.named else {})):
+            parts.append(row_hashes(block))
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
 
 
 def read_frame(data: DataSection, needed: dict[str, str],

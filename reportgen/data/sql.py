@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from reportgen.config.schema import Config
@@ -50,16 +51,19 @@ def query_parameters(config: Config, period: str) -> dict[str, dt.date]:
     return {"period_start": start, "period_end": end, "as_of": as_of or end}
 
 
-def read_query(sql: SqlSource, wanted: dict[str, str],
-               parameters: dict[str, dt.date]) -> tuple[pd.DataFrame, str]:
-    """The wanted columns of the query's rows, and a sha256 of them for summary.json."""
+def read_query(sql: SqlSource, wanted: dict[str, str], parameters: dict[str, dt.date],
+               whole_lines: bool = False) -> tuple[pd.DataFrame, str, np.ndarray | None]:
+    """The wanted columns of the query's rows, a sha256 of them for summary.json and,
+    with `whole_lines`, a hash of each row over every column the query returns."""
     password = _password(sql)
     engine = _engine(sql, password)
     try:
         with _connection(engine, sql, password) as connection:
             cursor = _execute(connection, sql, parameters, password)
             columns = _result_columns(cursor, wanted)
-            chunks = list(_typed_chunks(cursor, columns, wanted, sql.chunk_rows, password))
+            hashes: list[np.ndarray] | None = [] if whole_lines else None
+            chunks = list(_typed_chunks(cursor, columns, wanted, sql.chunk_rows, password,
+                                        hashes))
     finally:
         engine.dispose()
     if not chunks:
@@ -67,7 +71,7 @@ def read_query(sql: SqlSource, wanted: dict[str, str],
         raise DataError("data.sql.query returned no rows" + (f" for {shown}" if shown else "")
                         + "; check its filters and the --period")
     frame = _settle_types(pd.concat(chunks, ignore_index=True))
-    return frame, frame_sha256(frame)
+    return frame, frame_sha256(frame), np.concatenate(hashes) if hashes is not None else None
 
 
 def bound_query(query: str) -> str:
@@ -208,8 +212,10 @@ def _result_columns(cursor: Any, wanted: dict[str, str]) -> list[str]:
     return columns
 
 
-def _typed_chunks(cursor: Any, columns: list[str], wanted: dict[str, str],
-                  size: int, password: str | None) -> Iterator[pd.DataFrame]:
+def _typed_chunks(cursor: Any, columns: list[str], wanted: dict[str, str], size: int,
+                  password: str | None, hashes: list[np.ndarray] | None
+                  ) -> Iterator[pd.DataFrame]:
+    """The rows a block at a time; into `hashes`, each row's hash over all its columns."""
     keep = list(wanted)
     while True:
         try:
@@ -220,6 +226,8 @@ def _typed_chunks(cursor: Any, columns: list[str], wanted: dict[str, str],
         if not rows:
             return
         chunk = pd.DataFrame.from_records(rows, columns=columns, coerce_float=True)
+        if hashes is not None:
+            hashes.append(pd.util.hash_pandas_object(chunk.astype(str), index=False).to_numpy())
         yield _settle_types(chunk[keep])
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from reportgen.data.transactions import Reconciliation
 from reportgen.model.continuity import PALETTE
 from reportgen.model.features import CATEGORY_VARIANCE_SHARE
 from reportgen.model.recommend import Recommendation
@@ -118,6 +119,7 @@ class SalesView:
     last_date: dt.date
     excluded: int  # customers with zero or negative net revenue, not segmented
     line_counts: list[tuple[str, int]]
+    reconciliation: Reconciliation  # lines read -> dropped -> used -> revenue segmented
 
 
 @dataclass(frozen=True)
@@ -275,7 +277,8 @@ def sales_view(content: ReportContent) -> SalesView | None:
     if sales is None:
         return None
     return SalesView(sales.lines_read, sales.as_of, sales.first_date, sales.last_date,
-                     len(sales.excluded), list(sales.line_counts.items()))
+                     len(sales.excluded), list(sales.line_counts.items()),
+                     sales.reconciliation())
 
 
 def changes_view(content: ReportContent) -> ChangesView | None:

@@ -147,12 +147,20 @@ def _timestamp(value: dt.datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _cents(value: int) -> str:
+    """Money kept in whole cents, printed to the cent: the reconciliation adds up as shown."""
+    sign = "-" if value < 0 else ""
+    whole, cent = divmod(abs(int(value)), 100)
+    return f"{sign}{whole:,}.{cent:02d}"
+
+
 FILTERS = {
     "count": _count,          # 12,345 (none: -)
     "share": _share,          # 0.183 -> 18%, 0.005 -> 0.5% (none: -)
     "number": format_number,  # 86.5k, 1.2M, 42, 3.7 (none: n/a)
     "fixed": _fixed,          # 0.4912 -> 0.49 (fixed(3): 0.491)
     "grouped": _grouped,      # 12345.67 -> 12,345.7
+    "cents": _cents,          # 829174856 -> 8,291,748.56; -1322914 -> -13,229.14
     "signed": signed,         # +1.3, -0.4, 0.0
     "points": _points,        # +1.5 pts (none: -)
     "timestamp": _timestamp,  # 2026-11-30 06:00 UTC

@@ -31,6 +31,7 @@ def build_summary(content: ReportContent, timings: Mapping[str, float],
         "n_customers": data.n_customers,
         "dropped": data.removed,
         "transactions": _transactions(content),
+        "reconciliation": _reconciliation(content),
         "imputed": dict(features.imputed),
         "features": _features(content),
         "k_selected": fit.k,
@@ -111,6 +112,21 @@ def _transactions(content: ReportContent) -> dict[str, Any] | None:
             "customers_excluded": len(sales.excluded),
             "excluded_ids": sales.excluded["id"].astype(str).head(50).tolist(),
             "revenue": content.data.revenue}
+
+
+def _reconciliation(content: ReportContent) -> dict[str, Any] | None:
+    sales = content.data.sales
+    if sales is None:
+        return None
+    done = sales.reconciliation()
+    return {"lines_read": done.lines_read,
+            "dropped": [{"reason": r, "lines": n} for r, n in done.dropped],
+            "lines_used": done.lines_used, "lines_netted": done.lines_netted,
+            "customers": done.customers, "net_revenue": done.net_revenue_cents / 100,
+            "customers_not_positive": done.excluded,
+            "not_positive_revenue": done.excluded_cents / 100,
+            "customers_segmented": done.segmented,
+            "segmented_revenue": done.segmented_cents / 100}
 
 
 def _stability(fit: Segmentation) -> dict[str, Any] | None:

@@ -46,7 +46,8 @@ def load_customers(config: Config) -> Customers:
             table = _customer_rows(rows, config, needed)
             sales = purchases = None
         else:
-            lines = read_rows(spark, config.data, needed)
+            lines = read_rows(spark, config.data, needed,
+                              whole_lines=config.transactions.invoice is not None)
             done = aggregate(spark, lines, config.transactions, config.data.read.dayfirst,
                              line_extras(config, needed), config.value)
             table = customer_table(config, done.customers, done.summary, data_fingerprint(config))

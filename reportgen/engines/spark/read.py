@@ -20,18 +20,30 @@ from reportgen.engines.spark.session import failure_reason
 from reportgen.errors import DataError
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 # pandas' default missing-value markers (read_csv's na_values), as text.
 NA_TEXT = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
            "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
 
 
-def read_rows(spark: SparkSession, data: DataSection, needed: dict[str, str]) -> DataFrame:
-    """The needed columns, in that order; a missing one named with the key that asked."""
+LINE_KEY = "__reportgen_line"  # a hash of the whole line, beside the needed columns
+
+
+def read_rows(spark: SparkSession, data: DataSection, needed: dict[str, str],
+              whole_lines: bool = False) -> DataFrame:
+    """The needed columns, in that order; a missing one named with the key that asked.
+    With `whole_lines`, also LINE_KEY: a 64-bit hash of every column of the line as
+    read, so that a duplicate is a repeat of the whole line, as on the pandas engine."""
+    from pyspark.sql import functions as F
+
     frame = _source(spark, data)
     check_columns(needed, list(frame.columns), Path(data.source_name))  # named by it
-    return _missing_as_null(frame.select(*[quoted(c) for c in needed]))
+    columns: list[str | Column] = [quoted(c) for c in needed]
+    if whole_lines:
+        every = [F.coalesce(column_of(c).cast("string"), F.lit("\u0000")) for c in frame.columns]
+        columns.append(F.xxhash64(*every).alias(LINE_KEY))
+    return _missing_as_null(frame.select(*columns))
 
 
 def _source(spark: SparkSession, data: DataSection) -> DataFrame:

@@ -74,6 +74,7 @@ def aggregate(spark: SparkSession, lines: DataFrame, spec: TransactionsSection,
     # One shuffle of the lines, by customer: the duplicates, the per-customer sums and the
     # purchase days then need no other (a customer's lines are all in one partition).
     has_customer = lines.filter(_present(spec.customer)).repartition(column_of(spec.customer))
+    # With an invoice, read_rows added a hash of the whole line: repeats of a whole line go.
     unique = has_customer.dropDuplicates() if spec.invoice is not None else has_customer
     flagged = _flags(day_of(unique), spec, extra).persist(StorageLevel.MEMORY_AND_DISK)
     try:
