@@ -234,6 +234,7 @@ def describe_segments(loaded: LoadedConfig, period: str, prepared: Prepared, fit
                                        segments.continuity.kept_names)
     with timer("recommendations"):
         actions = model.recommend(profiles, rules.advice, personas)
+        model.verify_segments(profiles, personas, rules.naming)  # a contradiction: exit 1
     with timer("changes"):
         population = fitted.population
         changes = report.compare(segments.continuity, report.Now(

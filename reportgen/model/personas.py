@@ -60,9 +60,9 @@ def first_match(profile: SegmentProfile, rules: list[Rule], features: FeatureSet
 
 def trait_name(profile: SegmentProfile, features: FeatureSet) -> str:
     """"High income, low spending score" from the two strongest traits."""
-    if not profile.traits:
+    if not profile.levelled:
         return "Typical customers"
-    text = ", ".join(t.phrase for t in profile.traits[:2])
+    text = ", ".join(t.phrase for t in profile.levelled[:2])
     return text[:1].upper() + text[1:]
 
 
@@ -100,7 +100,7 @@ def qualifier(persona: Persona, profiles: Profiles, rules: list[Rule]) -> str:
     profile = profiles.of(persona.segment_id)
     rule = next((r for r in rules if r.source == persona.rule), None)
     used = set(rule.when) if rule else set()
-    extra = [t for t in profile.traits if t.column not in used]
+    extra = [t for t in profile.levelled if t.column not in used]
     return extra[0].phrase if extra else f"segment {persona.segment_id}"
 
 
@@ -129,7 +129,7 @@ def keep_earlier_names(personas: list[Persona], profiles: Profiles,
     out = []
     for persona in personas:
         if persona.segment_id not in kept and persona.name in taken:
-            traits = profiles.of(persona.segment_id).traits
+            traits = profiles.of(persona.segment_id).levelled
             qualified = f"{persona.name} ({traits[0].phrase})" if traits else ""
             persona = replace(persona, name=qualified if qualified and qualified not in taken
                               else f"{persona.name} (segment {persona.segment_id})")

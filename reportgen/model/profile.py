@@ -38,6 +38,7 @@ class Trait:
     phrase: str  # for names: "high income", "north region"
     strength: float
     level: str
+    says: str = ""  # the comparison the text makes, for the claim check (model/claims.py)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,11 @@ class SegmentProfile:
     def key_traits(self) -> tuple[Trait, ...]:
         return self.traits[:3]
 
+    @property
+    def levelled(self) -> tuple[Trait, ...]:
+        """The traits a name or an action may be built on: a mixed one says no direction."""
+        return tuple(t for t in self.traits if t.level != MIXED)
+
 
 @dataclass(frozen=True)
 class Profiles:
@@ -69,6 +75,10 @@ class Profiles:
         return next(p for p in self.segments if p.id == segment_id)
 
 
+MIXED = "mixed"  # the z-score says high or low, but the mean and the median disagree
+ABOVE, BELOW = "above", "below"  # a segment's mean and median both above (below) everyone's
+
+
 def level_of(z: float) -> str:
     """DESIGN.md's levels: very low z < -1, low z < -0.35, high z > 0.35, very high z > 1."""
     if z > 1:
@@ -78,6 +88,27 @@ def level_of(z: float) -> str:
     if z >= -0.35:
         return "average"
     return "low" if z >= -1 else "very low"
+
+
+def side(value: float, reference: float) -> int:
+    """+1 above, -1 below, 0 equal: which side of everyone's a segment's figure lies."""
+    return int(np.sign(value - reference)) if np.isfinite(value - reference) else 0
+
+
+def agreeing_level(z: float, mean: float, median: float, everyone_mean: float,
+                   everyone_median: float) -> str:
+    """The level a reader may be told: high (or low) only when the segment's mean and its
+    median are both on that side of everyone's, on the data's own scale. The z-score is
+    taken on log(1 + x) for a logged column, so without this check a segment whose
+    typical customer spends more but whose mean is lower (740 against 1,003 on a public
+    credit-card table) was called "High spenders" beside its own mean. Where the two
+    disagree the segment is MIXED: not levelled on that measure."""
+    level = level_of(z)
+    if level == "average":
+        return level
+    direction = 1 if z > 0 else -1
+    agree = side(mean, everyone_mean) == direction and side(median, everyone_median) == direction
+    return level if agree else MIXED
 
 
 @dataclass(frozen=True)
@@ -158,7 +189,9 @@ def numeric_stat(segment: ColumnSummary, population: ColumnSummary) -> NumericSt
     spread = population.scale_std
     z = (segment.scale_mean - population.scale_mean) / spread if spread > 0 else 0.0
     z = 0.0 if np.isnan(z) else z
-    return NumericStat(segment.mean, segment.median, z, level_of(z))
+    return NumericStat(segment.mean, segment.median, z,
+                       agreeing_level(z, segment.mean, segment.median, population.mean,
+                                      population.median))
 
 
 def category_mix(counts: Mapping[str, int]) -> dict[str, float]:
@@ -182,8 +215,10 @@ def describe_traits(
     """Everything that sets the segment apart, strongest first."""
     traits = [
         numeric_trait(c, features.label(c), stat, population[c].mean)
-        for c, stat in numeric.items() if stat.level != "average"
+        for c, stat in numeric.items() if stat.level not in ("average", MIXED)
     ]
+    traits += [trait for c, stat in numeric.items() if stat.level == MIXED
+               for trait in [mixed_trait(c, features.label(c), stat, population[c])] if trait]
     for column, shares in mix.items():
         trait = category_trait(column, features.label(column), shares, population_mix[column])
         if trait:
@@ -199,15 +234,40 @@ def numeric_trait(column: str, label: str, stat: NumericStat, average: float) ->
     if ratio is not None and ratio >= 1.5:
         text = f"{name} {ratio:.1f}x the average ({values})"
         short = f"{name} {ratio:.1f}x avg"
+        says = ABOVE
     elif ratio is not None and ratio <= 2 / 3:
         text = f"{name} {(1 - ratio) * 100:.0f}% below the average ({values})"
         short = f"{name} {(1 - ratio) * 100:.0f}% below avg"
+        says = BELOW
     else:
         word = "Higher" if stat.z > 0 else "Lower"
         text = f"{word} {label} ({values} average)"
         short = f"{word} {label} ({values})"
+        says = ABOVE if stat.z > 0 else BELOW
     return Trait(column, text, short, f"{stat.level} {without_units(label)}", abs(stat.z),
-                 stat.level)
+                 stat.level, says)
+
+
+def mixed_trait(column: str, label: str, stat: NumericStat,
+                everyone: NumericStat) -> Trait | None:
+    """A segment whose typical customer sits on one side of everyone's and whose mean on
+    the other, said as it is; none when one of them merely equals everyone's."""
+    median_side, mean_side = side(stat.median, everyone.median), side(stat.mean, everyone.mean)
+    if median_side == 0 or mean_side == 0 or median_side == mean_side:
+        return None
+    if abs(stat.median - everyone.median) < 0.05 * abs(everyone.median):
+        return None  # "typical customer above (140 vs 139)" tells a reader nothing
+    name = label[:1].upper() + label[1:]
+    typical = "above" if median_side > 0 else "below"
+    average = "above" if mean_side > 0 else "below"
+    pulled = ("a few large accounts pull everyone's average up" if mean_side < 0
+              else "a few large accounts pull its average up")
+    text = (f"{name}: typical customer {typical} everyone's (median {format_number(stat.median)} "
+            f"vs {format_number(everyone.median)}), average {average} "
+            f"({format_number(stat.mean)} vs {format_number(everyone.mean)}): {pulled}")
+    short = f"{name}: median {typical}, mean {average}"
+    return Trait(column, text, short, f"mixed {without_units(label)}", abs(stat.z) / 2, MIXED,
+                 f"median {typical}, mean {average}")
 
 
 def category_trait(

@@ -68,7 +68,7 @@ def recommend(profiles: Profiles, rules: list[Rule],
 def fallback(profile: SegmentProfile, fallbacks: Fallbacks) -> Recommendation:
     """An action grounded in the segment's strongest trait, when no rule gave one: the
     trait's column matched to a role by name (fallbacks.yaml), high or low."""
-    if not profile.traits:
+    if not profile.levelled:
         return Recommendation(str(fallbacks.actions["average"]), "low",
                               "fallback: close to the average on every feature")
     trait = grounding_trait(profile, fallbacks.roles)
@@ -86,9 +86,9 @@ def fallback(profile: SegmentProfile, fallbacks: Fallbacks) -> Recommendation:
 def grounding_trait(profile: SegmentProfile, roles: Mapping[str, list[str]]) -> Trait:
     """The strongest trait on a column with a role (an action can be written for it),
     else the strongest numeric trait, else the strongest."""
-    numeric = [t for t in profile.traits if t.column not in profile.mix]
+    numeric = [t for t in profile.levelled if t.column not in profile.mix]
     with_role = [t for t in numeric if role_of(t.column, roles)]
-    return (with_role or numeric or list(profile.traits))[0]
+    return (with_role or numeric or list(profile.levelled))[0]
 
 
 def role_of(column: str, roles: Mapping[str, list[str]]) -> str | None:

@@ -182,8 +182,8 @@ def _structure_finding(fit: Segmentation) -> str:
 
 
 def _standout_finding(segments: Sequence[SegmentFacts], exclude: set[int]) -> str | None:
-    candidates = [(s.profile.traits[0], s) for s in segments
-                  if s.profile.traits and s.id not in exclude]
+    candidates = [(s.profile.levelled[0], s) for s in segments
+                  if s.profile.levelled and s.id not in exclude]
     if not candidates:
         return None
     trait, segment = max(candidates, key=lambda ts: ts[0].strength)

@@ -1,0 +1,105 @@
+"""A word only where its numbers agree (issue 28): a segment is high or low on a measure
+only when its mean and its median are both on that side of everyone's, and every
+comparing sentence is a typed claim checked before anything is written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import write_config
+
+from reportgen import cli, run_report
+from reportgen.model import profile
+from reportgen.model.claims import Claim, Contradiction, check_claims
+from reportgen.model.profile import NumericStat
+
+
+def skewed_customers(folder: Path, seed: int = 0) -> Path:
+    """Two kinds of customer, as on the public credit-card table: steady card users
+    spending about 700, and light users spending about 100 of whom a quarter are accounts
+    of 3,000. On the log scale the steady group is above everyone (its median too), while
+    its mean is below everyone's (about 770), pulled up by the few large accounts."""
+    rng = np.random.default_rng(seed)
+    steady = rng.normal(700, 40, 240)
+    light = np.where(rng.random(360) < 0.25, rng.normal(3_000, 200, 360),
+                     rng.normal(100, 15, 360).clip(40))
+    habits = {name: np.concatenate([rng.normal(high, 2, 240), rng.normal(4, 1, 360)]).round()
+              for name, high in (("visits", 20), ("web_visits", 12), ("store_visits", 9))}
+    frame = pd.DataFrame({"customer_id": [f"C{i:04d}" for i in range(600)],
+                          "purchases": np.concatenate([steady, light]).round(2), **habits})
+    path = folder / "cards.csv"
+    frame.to_csv(path, index=False)
+    return write_config(folder, f"""
+        report: {{name: cards, title: Card holders}}
+        data: {{path: {path}, id: customer_id}}
+        features: {{numeric: [purchases, visits, web_visits, store_visits], log: [purchases]}}
+        segmentation: {{k: 2}}
+        personas: {{preset: retail}}
+        recommendations: {{preset: retail}}
+        output: {{dir: out, formats: [html]}}
+        """)
+
+
+def test_a_log_level_against_its_own_mean_is_not_a_level(tmp_path: Path):
+    run = run_report(skewed_customers(tmp_path), period="2026-11")
+    summary = json.loads((run.folder / "summary.json").read_text())
+    everyone = pd.read_csv(tmp_path / "cards.csv")["purchases"]
+    steady = next(s for s in summary["segments"]
+                  if s["profile"]["purchases"]["median"] > everyone.median())
+    stat = steady["profile"]["purchases"]
+    assert stat["z"] > 0.35 and stat["mean"] < everyone.mean()  # the trap is set
+    assert stat["level"] == "mixed"
+    assert "spend" not in steady["name"].lower()  # not "High spenders"
+    assert any(t.startswith("Purchases: typical customer above everyone's (median")
+               and "average below" in t for t in steady["traits"])
+
+
+def test_every_level_on_the_page_agrees_with_mean_and_median(tmp_path: Path):
+    run = run_report(skewed_customers(tmp_path, seed=1), period="2026-11")
+    summary = json.loads((run.folder / "summary.json").read_text())
+    frame = pd.read_csv(tmp_path / "cards.csv")
+    labels = pd.read_csv(run.folder / "segments.csv").set_index("id")["segment"]
+    members = frame.set_index("customer_id").join(labels)
+    for segment in summary["segments"]:
+        rows = members[members["segment"] == segment["id"]]
+        for column, stat in segment["profile"].items():
+            mean, median = rows[column].mean(), rows[column].median()
+            assert stat["mean"] == pytest.approx(mean) and stat["median"] == pytest.approx(median)
+            if stat["level"] in ("high", "very high"):
+                assert mean > frame[column].mean() and median > frame[column].median()
+            if stat["level"] in ("low", "very low"):
+                assert mean < frame[column].mean() and median < frame[column].median()
+
+
+def test_the_claim_check_stops_a_planted_contradiction(tmp_path: Path, monkeypatch, capsys):
+    """Levels from the z-score alone (as before issue 28) would print "high" beside a
+    mean below everyone's: the run stops as a bug, exit 1, and writes nothing."""
+    config = skewed_customers(tmp_path)
+    monkeypatch.setattr(profile, "agreeing_level", lambda z, *_: profile.level_of(z))
+    assert cli.main(["run", str(config), "--period", "2026-11"]) == 1
+    err = capsys.readouterr().err
+    assert "contradict their numbers" in err and "purchases is above everyone's" in err
+    assert not (tmp_path / "out" / "cards" / "2026-11").exists()
+
+
+CARDS = (1003, 361)  # everyone's mean and median purchases on the credit-card table
+
+
+@pytest.mark.parametrize(("says", "mean", "median", "base", "holds"), [
+    ("above", 740, 469, CARDS, False),  # the credit-card segment: median above, mean below
+    ("above", 1200, 469, CARDS, True),
+    ("below", 2.2, 2.0, (4.3, 2.0), False),  # "Need attention": median = everyone's 2
+    ("median above, mean below", 740, 469, CARDS, True),
+    ("median below, mean above", 740, 469, CARDS, False),
+])
+def test_a_claim_holds_only_where_both_figures_agree(says, mean, median, base, holds):
+    everyone = NumericStat(base[0], base[1], 0.0, "average")
+    claim = Claim("test", "purchases", says, NumericStat(mean, median, 0.5, "high"), everyone)
+    assert claim.holds() is holds
+    if not holds:
+        with pytest.raises(Contradiction, match="purchases"):
+            check_claims([claim])
