@@ -17,7 +17,7 @@ from reportgen.model.recommend import Recommendation, recommend
 from reportgen.model.rulesets import RuleSets, rule_sets
 from reportgen.model.value import CustomerValue, customer_value, with_value
 
-__all__ = ["Contradiction", "verify_segments", "CustomerValue", "FeatureSet", "Persona", "Profiles", "Recommendation", "RuleSets",
-           "Segments", "build_features", "build_profiles", "customer_value", "find_previous",
-           "kept_model", "name_segments", "recommend", "rule_sets", "saved_model",
-           "segment_customers", "with_value"]
+__all__ = ["Contradiction", "CustomerValue", "FeatureSet", "Persona", "Profiles",
+           "Recommendation", "RuleSets", "Segments", "build_features", "build_profiles",
+           "customer_value", "find_previous", "kept_model", "name_segments", "recommend",
+           "rule_sets", "saved_model", "segment_customers", "verify_segments", "with_value"]
