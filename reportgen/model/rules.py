@@ -165,7 +165,9 @@ def preset_rules(entries: list[dict[str, Any]], preset: str, kind: str,
         if all(r in roles or r in SEGMENT_FIELDS or r in columns for r in when):
             real = {roles.get(r, r): test for r, test in when.items()}
             payload = {k: v for k, v in entry.items() if k not in ("when", "label")}
-            given = entry.get("name") or entry.get("label")
+            given = entry.get("label") or entry.get("name")  # a label tells apart two names
             label = f'"{given}"' if given else f"rule {numbered}"
-            out.append(Rule(f"{preset} preset {kind} {label}", real, payload))
+            source = f"{preset} preset {kind} {label}"
+            repeats = sum(r.source == source or r.source.startswith(f"{source} (") for r in out)
+            out.append(Rule(f"{source} ({repeats + 1})" if repeats else source, real, payload))
     return out
