@@ -229,7 +229,8 @@ def describe_segments(loaded: LoadedConfig, period: str, prepared: Prepared, fit
     config = loaded.config
     features, segments, profiles = fitted.features, fitted.segments, fitted.profiles
     with timer("personas"):
-        rules = model.rule_sets(config, features)
+        value = prepared.value
+        rules = model.rule_sets(config, features, value.blind_columns if value else ())
         personas = model.name_segments(profiles, rules.naming, features,
                                        segments.continuity.kept_names)
     with timer("recommendations"):

@@ -3,7 +3,7 @@ with the presets' roles (income, spending, ...) bound to this data's columns."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from reportgen.config.presets import Preset, load_preset
@@ -21,15 +21,21 @@ class RuleSets:
     roles: Mapping[str, str]  # preset role -> the column that plays it
 
 
-def rule_sets(config: Config, features: FeatureSet) -> RuleSets:
-    """Persona and recommendation rules (the config's, then each preset's), and the roles."""
+def rule_sets(config: Config, features: FeatureSet, blind: Collection[str] = ()) -> RuleSets:
+    """Persona and recommendation rules (the config's, then each preset's), and the roles.
+    Rules with a condition on a `blind` column (P(alive) where the value model cannot see
+    churn) are left out, as a preset rule on a column the data lacks is."""
     persona_preset, persona_roles = resolve_preset(config.personas.preset, config, features)
     advice_preset, advice_roles = resolve_preset(config.recommendations.preset, config,
                                                  features)
     naming = persona_rules(config.personas, features, persona_preset, persona_roles)
     advice = recommendation_rules(config.recommendations, features, advice_preset,
                                   advice_roles)
-    return RuleSets(naming, advice, persona_roles or advice_roles)
+    return RuleSets(seeing(naming, blind), seeing(advice, blind), persona_roles or advice_roles)
+
+
+def seeing(rules: list[Rule], blind: Collection[str]) -> list[Rule]:
+    return [r for r in rules if not any(column in blind for column in r.when)]
 
 
 def resolve_preset(name: str | None, config: Config,

@@ -26,6 +26,33 @@ from reportgen.model import btyd
 from reportgen.model.backtest import Backtest, backtest
 
 LAPSING = 0.5  # P(alive) below this: probably lapsing
+# The model cannot see churn when BG/NBD's mean chance that a purchase is the customer's
+# last, a / (a + b), is below DROPOUT_FLOOR and fewer than SEEN_LAPSING of the repeat
+# buyers have a P(alive) below LAPSING. On the UCI Online Retail export a = 0.0029,
+# b = 7.09 (one purchase in 2,445) and every repeat buyer got P(alive) 0.99+, a segment
+# named "Lost" among them; CDNOW's published fit has 0.25. A small a / (a + b) alone is
+# not enough: weekly buyers silent for four months are plainly gone even at 0.007 (a and
+# b on a ridge, their ratio identified), and P(alive) shows it.
+DROPOUT_FLOOR = 0.01
+SEEN_LAPSING = 0.01
+BLIND_COLUMNS = ("p_alive",)  # rules on these do not fire where churn is not seen
+
+
+def churn_visible(bgnbd: btyd.BgNbd, frame: pd.DataFrame) -> bool:
+    if bgnbd.a / (bgnbd.a + bgnbd.b) >= DROPOUT_FLOOR:
+        return True
+    repeat = frame.loc[frame["repeat_purchases"] > 0, "p_alive"]
+    return bool(len(repeat)) and float((repeat < LAPSING).mean()) >= SEEN_LAPSING
+
+
+def blindness_note(bgnbd: btyd.BgNbd) -> str:
+    one_in = (bgnbd.a + bgnbd.b) / bgnbd.a
+    return (f"The model cannot see customers leaving in this data: BG/NBD's dropout is not "
+            f"identified (a = {bgnbd.a:.2g}, b = {bgnbd.b:.3g}: on average one purchase in "
+            f"{one_in:,.0f} is a customer's last, and fewer than {SEEN_LAPSING:.0%} of repeat "
+            f"buyers have a P(alive) below {LAPSING}), so P(alive) is close to 1 for almost "
+            "every repeat buyer and says nothing about who is lapsing. Read recency (days since the last purchase) "
+            "for that; rules on P(alive) did not fire.")
 
 
 @dataclass(frozen=True)
@@ -42,6 +69,11 @@ class CustomerValue:
     last_day: dt.date
     backtest: Backtest
     notes: tuple[str, ...]  # what the reader should know about the data the models saw
+    churn_visible: bool = True  # whether P(alive) can tell anyone apart: see DROPOUT_FLOOR
+
+    @property
+    def blind_columns(self) -> tuple[str, ...]:
+        return () if self.churn_visible else BLIND_COLUMNS
 
 
 def customer_value(customers: Customers, spec: ValueSection | None) -> CustomerValue | None:
@@ -52,11 +84,13 @@ def customer_value(customers: Customers, spec: ValueSection | None) -> CustomerV
     whole = btyd.from_sums(days.whole, days.end)
     check_repeats(whole)
     bgnbd, gamma_gamma = btyd.fit_bgnbd(whole), btyd.fit_gamma_gamma(whole)
+    frame = predictions(whole, days, bgnbd, gamma_gamma, spec)
+    visible = churn_visible(bgnbd, frame)
     return CustomerValue(
-        frame=predictions(whole, days, bgnbd, gamma_gamma, spec),
-        bgnbd=bgnbd, gamma_gamma=gamma_gamma, spec=spec,
+        frame=frame, bgnbd=bgnbd, gamma_gamma=gamma_gamma, spec=spec,
         first_day=days.first_day.astype(dt.date), last_day=days.end.astype(dt.date),
-        backtest=backtest(days), notes=notes(days, gamma_gamma))
+        backtest=backtest(days), notes=notes(days, bgnbd, gamma_gamma, visible),
+        churn_visible=visible)
 
 
 def check_repeats(h: btyd.History) -> None:
@@ -82,8 +116,9 @@ def predictions(h: btyd.History, days: PurchaseHistories, bgnbd: btyd.BgNbd,
     }, index=pd.Index(days.ids[h.customer], name="id"))
 
 
-def notes(days: PurchaseHistories, gamma_gamma: btyd.GammaGamma) -> tuple[str, ...]:
-    out = []
+def notes(days: PurchaseHistories, bgnbd: btyd.BgNbd, gamma_gamma: btyd.GammaGamma,
+          visible: bool) -> tuple[str, ...]:
+    out = [] if visible else [blindness_note(bgnbd)]
     if not gamma_gamma.has_mean:
         out.append(f"Spend per purchase is so uneven between customers (Gamma-Gamma q = "
                    f"{gamma_gamma.q:.2f}, not above 1) that it has no stable average: each "

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from reportgen.report import chartdata, wording
 from reportgen.report.changes import Changes
 from reportgen.report.facts import DataFacts, FeatureFacts, SegmentFacts
 from reportgen.report.population import Population
-from reportgen.report.worth import Worth, segment_worth, value_finding
+from reportgen.report.worth import Worth, lapse_sentences, segment_worth, value_finding
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,9 @@ def build_content(*, loaded: LoadedConfig, period: str, generated_at: dt.datetim
     data = data_facts(customers, features, population)
     people = segment_facts(segments, profiles, personas, recommendations, features, data)
     worth = segment_worth(value, features, segments, {s.id: s.revenue_share for s in people})
+    if worth is not None:
+        worth = replace(worth, notes=worth.notes + lapse_sentences(
+            worth, {s.id: s.name for s in people}, _recency(people, profiles)))
     findings = wording.findings(people, segments.fit, data.sales is not None,
                                 wording.value_column(roles, facts), facts, profiles.population)
     if worth is not None:
@@ -114,7 +117,8 @@ def forecast_warnings(worth: Worth | None) -> tuple[str, ...]:
     confirm must not reach a stakeholder unremarked."""
     if worth is None:
         return ()
-    return tuple(f"Predicted value: {note}" for note in worth.backtest.trust)
+    blind = () if worth.churn_visible else (f"P(alive): {worth.notes[0]}",)
+    return blind + tuple(f"Predicted value: {note}" for note in worth.backtest.trust)
 
 
 def feature_facts(features: FeatureSet, spec: FeaturesSection,
@@ -152,6 +156,13 @@ def segment_facts(segments: Segments, profiles: Profiles, personas: Sequence[Per
             advised_by=tuple(f"{r.rule} ({r.conditions})" for r in actions if r.rule),
             rules_fired=tuple(persona.fired) + tuple(r.rule for r in actions if r.rule)))
     return tuple(out)
+
+
+def _recency(people: Sequence[SegmentFacts], profiles: Profiles) -> dict[int, tuple[float, float]]:
+    if "recency_days" not in profiles.population:
+        return {}
+    everyone = profiles.population["recency_days"].mean
+    return {s.id: (s.profile.numeric["recency_days"].mean, everyone) for s in people}
 
 
 def _named_by(persona: Persona) -> str:

@@ -137,6 +137,9 @@ def one_time_note(worth: Worth) -> str:
 
 def at_risk_sentence(worth: Worth) -> str:
     lapsing = sum(s.lapsing for s in worth.segments)
+    if not worth.churn_visible:
+        return ("P(alive) cannot show who is lapsing in this data (see the note below): "
+                "recency, the days since the last purchase, is the sign to read.")
     if not lapsing:
         return f"No repeat buyer has a P(alive) below {LAPSING}."
     spend = sum(s.lapsing_last_year_spend for s in worth.segments)
