@@ -157,7 +157,7 @@ def preset_rules(entries: list[dict[str, Any]], preset: str, kind: str,
     """Preset rules with roles replaced by columns; a rule needing a role or column the data
     does not have is left out. A rule is known by its `name`, its `label`, or else its
     number among the unlabelled ones (so adding a labelled rule renumbers nothing)."""
-    out = []
+    out: list[Rule] = []
     numbered = 0
     for entry in entries:
         when = entry.get("when", {})

@@ -51,8 +51,8 @@ def blindness_note(bgnbd: btyd.BgNbd) -> str:
             f"identified (a = {bgnbd.a:.2g}, b = {bgnbd.b:.3g}: on average one purchase in "
             f"{one_in:,.0f} is a customer's last, and fewer than {SEEN_LAPSING:.0%} of repeat "
             f"buyers have a P(alive) below {LAPSING}), so P(alive) is close to 1 for almost "
-            "every repeat buyer and says nothing about who is lapsing. Read recency (days since the last purchase) "
-            "for that; rules on P(alive) did not fire.")
+            "every repeat buyer and says nothing about who is lapsing. Read recency (days "
+            "since the last purchase) for that; rules on P(alive) did not fire.")
 
 
 @dataclass(frozen=True)
