@@ -246,7 +246,8 @@ def describe_segments(loaded: LoadedConfig, period: str, prepared: Prepared, fit
         loaded=loaded, period=period, generated_at=generation_time(),
         customers=prepared.customers, features=features, segments=segments,
         profiles=profiles, personas=personas, recommendations=actions, roles=rules.roles,
-        changes=changes, value=prepared.value, population=fitted.population)
+        changes=changes, value=prepared.value, population=fitted.population,
+        role_bindings=rules.bindings)
     saved = model.saved_model(period, features, segments,
                               {p.segment_id: p.name for p in personas})
     return Described(content, saved)

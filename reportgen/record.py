@@ -78,6 +78,12 @@ class Reconciliation(_Part):
     segmented_revenue: float = 0.0
 
 
+class RoleBinding(_Part):
+    role: str = ""
+    column: str | None = None
+    reason: str = ""
+
+
 class Features(_Part):
     numeric: list[str] = []
     categorical: list[str] = []
@@ -337,6 +343,7 @@ class Summary(_Part):
     findings: list[str] = []
     warnings: list[str] = []
     roles: dict[str, str] = {}
+    role_bindings: list[RoleBinding] = []
     previous_period: str | None = None
     continuity: Continuity = Continuity()
     migration: Migration | None = None

@@ -51,7 +51,7 @@ def written_config(path: Path) -> dict:
 
 def assert_says_only_what_init_means(config: dict, data: Path) -> None:
     assert set(config) <= {"report", "data", "derive", "features", "segmentation", "personas",
-                           "recommendations", "output"}
+                           "roles", "recommendations", "output"}
     assert config["output"] == {"dir": "reports"}
     assert config["data"]["path"] == data.name
     names = set(config["features"].get("numeric", [])) | set(config["features"]["profile"])

@@ -115,7 +115,7 @@ def test_retail_preset_binds_roles_by_column_name():
 def test_explicit_roles_are_checked():
     preset = load_preset("retail")
     with pytest.raises(RuleError, match="no role 'incme'"):
-        bind_roles(preset, ["a"], {"incme": "a"})
+        bind_roles(preset, ["a"], {"incme": "a"}, checked={"incme": "a"})
     with pytest.raises(RuleError, match="'b' is not a numeric"):
         bind_roles(preset, ["a"], {"income": "b"})
 

@@ -86,6 +86,10 @@ class FeaturesSection(Section):
     profile: list[str] = Field(
         default_factory=list, description="Columns described per segment but not clustered on."
     )
+    as_numbers: list[str] = Field(
+        default_factory=list, description="Integer columns with a code-like name (channel, "
+        "region, type, ...) are profiled as categories with their shares; list one here to "
+        "profile it as a number (its mean) instead.")
     log: list[str] | None = Field(
         None, description="Numeric columns to log1p before scaling (skewed money); the rfm "
         "preset logs frequency, monetary and avg_order_value unless this is set.",
@@ -208,6 +212,12 @@ class Config(Section):
         default_factory=dict, validate_default=True, description="How segments are named.")
     recommendations: RecommendationsSection = Field(
         default_factory=dict, validate_default=True, description="Marketing actions per segment.")
+    roles: dict[Literal["spending", "frequency", "recency", "tenure", "income", "balance",
+                        "age"], str | None] = Field(
+        default_factory=dict, description="Which column measures what the presets' rules "
+        "talk about (`frequency: PURCHASES_FREQUENCY`); `null` leaves a role unbound. Roles "
+        "not named are bound by meaning: a column whose name says it measures the role, a "
+        "total before its parts (config/roles.py). `init` writes the block with reasons.")
     output: OutputSection = Field(
         default_factory=dict, validate_default=True, description="Where and what to write.")
     value: ValueSection | None = Field(

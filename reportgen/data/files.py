@@ -298,6 +298,8 @@ def sniff_separator(sample: str, path: Path) -> str:
 
 def _header(sample: str, sep: str) -> list[str]:
     """The first record, quotes and all (a quoted name may even hold a line break)."""
+    if sep == WHITESPACE:
+        return next((line.split() for line in sample.splitlines() if line.strip()), [])
     try:
         first = next(csv.reader(io.StringIO(sample), delimiter=sep), [])
     except csv.Error:

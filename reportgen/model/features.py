@@ -25,6 +25,7 @@ from sklearn.preprocessing import (
     StandardScaler,
 )
 
+from reportgen.config.roles import is_code
 from reportgen.config.schema import FeaturesSection
 from reportgen.data.files import Table
 from reportgen.errors import DataError
@@ -103,7 +104,8 @@ def sample_features(table: Table, spec: FeaturesSection, preprocessing: Preproce
 def _feature_set(matrix: np.ndarray, frame: pd.DataFrame, ids: pd.Series,
                  spec: FeaturesSection, preprocessing: Preprocessing, dropped: dict[str, int],
                  imputed: dict[str, int], profile_log: Sequence[str]) -> FeatureSet:
-    profile_numeric = [c for c in spec.profile if pd.api.types.is_numeric_dtype(frame[c])]
+    profile_numeric = [c for c in spec.profile if pd.api.types.is_numeric_dtype(frame[c])
+                       and (c in spec.as_numbers or not is_code(c, frame[c]))]
     return FeatureSet(
         matrix=matrix, frame=frame, ids=ids, numeric=list(spec.numeric),
         categorical=list(spec.categorical), log=list(spec.log or []),

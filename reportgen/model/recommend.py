@@ -9,17 +9,18 @@ numeric column) and `{column_total}` (its sum), e.g. "{value_total} of predicted
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from reportgen.config.presets import Fallbacks, Preset, load_fallbacks
+from reportgen.config.roles import role_of
 from reportgen.config.rules import RecommendationsSection
 from reportgen.config.value import PROBABILITY_COLUMNS
 from reportgen.errors import RuleError
 from reportgen.model.features import FeatureSet
 from reportgen.model.personas import Persona
 from reportgen.model.profile import Profiles, SegmentProfile, Trait
-from reportgen.model.rules import Rule, matches, normalise_name, preset_rules, user_rules
+from reportgen.model.rules import Rule, matches, preset_rules, user_rules
 from reportgen.text import did_you_mean, format_number, format_share
 
 PRIORITY_ORDER = {"high": 0, "medium": 1, "low": 2}
@@ -71,33 +72,24 @@ def fallback(profile: SegmentProfile, fallbacks: Fallbacks) -> Recommendation:
     if not profile.levelled:
         return Recommendation(str(fallbacks.actions["average"]), "low",
                               "fallback: close to the average on every feature")
-    trait = grounding_trait(profile, fallbacks.roles)
+    trait = grounding_trait(profile, fallbacks.actions)
     short = trait.short[:1].lower() + trait.short[1:]
     if trait.column in profile.mix:
         role, direction = "category", "high"
     else:
-        role = role_of(trait.column, fallbacks.roles) or "other"
+        role = role_of(trait.column, fallbacks.actions) or "other"
         direction = "high" if trait.level in ("high", "very high") else "low"
     action = str(fallbacks.actions[role][direction]).format(trait=short)
     return Recommendation(action, "medium",
                           f"fallback: its trait {trait.column} ({role}, {direction})")
 
 
-def grounding_trait(profile: SegmentProfile, roles: Mapping[str, list[str]]) -> Trait:
+def grounding_trait(profile: SegmentProfile, roles: Iterable[str]) -> Trait:
     """The strongest trait on a column with a role (an action can be written for it),
     else the strongest numeric trait, else the strongest."""
     numeric = [t for t in profile.levelled if t.column not in profile.mix]
     with_role = [t for t in numeric if role_of(t.column, roles)]
     return (with_role or numeric or list(profile.levelled))[0]
-
-
-def role_of(column: str, roles: Mapping[str, list[str]]) -> str | None:
-    """The first role one of whose names is in the column's name."""
-    name = normalise_name(column)
-    for role, patterns in roles.items():
-        if any(re.search(rf"\b{re.escape(p)}\b", name) for p in patterns):
-            return role
-    return None
 
 
 def placeholder_names(numeric: Sequence[str]) -> list[str]:

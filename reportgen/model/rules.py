@@ -17,6 +17,7 @@ from typing import Any
 
 from reportgen.config.base import COMPARISON_RE, LEVELS
 from reportgen.config.presets import Preset
+from reportgen.config.roles import bind_by_meaning
 from reportgen.config.rules import Condition
 from reportgen.errors import RuleError
 from reportgen.model.profile import SegmentProfile
@@ -118,32 +119,26 @@ def user_rules(rules: list[Any], key: str, numeric: list[str], categorical: list
     return out
 
 
-def bind_roles(preset: Preset, numeric: list[str], explicit: Mapping[str, str]) -> dict[str, str]:
-    """Which column plays each role: the config's `roles`, else the first name that fits."""
-    unknown = [r for r in explicit if r not in preset.roles]
+def bind_roles(preset: Preset, numeric: list[str], explicit: Mapping[str, str | None],
+               checked: Mapping[str, str | None] | None = None) -> dict[str, str]:
+    """Which column plays each of the preset's roles: the config's `roles` (and
+    `personas.roles`, `checked` against the preset's roles), else by meaning
+    (config/roles.py); unsure means unbound."""
+    unknown = [r for r in (checked or {}) if r not in preset.roles]
     if unknown:
         raise RuleError(f"personas.roles.{unknown[0]}: the {preset.name} preset has no role "
                         f"{unknown[0]!r}{did_you_mean(unknown[0], list(preset.roles))}")
+    check_role_columns(explicit, numeric)
+    bound = bind_by_meaning(preset.roles, numeric,
+                            {r: c for r, c in explicit.items() if r in preset.roles})
+    return {role: b.column for role, b in bound.items() if b.column}
+
+
+def check_role_columns(explicit: Mapping[str, str | None], numeric: list[str]) -> None:
     for role, column in explicit.items():
-        if column not in numeric:
-            raise RuleError(f"personas.roles.{role}: {column!r} is not a numeric feature or "
-                            f"profile column{did_you_mean(column, numeric)}")
-    bound = dict(explicit)
-    for role, patterns in preset.roles.items():
-        if role not in bound:
-            found = _first_column_for(patterns, numeric, taken=set(bound.values()))
-            if found:
-                bound[role] = found
-    return bound
-
-
-def _first_column_for(patterns: list[str], columns: list[str], taken: set[str]) -> str | None:
-    for pattern in patterns:
-        regex = re.compile(rf"\b{re.escape(pattern)}\b")
-        for column in columns:
-            if column not in taken and regex.search(normalise_name(column)):
-                return column
-    return None
+        if column is not None and column not in numeric:
+            raise RuleError(f"roles.{role}: {column!r} is not a numeric feature or profile "
+                            f"column{did_you_mean(column, numeric)}")
 
 
 def normalise_name(column: str) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from reportgen.config.presets import Preset, load_preset
+from reportgen.config.roles import MEANINGS, Binding, bind_by_meaning
 from reportgen.config.schema import Config
 from reportgen.model.features import FeatureSet
 from reportgen.model.personas import persona_rules
@@ -19,6 +20,7 @@ class RuleSets:
     naming: list[Rule]
     advice: list[Rule]
     roles: Mapping[str, str]  # preset role -> the column that plays it
+    bindings: Mapping[str, Binding]  # every role, bound or not, with why
 
 
 def rule_sets(config: Config, features: FeatureSet, blind: Collection[str] = ()) -> RuleSets:
@@ -31,7 +33,16 @@ def rule_sets(config: Config, features: FeatureSet, blind: Collection[str] = ())
     naming = persona_rules(config.personas, features, persona_preset, persona_roles)
     advice = recommendation_rules(config.recommendations, features, advice_preset,
                                   advice_roles)
-    return RuleSets(seeing(naming, blind), seeing(advice, blind), persona_roles or advice_roles)
+    bindings = bind_by_meaning(MEANINGS, features.all_numeric, explicit_roles(config))
+    return RuleSets(seeing(naming, blind), seeing(advice, blind), persona_roles or advice_roles,
+                    bindings)
+
+
+def explicit_roles(config: Config) -> dict[str, str | None]:
+    """The config's `roles:`, and the older `personas.roles` beside it."""
+    explicit: dict[str, str | None] = dict(config.personas.roles)
+    explicit.update({str(role): column for role, column in config.roles.items()})
+    return explicit
 
 
 def seeing(rules: list[Rule], blind: Collection[str]) -> list[Rule]:
@@ -44,4 +55,5 @@ def resolve_preset(name: str | None, config: Config,
     if name is None:
         return None, {}
     preset = load_preset(name)
-    return preset, bind_roles(preset, features.all_numeric, config.personas.roles)
+    return preset, bind_roles(preset, features.all_numeric, explicit_roles(config),
+                              checked=config.personas.roles)

@@ -7,6 +7,8 @@ is the one the PDF uses, so vl-convert measures text as WeasyPrint draws it.
 
 from __future__ import annotations
 
+import json
+import textwrap
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -54,6 +56,30 @@ def _text_on_dark(test: str) -> alt.ColorValue:
     return alt.ColorValue(INK, condition={"test": test, "value": "white"})
 
 
+NAME_LINE = 30  # characters a line of a segment name on an axis; longer names wrap
+
+
+def name_axis(names: Sequence[str], limit: int = 200) -> alt.Axis:
+    """An axis of segment names that wraps a long name onto lines instead of cutting it
+    ("Hibernating (very high average order val..." was cut mid-word)."""
+    return alt.Axis(labelLimit=limit, labelExpr=wrapped_names(names))
+
+
+def name_lines(names: Sequence[str]) -> int:
+    """The most lines a wrapped name takes: a row must be that tall or names overlap."""
+    return max((len(textwrap.wrap(n, NAME_LINE)) for n in names), default=1)
+
+
+def row_height(names: Sequence[str], least: int) -> int:
+    return max(least, 13 * name_lines(names) + 6)
+
+
+def wrapped_names(names: Sequence[str]) -> str:
+    """A Vega expression mapping each name to its lines (an array draws as lines)."""
+    lines = {name: textwrap.wrap(name, NAME_LINE) or [name] for name in names}
+    return f"({json.dumps(lines)})[datum.label] || datum.label"
+
+
 def _segment_scale(names: Sequence[str], colors: Sequence[str]) -> alt.Scale:
     return alt.Scale(domain=list(names), range=list(colors))
 
@@ -61,7 +87,7 @@ def _segment_scale(names: Sequence[str], colors: Sequence[str]) -> alt.Scale:
 def segment_sizes(sizes: pd.DataFrame, colors: Sequence[str]) -> alt.TopLevelMixin:
     """Share of customers per segment. Columns: name, size, share."""
     base = alt.Chart(sizes).encode(
-        y=alt.Y("name:N", sort=None, title=None, axis=alt.Axis(labelLimit=240)),
+        y=alt.Y("name:N", sort=None, title=None, axis=name_axis(list(sizes["name"]))),
         x=alt.X("share:Q", title="Share of customers", axis=alt.Axis(format="%", tickCount=5)),
     )
     bars = base.mark_bar(height={"band": 0.7}).encode(
@@ -72,7 +98,8 @@ def segment_sizes(sizes: pd.DataFrame, colors: Sequence[str]) -> alt.TopLevelMix
     )
     labels = base.mark_text(align="left", dx=4, color=INK, fontSize=11).encode(
         text=alt.Text("share:Q", format=".0%"))
-    return themed((bars + labels).properties(width=WIDTH - 260, height=28 * len(sizes)))
+    return themed((bars + labels).properties(
+        width=WIDTH - 260, height=row_height(list(sizes["name"]), 28) * len(sizes)))
 
 
 def elbow(scores: pd.DataFrame, chosen: int, knee: int | None) -> alt.TopLevelMixin:
@@ -188,17 +215,29 @@ def value_axis(low: float, high: float, logged: bool, log_type: Literal["log", "
                zero: bool, ticks: int) -> tuple[alt.Scale, alt.Axis]:
     """Scale and axis for a value that may be shown on a log scale (with 1-2-5 ticks)."""
     if logged:
-        return alt.Scale(type=log_type), alt.Axis(format="~s", values=log_ticks(low, high))
-    return alt.Scale(zero=zero), alt.Axis(format="~s", tickCount=ticks)
+        values = log_ticks(low, high)
+        if log_type == "symlog" and low <= 0:
+            values = [0.0, *values]
+        return alt.Scale(type=log_type), alt.Axis(labelExpr=READABLE_NUMBER, values=values)
+    return alt.Scale(zero=zero), alt.Axis(labelExpr=READABLE_NUMBER, tickCount=ticks)
 
 
-def log_ticks(low: float, high: float, most: int = 3) -> list[float]:
-    """1-2-5 ticks between low and high (powers of ten over two decades or more), thinned
-    to at most `most`, for log-like axes."""
-    steps = (1,) if high >= 100 * max(low, 1e-9) else (1, 2, 5)
-    ticks = [m * 10.0**e for e in range(-2, 13) for m in steps if low <= m * 10.0**e <= high]
+# 1, 10, 100, 1k, 10k, 1.5M: what a reader expects on a money axis (d3's "~s" wrote
+# 10m for 0.01 and, in the PDF's fonts, ticks that read "0k 0k")
+READABLE_NUMBER = ("abs(datum.value) >= 1e6 ? format(datum.value / 1e6, '~g') + 'M' : "
+                   "abs(datum.value) >= 1e3 ? format(datum.value / 1e3, '~g') + 'k' : "
+                   "format(datum.value, '~g')")
+
+
+def log_ticks(low: float, high: float, most: int = 4) -> list[float]:
+    """Ticks for a log-like axis: powers of ten from 1 (or the lowest value, if above 1) to
+    the highest, 1-2-5 steps where the range is under two decades, thinned evenly to at
+    most `most` keeping the largest."""
+    floor = max(low, 1.0) if high >= 1 else max(low, 1e-9)
+    steps = (1,) if high >= 100 * floor else (1, 2, 5)
+    ticks = [m * 10.0**e for e in range(-6, 13) for m in steps if floor <= m * 10.0**e <= high]
     while len(ticks) > most:
-        ticks = ticks[::2]
+        ticks = ticks[::-2][::-1]
     return ticks
 
 
@@ -209,7 +248,9 @@ def distributions(bins: pd.DataFrame, labels: dict[str, str], logged: Sequence[s
     Columns of `bins`: feature, who ("Segment" or "Everyone"), start, end, share.
     """
     panels = []
-    for feature in dict.fromkeys(bins["feature"]):
+    features = list(dict.fromkeys(bins["feature"]))
+    across = 4 if len(features) > 6 else 3  # 7-8 panels on two rows: the card fits a page
+    for feature in features:
         data = bins[bins["feature"] == feature]
         scale, axis = value_axis(data["start"].min(), data["end"].max(), feature in logged,
                                  log_type="symlog", zero=False, ticks=4)
@@ -225,9 +266,9 @@ def distributions(bins: pd.DataFrame, labels: dict[str, str], logged: Sequence[s
                      alt.Tooltip("start:Q", title="From", format=",.4~g"),
                      alt.Tooltip("end:Q", title="To", format=",.4~g"),
                      alt.Tooltip("share:Q", title="Share", format=".1%")],
-        ).properties(width=(WIDTH - 110) // 3, height=76)
+        ).properties(width=(WIDTH - 40 - 22 * across) // across, height=76)
         panels.append(panel)
-    return themed(alt.concat(*panels, columns=3, spacing=22))
+    return themed(alt.concat(*panels, columns=across, spacing=22))
 
 
 def segment_map(points: pd.DataFrame, names: Sequence[str], colors: Sequence[str],
@@ -237,7 +278,8 @@ def segment_map(points: pd.DataFrame, names: Sequence[str], colors: Sequence[str
         x=alt.X("pc1:Q", title="Component 1", axis=alt.Axis(labels=False, ticks=False)),
         y=alt.Y("pc2:Q", title="Component 2", axis=alt.Axis(labels=False, ticks=False)),
         color=alt.Color("name:N", title="Segment", scale=_segment_scale(names, colors),
-                        legend=alt.Legend(orient="bottom", columns=2, symbolSize=90)),
+                        legend=alt.Legend(orient="bottom", symbolSize=90, labelLimit=WIDTH - 80,
+                                          columns=2 if max(map(len, names)) <= 34 else 1)),
         tooltip=[alt.Tooltip("name:N", title="Segment")],
     ).properties(width=WIDTH - 40, height=340, title=alt.TitleParams(
         f"Customers on the two main axes of variation ({explained:.0%} of the variance)",
@@ -253,7 +295,7 @@ def revenue_vs_customers(shares: pd.DataFrame) -> alt.TopLevelMixin:
     names = list(dict.fromkeys(shares["name"]))
     measures = list(dict.fromkeys(shares["measure"]))
     base = alt.Chart(shares).encode(
-        y=alt.Y("name:N", sort=names, title=None, axis=alt.Axis(labelLimit=240)),
+        y=alt.Y("name:N", sort=names, title=None, axis=name_axis(names)),
         yOffset=alt.YOffset("measure:N", sort=measures),
         x=alt.X("share:Q", title="Share", axis=alt.Axis(format="%", tickCount=5)),
     )
@@ -267,8 +309,8 @@ def revenue_vs_customers(shares: pd.DataFrame) -> alt.TopLevelMixin:
     )
     labels = base.mark_text(align="left", dx=3, fontSize=10, color=INK).encode(
         text=alt.Text("share:Q", format=".0%"))
-    return themed((bars + labels).properties(width=WIDTH - 280,
-                                             height=22 * len(measures) * len(names)))
+    return themed((bars + labels).properties(
+        width=WIDTH - 280, height=max(22 * len(measures), row_height(names, 0)) * len(names)))
 
 
 MEASURE_COLORS = (POPULATION, PALETTE[0], "#1b3a5c")
@@ -282,7 +324,7 @@ def p_alive_bands(bands: pd.DataFrame, names: Sequence[str],
     """
     colors = ["#d5dae0", "#c0392b", "#e59866", "#a9cce3", "#2471a3"]
     base = alt.Chart(bands).encode(
-        y=alt.Y("name:N", sort=list(names), title=None, axis=alt.Axis(labelLimit=200)),
+        y=alt.Y("name:N", sort=list(names), title=None, axis=name_axis(names)),
         x=alt.X("share:Q", stack="normalize", title="Share of the segment's customers",
                 axis=alt.Axis(format="%", tickCount=5)),
         order=alt.Order("rank:Q"),
@@ -297,7 +339,7 @@ def p_alive_bands(bands: pd.DataFrame, names: Sequence[str],
     )
     return themed(bars.transform_calculate(
         rank=f"indexof({list(order)!r}, datum.band)").properties(
-        width=WIDTH - 200, height=34 * len(names)))
+        width=WIDTH - 200, height=row_height(names, 34) * len(names)))
 
 
 def tracking(weeks: pd.DataFrame, calibration_end: str) -> alt.TopLevelMixin:
@@ -339,7 +381,7 @@ def distribution_boxes(stats: pd.DataFrame, names: Sequence[str], colors: Sequen
                                  log_type="log", zero=True, ticks=3)
         base = alt.Chart(data).encode(
             y=alt.Y("name:N", sort=list(names), title=None,
-                    axis=alt.Axis(labelLimit=170) if not panels else None),
+                    axis=name_axis(names, 170) if not panels else None),
             color=alt.Color("name:N", scale=_segment_scale(names, colors), legend=None),
             tooltip=[alt.Tooltip("name:N", title="Segment"),
                      alt.Tooltip("q50:Q", title="Median", format=",.4~g"),
@@ -351,7 +393,7 @@ def distribution_boxes(stats: pd.DataFrame, names: Sequence[str], colors: Sequen
             base.mark_rule().encode(x=x, x2=alt.X2("q95:Q")),
             base.mark_bar(height=12).encode(x=alt.X("q25:Q"), x2=alt.X2("q75:Q")),
             base.mark_tick(color="white", thickness=2, size=12).encode(x=alt.X("q50:Q")),
-        ).properties(width=(WIDTH - 190) // 3, height=30 * len(names)))
+        ).properties(width=(WIDTH - 190) // 3, height=row_height(names, 30) * len(names)))
     return themed(alt.hconcat(*panels, spacing=14))
 
 

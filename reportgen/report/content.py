@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from reportgen.config.load import LoadedConfig
+from reportgen.config.roles import Binding
 from reportgen.config.schema import FeaturesSection, ReportSection, SegmentationSection
 from reportgen.data.customers import Customers
 from reportgen.model.continuity import Continuity, Segments
@@ -53,6 +54,7 @@ class ReportContent:
     config_base: Path  # the config's folder: a template may read files from it for the PDF
     worth: Worth | None = None  # with `value:`: what each segment is worth, the backtest
     engine_note: str | None = None  # what ran on Spark, with engine: spark
+    role_bindings: Mapping[str, Binding] = field(default_factory=dict)  # every role, with why
 
     @property
     def names(self) -> dict[int, str]:
@@ -69,7 +71,8 @@ def build_content(*, loaded: LoadedConfig, period: str, generated_at: dt.datetim
                   recommendations: Mapping[int, tuple[Recommendation, ...]],
                   roles: Mapping[str, str], changes: Changes | None,
                   value: CustomerValue | None = None,
-                  population: Population | None = None) -> ReportContent:
+                  population: Population | None = None,
+                  role_bindings: Mapping[str, Binding] | None = None) -> ReportContent:
     """The one join of the stage results: the report stage starts here. `population`: the
     engine's counts over every customer when `features` holds a sample of them."""
     config = loaded.config
@@ -104,7 +107,8 @@ def build_content(*, loaded: LoadedConfig, period: str, generated_at: dt.datetim
         config_raw=loaded.raw, config_sha256=loaded.sha256,
         config_base=loaded.source.parent, worth=worth,
         engine_note=wording.engine_note(config.engine, resident=population is not None,
-                                        valued=value is not None))
+                                        valued=value is not None),
+        role_bindings=dict(role_bindings or {}))
 
 
 def stability_warnings(fit: Segmentation, people: Sequence[SegmentFacts]) -> tuple[str, ...]:

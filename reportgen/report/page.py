@@ -196,6 +196,8 @@ class PageContext:
     feature_rows: list[FeatureRow] = field(metadata=doc(
         "column, use and treatment of each feature"))
     method_notes: list[str] = field(metadata=doc("how the segments were made, as sentences"))
+    role_rows: list[tuple[str, str, str]] = field(metadata=doc(
+        "role, the column bound to it (or 'unbound') and why, for the rules' roles"))
     config_text: str = field(metadata=doc("the config as YAML"))
     versions: dict[str, str] = field(metadata=doc("Python's and the libraries' versions"))
     sections: list[dict[str, Any]] = field(metadata=doc(
@@ -224,6 +226,8 @@ def page_context(content: ReportContent, charts: dict[str, ChartSpec],
         source_name=content.data.source, data_sha256=content.data.sha256,
         dropped=list(content.data.dropped.items()), sales=sales_view(content),
         changes=changes_view(content), feature_rows=feature_rows(content),
+        role_rows=[(role, b.column or "unbound", b.reason)
+                   for role, b in content.role_bindings.items()],
         method_notes=wording.method_notes(fit, content.method, bool(content.features.log),
                                           content.roles, content.continuity)
         + ([content.engine_note] if content.engine_note else []),

@@ -42,6 +42,8 @@ def build_summary(content: ReportContent, timings: Mapping[str, float],
         "findings": content.findings,
         "warnings": [*content.warnings, *([structure] if structure else [])],
         "roles": dict(content.roles),
+        "role_bindings": [{"role": r, "column": b.column, "reason": b.reason}
+                          for r, b in content.role_bindings.items()],
         "previous_period": content.changes.previous_period if content.changes else None,
         "continuity": _continuity(content),
         "migration": _migration(content.changes),

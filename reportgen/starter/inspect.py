@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from reportgen.config.roles import is_code, words
 from reportgen.data.files import (
     check_not_binary,
     parquet_head,
@@ -30,7 +31,7 @@ MAX_CATEGORIES = 20        # more distinct text values are too many to profile
 REDUNDANT_R = 0.90         # |correlation| above which a second column adds nothing
 MONEY_RE = re.compile(r"income|salary|wage|earning|spend|amount|revenue|sales|price|value|"
                       r"monetary|mnt|cost|balance|profit|k\$|\$|€|£", re.IGNORECASE)
-NOT_MONEY_RE = re.compile(r"score|rating|rank|index|percent|pct|share|ratio|rate",
+NOT_MONEY_RE = re.compile(r"score|rating|rank|index|percent|pct|share|ratio|rate|frequency|freq",
                          re.IGNORECASE)
 CODE_RE = re.compile(r"(^|[^a-z])(id|code|zip|postcode|postal|phone|number|no)([^a-z]|$)",
                      re.IGNORECASE)
@@ -57,6 +58,7 @@ class Sample:
     kind: str
     encoding: str = "utf-8"
     sep: str | None = None
+    columns: list[str] | None = None  # names guessed for a file without a header row
 
 
 @dataclass
@@ -108,19 +110,93 @@ def read_sample(path: Path) -> Sample:
         sample = _text_sample(path)
     if sample.frame.empty or len(sample.frame.columns) < 2:
         raise DataError(f"{path.name}: found {len(sample.frame)} rows and "
-                        f"{len(sample.frame.columns)} column(s); a starter config needs a "
-                        "header row and at least two columns of data")
+                        f"{len(sample.frame.columns)} column(s), and could not tell its "
+                        "columns apart; give it a header row, or write the config by hand "
+                        "with data.read.sep (a character, or whitespace) and "
+                        "data.read.columns (the names, for a file without a header)")
     return sample
 
 
 def _text_sample(path: Path) -> Sample:
     layout = text_layout(path, None, None)
     check_not_binary(layout, path)
-    frame = parse_text(path, layout, 1.0, nrows=SAMPLE_ROWS, skipinitialspace=True)
+    sep = layout.sep
+    if len(layout.header) < 2 and _whitespace_columns(layout.head, layout.encoding) >= 2:
+        sep = "whitespace"  # columns lined up by blanks: CDNOW's published order log
+        layout = text_layout(path, layout.encoding, sep)
+    columns = None
+    if _headerless(layout.header):
+        placeholder = [f"_{i}" for i in range(len(layout.header))]
+        raw = parse_text(path, text_layout(path, layout.encoding, sep, placeholder), 1.0,
+                         nrows=SAMPLE_ROWS, dtype=str)
+        columns = guess_names(raw)
+        layout = text_layout(path, layout.encoding, sep, columns)
+    frame = parse_text(path, layout, 1.0, nrows=SAMPLE_ROWS,
+                       **({} if sep == "whitespace" else {"skipinitialspace": True}))
     frame.columns = [str(c).strip() for c in frame.columns]
     encoding = layout.encoding
     return Sample(path, frame, "text", encoding="utf-8" if encoding == "utf-8-sig"
-                  else encoding, sep=layout.sep)
+                  else encoding, sep=sep, columns=columns)
+
+
+def is_yyyymmdd(values: pd.Series) -> bool:
+    """Whole numbers such as 19970101 that all read as dates: a date column, never a
+    measure (clustered on, CDNOW's dates made personas called "Low date")."""
+    if not len(values) or not pd.api.types.is_integer_dtype(values):
+        return False
+    if not values.between(19_000_101, 21_001_231).all():
+        return False
+    head = values.head(2000).astype(str)
+    return bool(pd.to_datetime(head, format="%Y%m%d", errors="coerce").notna().all())
+
+
+def _whitespace_columns(head: bytes, encoding: str) -> int:
+    """How many blank-separated fields every one of the first lines has (0: they differ)."""
+    lines = [line for line in head.decode(encoding, "replace").splitlines()[:50] if line.strip()]
+    counts = {len(line.split()) for line in lines[:-1] or lines}  # the last may be cut
+    return counts.pop() if len(counts) == 1 else 0
+
+
+def _headerless(header: list[str]) -> bool:
+    """A first line of numbers and dates only is data, not a header."""
+    return len(header) >= 2 and all(
+        re.fullmatch(r"[-+]?[\d.,/:]+", field.strip()) for field in header)
+
+
+def guess_names(raw: pd.DataFrame) -> list[str]:
+    """Names for a headerless file's columns, from their values: an id that repeats
+    (customer_id), YYYYMMDD or written dates (date), small whole numbers (quantity),
+    decimals (amount). What it cannot tell is column_N."""
+    names: list[str] = []
+    for position, column in enumerate(raw.columns):
+        values = raw[column].dropna().astype(str).str.strip()
+        names.append(_name_from_values(values, names, position))
+    return names
+
+
+def _name_from_values(values: pd.Series, taken: list[str], position: int) -> str:
+    def free(name: str) -> str:
+        return name if name not in taken else f"{name}_{position + 1}"
+
+    if values.empty:
+        return free(f"column_{position + 1}")
+    if values.str.fullmatch(r"(19|20)\d{6}").all() and pd.to_datetime(
+            values.head(2000), format="%Y%m%d", errors="coerce").notna().all():
+        return free("date")
+    if _as_dates(values) is not None:
+        return free("date")
+    whole = values.str.fullmatch(r"\d+").all()
+    padded = whole and values.str.fullmatch(r"0\d+").any()  # 00017: written as a code
+    if whole and "customer_id" not in taken and values.nunique() < 0.9 * len(values):
+        return "customer_id"
+    if padded:
+        return free(f"code_{position + 1}")
+    if whole and pd.to_numeric(values).max() <= 10_000:
+        return free("quantity")
+    if values.str.fullmatch(r"[-+]?\d*\.\d+").mean() > 0.5 and pd.to_numeric(
+            values, errors="coerce").notna().all():
+        return free("amount")
+    return free(f"column_{position + 1}")
 
 
 # --- what each column is -------------------------------------------------------------------
@@ -145,12 +221,17 @@ def classify(values: pd.Series, name: str) -> Column:
 
 def _classify_number(values: pd.Series, name: str, distinct: int) -> Column:
     present = values.dropna()
+    if is_yyyymmdd(present):
+        return Column(name, "date", "dates written as YYYYMMDD numbers")
     unique = distinct == len(present) and len(present) > 20
     integral = bool(np.all(np.mod(present, 1) == 0))
     if CODE_RE.search(_words(name)) and integral and (unique or not MONEY_RE.search(name)):
         return Column(name, "id" if unique else "excluded",
                       "unique in every row: an id" if unique
                       else "a code or number, not a measure")
+    if is_code(name, present):
+        return Column(name, "category", f"a code ({distinct} values, named like a category): "
+                      "profiled as categories with their shares; features.as_numbers to average")
     if distinct <= 3 and integral:
         shown = ", ".join(_short(v) for v in sorted(present.unique()))
         return Column(name, "category", f"only {distinct} values ({shown}): too coarse to "
@@ -283,14 +364,47 @@ def _add_derived(starter: Starter) -> None:
             starter.labels[name] = f"days since {column.name}"
             starter.columns.append(Column(name, "profile", f"from {column.name}"))
     for prefix, parts in money_families(starter.columns).items():
-        name = _free_name(f"total_{slug(prefix, '_')}", starter)
-        starter.derive.append((name, " + ".join(ref(p.name) for p in parts),
-                               f"the {len(parts)} {prefix}* columns added up"))
-        starter.labels[name] = f"total {prefix} ({len(parts)} columns)"
-        for part in parts:
-            part.role, part.reason = "profile", f"part of {name}, which is clustered on"
-        _insert_after(starter.columns, parts[-1], Column(
-            name, "numeric", f"money, the sum of {len(parts)} parts: logged", log=True))
+        _add_total(starter, f"total_{slug(prefix, '_')}", parts, parts, f"{prefix}*",
+                   f"total {prefix} ({len(parts)} columns)",
+                   Column("", "numeric", f"money, the sum of {len(parts)} parts: logged",
+                          log=True))
+    for (first, last), parts in count_families(starter.columns).items():
+        summed = [p for p in parts if not set(words(p.name)) & OVERLAPPING_WORDS]
+        _add_total(starter, f"{first}_{last}", parts, summed, f"{first}*{last}",
+                   f"{last} ({', '.join(p.name for p in summed)})",
+                   Column("", "numeric", f"a count, the sum of {len(summed)} parts"))
+
+
+def _add_total(starter: Starter, wanted: str, parts: list[Column], summed: list[Column],
+               family: str, label: str, total: Column) -> None:
+    """A derived total clustered on in place of its parts, which describe the segments."""
+    name = _free_name(wanted, starter)
+    starter.derive.append((name, " + ".join(ref(p.name) for p in summed),
+                           f"the {len(summed)} {family} columns added up"))
+    starter.labels[name] = label
+    for part in parts:
+        part.role, part.reason = "profile", f"part of {name}, which is clustered on"
+    total.name = name
+    _insert_after(starter.columns, parts[-1], total)
+
+
+OVERLAPPING_WORDS = {"deals", "deal", "discount", "discounted"}  # how, not where: a subset
+
+
+def count_families(columns: list[Column]) -> dict[tuple[str, str], list[Column]]:
+    """Three or more counts named alike (NumWebPurchases, NumCatalogPurchases,
+    NumStorePurchases) are parts of one total: frequency is the total, and a count of
+    discounted purchases only (NumDealsPurchases) overlaps the others, so it is described
+    but not added."""
+    families: dict[tuple[str, str], list[Column]] = {}
+    for column in columns:
+        named = words(column.name)
+        if column.role != "numeric" or MONEY_RE.search(column.name) or len(named) < 3 \
+                or not expressible(column.name) or named[-1] in ("month", "year", "week"):
+            continue
+        families.setdefault((named[0], named[-1]), []).append(column)
+    return {key: parts for key, parts in families.items() if len(parts) >= 3
+            and len([p for p in parts if not set(words(p.name)) & OVERLAPPING_WORDS]) >= 2}
 
 
 def _insert_after(columns: list[Column], anchor: Column, new: Column) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 import jinja2
 import yaml
 
+from reportgen.config.roles import MEANINGS, Binding, bind_by_meaning
 from reportgen.errors import DataError, one_line
 from reportgen.starter.inspect import IDENTIFIER_RE, Column, Starter, ref, slug
 
@@ -52,7 +53,18 @@ def _context(starter: Starter, target: Path) -> dict[str, Any]:
         "profile": [c for c in starter.profile if starter.clustered or c.role != "category"],
         "unused": unused_columns(starter),
         "preset": "rfm" if starter.sales is not None else "retail",
+        "roles": starter_roles(starter),
     }
+
+
+def starter_roles(starter: Starter) -> dict[str, Binding]:
+    """The roles of a customer table, bound by meaning over the columns the config keeps
+    as numbers (sales lines have the RFM columns, which the rfm preset names itself)."""
+    if starter.sales is not None:
+        return {}
+    numeric = [c.name for c in starter.clustered] + [
+        c.name for c in starter.profile if c.role != "category"]
+    return bind_by_meaning(MEANINGS, numeric)
 
 
 def _environment() -> jinja2.Environment:
@@ -111,6 +123,8 @@ def intended(starter: Starter, context: dict[str, Any]) -> dict[str, Any]:
     config["segmentation"] = {"k": [2, 8], "select": "stable"}
     config["personas"] = {"preset": context["preset"]}
     config["recommendations"] = {"preset": context["preset"]}
+    if context["roles"]:
+        config["roles"] = {role: b.column for role, b in context["roles"].items()}
     config["output"] = {"dir": "reports"}
     return config
 
@@ -120,6 +134,8 @@ def _read_mapping(starter: Starter) -> dict[str, Any]:
     read: dict[str, Any] = {}
     if sample.kind == "text" and sample.sep not in (None, ","):
         read["sep"] = sample.sep
+    if sample.columns:
+        read["columns"] = list(sample.columns)
     if sample.encoding != "utf-8":
         read["encoding"] = sample.encoding
     if starter.dayfirst:
@@ -166,8 +182,15 @@ def commented(line: str, comment: str) -> str:
 
 
 def _read_options(starter: Starter) -> list[str]:
-    return [f"{key}: {yaml_text(value, flow=True) if isinstance(value, str) else 'true'}"
-            for key, value in _read_mapping(starter).items()]
+    return [f"{key}: {_flow(value)}" for key, value in _read_mapping(starter).items()]
+
+
+def _flow(value: object) -> str:
+    if isinstance(value, str):
+        return yaml_text(value, flow=True)
+    if isinstance(value, list):
+        return "[" + ", ".join(yaml_text(str(v), flow=True) for v in value) + "]"
+    return "true"
 
 
 def unused_columns(starter: Starter) -> list[Column]:

@@ -17,7 +17,7 @@ import yaml
 @dataclass(frozen=True)
 class Preset:
     name: str
-    roles: Mapping[str, list[str]]
+    roles: tuple[str, ...]  # the roles its rules name (config/roles.py binds them)
     personas: list[dict[str, Any]]
     recommendations: list[dict[str, Any]]
     log: list[str]  # columns the preset logs when features.log is not set
@@ -26,15 +26,14 @@ class Preset:
 def load_preset(name: str) -> Preset:
     text = resources.files("reportgen.config.presets").joinpath(f"{name}.yaml").read_text("utf-8")
     data = yaml.safe_load(text)
-    return Preset(name, data.get("roles", {}), data["personas"], data["recommendations"],
-                  data.get("log", []))
+    return Preset(name, tuple(data.get("roles", ())), data["personas"],
+                  data["recommendations"], data.get("log", []))
 
 
 @dataclass(frozen=True)
 class Fallbacks:
     """Actions for a segment no rule advises, by the role of its strongest trait."""
 
-    roles: Mapping[str, list[str]]
     actions: Mapping[str, Any]
 
 
@@ -43,4 +42,4 @@ def load_fallbacks() -> Fallbacks:
     text = resources.files("reportgen.config.presets").joinpath("fallbacks.yaml").read_text(
         "utf-8")
     data = yaml.safe_load(text)
-    return Fallbacks(data["roles"], data["actions"])
+    return Fallbacks(data["actions"])
