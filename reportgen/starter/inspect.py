@@ -41,7 +41,7 @@ SALES_ROLES = {
     "invoice": re.compile(r"invoice|order|receipt|transaction|basket|ticket|bill",
                           re.IGNORECASE),
     "quantity": re.compile(r"qty|quantity|units|pieces", re.IGNORECASE),
-    "price": re.compile(r"price", re.IGNORECASE),
+    "price": re.compile(r"^(?!.*total).*price", re.IGNORECASE),  # TotalPrice is an amount
     "amount": re.compile(r"amount|revenue|sales|line.?total|total|value|dollar|spent|spend|paid",
                          re.IGNORECASE),
 }
