@@ -160,3 +160,17 @@ def test_a_file_init_cannot_read_names_the_options(tmp_path: Path):
     done = run_cli("init", "one.txt", cwd=tmp_path)
     assert done.returncode == 2
     assert "data.read.sep" in done.stderr and "data.read.columns" in done.stderr
+
+
+def test_an_invoice_level_export_is_read_as_sales_lines(tmp_path: Path):
+    """One row an invoice with its total (a public Online Retail derivative): TotalPrice
+    is the amount, not a unit price, so the file is sales lines, not a customer table."""
+    rng = np.random.default_rng(4)
+    rows = [(f"{536000 + i}", f"2011-{1 + i % 12:02d}-{1 + i % 28:02d}",
+             f"{12000 + int(rng.integers(0, 150))}", round(float(rng.gamma(3, 40)), 2))
+            for i in range(1200)]
+    pd.DataFrame(rows, columns=["InvoiceNo", "InvoiceDate", "CustomerID", "TotalPrice"]
+                 ).to_csv(tmp_path / "invoices.csv", index=False)
+    assert run_cli("init", "invoices.csv", cwd=tmp_path).returncode == 0
+    raw = yaml.safe_load((tmp_path / "invoices.yaml").read_text())
+    assert raw["transactions"]["amount"] == "TotalPrice" and "price" not in raw["transactions"]
