@@ -10,6 +10,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -179,3 +180,19 @@ def sales_config(folder: Path, data: Path) -> Path:
         segmentation: {{k: [2, 4]}}
         output: {{dir: out, formats: [html]}}
         """)
+
+
+def wholesale(folder: Path) -> Path:
+    """The shape of the public UCI wholesale table: Channel 1-2, Region 1-3, spend a
+    category."""
+    rng = np.random.default_rng(2)
+    n = 440
+    channel = rng.choice([1, 2], n, p=[0.68, 0.32])
+    frame = pd.DataFrame({"Customer ID": range(100, 100 + n), "Channel": channel,
+                          "Region": rng.choice([1, 2, 3], n, p=[0.17, 0.11, 0.72])})
+    for name, scale in (("Fresh", 12000), ("Milk", 5800), ("Grocery", 7900)):
+        frame[name] = (rng.lognormal(0, 1, n) * scale * np.where(channel == 2, 1.8, 0.7)
+                       ).round()
+    path = folder / "wholesale.csv"
+    frame.to_csv(path, index=False)
+    return path

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from helpers import CAMPAIGN_CSV, run_cli
+from helpers import CAMPAIGN_CSV, run_cli, wholesale
 
 from reportgen import run_report
 from reportgen.config.roles import MEANINGS, bind_by_meaning, is_code
@@ -66,22 +66,6 @@ def test_init_writes_the_roles_with_reasons_and_the_total_purchases(tmp_path: Pa
     assert listed["frequency"] == "num_purchases" and listed["balance"] is None
     html = (run.folder / "report.html").read_text()
     assert "<h3>Roles</h3>" in html
-
-
-def wholesale(folder: Path) -> Path:
-    """The shape of the public UCI wholesale table: Channel 1-2, Region 1-3, spend a
-    category."""
-    rng = np.random.default_rng(2)
-    n = 440
-    channel = rng.choice([1, 2], n, p=[0.68, 0.32])
-    frame = pd.DataFrame({"Customer ID": range(100, 100 + n), "Channel": channel,
-                          "Region": rng.choice([1, 2, 3], n, p=[0.17, 0.11, 0.72])})
-    for name, scale in (("Fresh", 12000), ("Milk", 5800), ("Grocery", 7900)):
-        frame[name] = (rng.lognormal(0, 1, n) * scale * np.where(channel == 2, 1.8, 0.7)
-                       ).round()
-    path = folder / "wholesale.csv"
-    frame.to_csv(path, index=False)
-    return path
 
 
 def test_codes_are_profiled_as_categories(tmp_path: Path):

@@ -18,6 +18,7 @@ from helpers import (
     reconciliation_by_hand,
     run_cli,
     sales_config,
+    wholesale,
     write_config,
 )
 from sklearn.metrics import adjusted_rand_score
@@ -123,6 +124,27 @@ def test_a_duplicate_is_a_repeat_of_the_whole_line_on_spark(spark, tmp_path):
     data = dirty_sales_lines(tmp_path)
     run = spark_run(sales_config(tmp_path, data), tmp_path / "out")
     assert summary_of(run)["reconciliation"] == reconciliation_by_hand(data)
+
+
+def test_codes_are_categories_on_spark_as_on_pandas(spark, tmp_path):
+    """Channel and Region (integer codes) are profiled by their shares on both engines."""
+    data = wholesale(tmp_path)
+    config = write_config(tmp_path, f"""
+        report: {{name: wholesale, title: Wholesale}}
+        data: {{path: {data}, id: Customer ID}}
+        features:
+          numeric: [Fresh, Milk, Grocery]
+          log: [Fresh, Milk, Grocery]
+          profile: [Channel, Region]
+        segmentation: {{k: 3}}
+        output: {{dir: out, formats: [html]}}
+        """)
+    ours = summary_of(spark_run(config, tmp_path / "spark"))
+    theirs = summary_of(run_report(config, out=tmp_path / "pandas", period="2026-11",
+                                   output={"formats": ["html"]}))
+    for a, b in zip(ours["segments"], theirs["segments"], strict=True):
+        assert "Channel" not in a["profile"] and a["mix"] == b["mix"]
+        assert set(a["mix"]) == {"Channel", "Region"}
 
 
 @pytest.mark.parametrize("cut", [{}, {"transactions.as_of": "2026-09-15",

@@ -159,9 +159,18 @@ def _group_summary(rows: pd.DataFrame, features: FeatureSet) -> GroupSummary:
         scale = np.log1p(values) if features.described_on_log(column) else values
         numeric[column] = ColumnSummary(float(values.mean()), float(values.median()),
                                         float(scale.mean()), float(scale.std(ddof=0)))
-    counts = {c: {str(k): int(v) for k, v in rows[c].astype("string").value_counts(
+    counts = {c: {str(k): int(v) for k, v in category_text(rows[c]).value_counts(
         dropna=True).items()} for c in features.all_categorical}
     return GroupSummary(len(rows), numeric, counts)
+
+
+def category_text(values: pd.Series) -> pd.Series:
+    """Categories as text; a code stored as a float (2.0, beside a blank) reads "2"."""
+    if pd.api.types.is_float_dtype(values):
+        present = values.dropna()
+        if len(present) and bool((present % 1 == 0).all()):
+            return values.astype("Int64").astype("string")
+    return values.astype("string")
 
 
 def build_profiles(features: FeatureSet, segments: Segments,

@@ -83,6 +83,19 @@ def _edges(everyone: Mapping[str, Any], column: str, logged: bool) -> np.ndarray
                          float(everyone[f"max:{column}"]), logged)
 
 
+def category_text(rows: DataFrame, column: str) -> Column:
+    """A category as text the way the pandas engine writes it (model/profile.py): a code
+    stored as a number is "2", not "2.0"."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import NumericType
+
+    value = column_of(column)
+    if not isinstance(rows.schema[column].dataType, NumericType):
+        return value.cast("string")
+    whole = value == F.floor(value)
+    return F.when(whole, value.cast("long").cast("string")).otherwise(value.cast("string"))
+
+
 def _counts(rows: DataFrame, segment: str, categorical: Sequence[str],
             edges: Mapping[str, np.ndarray]) -> dict[tuple[int, str], dict[str, int]]:
     """Pass 2, one grouping a column: (group, column) -> value (a category, or a bin's
@@ -92,7 +105,7 @@ def _counts(rows: DataFrame, segment: str, categorical: Sequence[str],
     from pyspark.sql import functions as F
 
     values = {c: _bin_index(number(c), edges[c]) for c in edges}
-    values.update({c: column_of(c).cast("string") for c in categorical})
+    values.update({c: category_text(rows, c) for c in categorical})
     out: dict[tuple[int, str], dict[str, int]] = {}
     for column, value in values.items():
         grouped = rows.where(value.isNotNull()).groupBy(F.col(segment).alias("s"),
