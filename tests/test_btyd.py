@@ -153,7 +153,7 @@ def test_the_fitted_likelihoods_and_gradients_are_the_papers_formulas() -> None:
     def per_customer(t: np.ndarray) -> float:
         return -float(btyd.bgnbd_log_likelihood(np.exp(t), x, t_x, T).sum())
 
-    value, gradient = btyd._compressed(x, t_x, T).bgnbd_loss(theta)
+    value, gradient = btyd.compressed(x, t_x, T).bgnbd_loss(theta)
     assert value == pytest.approx(per_customer(theta), rel=1e-12)
     np.testing.assert_allclose(gradient, approx_fprime(theta, per_customer, 1e-7), rtol=1e-5)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
@@ -91,9 +92,9 @@ def bgnbd_log_likelihood(params: np.ndarray, x: np.ndarray, t_x: np.ndarray,
 
 def fit_bgnbd(h: History) -> BgNbd:
     """Maximum likelihood on log-parameters (all four are positive)."""
-    groups = _compressed(h.x, h.t_x, h.T)
+    groups = compressed(h.x, h.t_x, h.T)
     start = np.log([0.5, max(float(np.mean(h.T)) / 4, 1.0), 1.0, 1.0])
-    theta, fitted = _maximise(groups.bgnbd_loss, start)
+    theta, fitted = maximise(groups.bgnbd_loss, start)
     r, alpha, a, b = np.exp(theta)
     return BgNbd(float(r), float(alpha), float(a), float(b), -fitted, len(h))
 
@@ -159,7 +160,7 @@ def fit_gamma_gamma(h: History) -> GammaGamma:
     buyers = spenders(h)
     spend = _Spend.of(h.mean_repeat[buyers], h.x[buyers])
     start = np.log([1.0, 1.0, max(float(np.mean(h.mean_repeat[buyers])), 1.0)])
-    theta, fitted = _maximise(spend.loss, start)
+    theta, fitted = maximise(spend.loss, start)
     p, q, gamma = np.exp(theta)
     return GammaGamma(float(p), float(q), float(gamma), -fitted, int(buyers.sum()))
 
@@ -249,7 +250,7 @@ class _Groups:
         return -float(value), -gradient * params
 
 
-def _compressed(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> _Groups:
+def compressed(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> _Groups:
     keys = np.stack([x, np.round(t_x * WEEK), np.round(T * WEEK)], axis=1)
     unique, counts = np.unique(keys, axis=0, return_counts=True)
     weights = counts.astype(np.float64)
@@ -297,16 +298,21 @@ class _Spend:
         return -float(value), -gradient * params
 
 
-def _maximise(loss: Callable[[np.ndarray], tuple[float, np.ndarray]],
-              start: np.ndarray) -> tuple[np.ndarray, float]:
-    """Minimise `loss` (value and gradient) over log-parameters with L-BFGS-B; the best
-    point and its loss.
+def maximise(loss: Callable[[np.ndarray], Any], start: np.ndarray,
+             gradient: bool = True) -> tuple[np.ndarray, float]:
+    """Minimise `loss` (value and gradient, or the value alone with `gradient=False`) over
+    log-parameters with L-BFGS-B; the best point and its loss.
 
     The bounds (e^-20 to e^20) keep a fit that runs to a boundary of the parameter space
     (Gamma-Gamma's p without limit when each customer spends the same every time) from
     taking thousands of steps towards infinity.
     """
     bounds = [(-20.0, 20.0)] * len(start)
-    found = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds,
+    if not gradient:  # finite differences stall where a trial step leaves the model's
+        # numerically safe region (Pareto/NBD's hypergeometric terms): a simplex first
+        start = minimize(loss, start, method="Nelder-Mead", bounds=bounds,
+                         options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 4000,
+                                  "maxfev": 8000}).x
+    found = minimize(loss, start, jac=gradient, method="L-BFGS-B", bounds=bounds,
                      options={"ftol": 1e-15, "gtol": 1e-7, "maxiter": 2000})
     return np.asarray(found.x), float(found.fun)
