@@ -206,7 +206,7 @@ def discounted_value(bgnbd: BgNbd, spend: np.ndarray, h: History, months: int,
 
 
 @dataclass(frozen=True)
-class _Groups:
+class Groups:
     """Distinct (x, t_x, T) triples and how many customers share each: the likelihood is
     the same for all of them, so it is evaluated once a triple. The terms that depend on
     x alone (the gamma functions, the costly part) are evaluated once a distinct x."""
@@ -250,12 +250,12 @@ class _Groups:
         return -float(value), -gradient * params
 
 
-def compressed(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> _Groups:
+def compressed(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> Groups:
     keys = np.stack([x, np.round(t_x * WEEK), np.round(T * WEEK)], axis=1)
     unique, counts = np.unique(keys, axis=0, return_counts=True)
     weights = counts.astype(np.float64)
     levels, level = np.unique(unique[:, 0], return_inverse=True)
-    return _Groups(unique[:, 0], unique[:, 1] / WEEK, unique[:, 2] / WEEK, weights, levels,
+    return Groups(unique[:, 0], unique[:, 1] / WEEK, unique[:, 2] / WEEK, weights, levels,
                    level, np.bincount(level, weights=weights), unique[:, 0] > 0)
 
 
@@ -308,11 +308,6 @@ def maximise(loss: Callable[[np.ndarray], Any], start: np.ndarray,
     taking thousands of steps towards infinity.
     """
     bounds = [(-20.0, 20.0)] * len(start)
-    if not gradient:  # finite differences stall where a trial step leaves the model's
-        # numerically safe region (Pareto/NBD's hypergeometric terms): a simplex first
-        start = minimize(loss, start, method="Nelder-Mead", bounds=bounds,
-                         options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 4000,
-                                  "maxfev": 8000}).x
     found = minimize(loss, start, jac=gradient, method="L-BFGS-B", bounds=bounds,
                      options={"ftol": 1e-15, "gtol": 1e-7, "maxiter": 2000})
     return np.asarray(found.x), float(found.fun)

@@ -17,12 +17,13 @@ the literature's calibration period they give the published estimates
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import betaln, gammaln, hyp2f1
 
-from reportgen.model.btyd import History, compressed, maximise
+from reportgen.model.btyd import Groups, History, compressed, maximise
 
 
 @dataclass(frozen=True)
@@ -49,16 +50,29 @@ def mbgnbd_log_likelihood(params: np.ndarray, x: np.ndarray, t_x: np.ndarray,
 def fit_mbgnbd(h: History) -> MbgNbd:
     groups = compressed(h.x, h.t_x, h.T)
 
+    start = np.log([0.5, max(float(np.mean(h.T)) / 4, 1.0), 1.0, 1.0])
+    theta, fitted = maximise(per_customer(mbgnbd_log_likelihood, groups), start,
+                             gradient=False)
+    r, alpha, a, b = np.exp(theta)
+    return MbgNbd(float(r), float(alpha), float(a), float(b), -fitted * len(h), len(h))
+
+
+def per_customer(log_likelihood: Callable[..., np.ndarray],
+                 groups: Groups) -> Callable[[np.ndarray], float]:
+    """Minus the mean log-likelihood a customer, in log-parameters, for L-BFGS-B on
+    finite differences: on the total its first step left the region where the
+    hypergeometric terms are finite, and it stopped where it began (CDNOW: 0.04 s to the
+    published Pareto/NBD fit once the loss is a customer's). A trial point that
+    overflows counts as a very poor fit."""
+    customers = float(groups.weights.sum())
+
     def loss(theta: np.ndarray) -> float:
         with np.errstate(all="ignore"):
-            value = groups.weights @ mbgnbd_log_likelihood(np.exp(theta), groups.x,
-                                                           groups.t_x, groups.T)
-        return -float(value) if np.isfinite(value) else 1e300
+            value = groups.weights @ log_likelihood(np.exp(theta), groups.x, groups.t_x,
+                                                    groups.T)
+        return -float(value) / customers if np.isfinite(value) else 1e300
 
-    start = np.log([0.5, max(float(np.mean(h.T)) / 4, 1.0), 1.0, 1.0])
-    theta, fitted = maximise(loss, start, gradient=False)
-    r, alpha, a, b = np.exp(theta)
-    return MbgNbd(float(r), float(alpha), float(a), float(b), -fitted, len(h))
+    return loss
 
 
 def mbgnbd_p_alive(model: MbgNbd, h: History) -> np.ndarray:
@@ -122,17 +136,12 @@ def pnbd_log_likelihood(params: np.ndarray, x: np.ndarray, t_x: np.ndarray,
 def fit_pnbd(h: History) -> ParetoNbd:
     groups = compressed(h.x, h.t_x, h.T)
 
-    def loss(theta: np.ndarray) -> float:
-        with np.errstate(all="ignore"):  # a trial step may overflow: it then loses
-            value = groups.weights @ pnbd_log_likelihood(np.exp(theta), groups.x,
-                                                         groups.t_x, groups.T)
-        return -float(value) if np.isfinite(value) else 1e300
-
     scale = max(float(np.mean(h.T)) / 4, 1.0)
     start = np.log([0.5, scale, 0.5, 2 * scale])  # alpha != beta: A_0 switches base there
-    theta, fitted = maximise(loss, start, gradient=False)
+    theta, fitted = maximise(per_customer(pnbd_log_likelihood, groups), start,
+                             gradient=False)
     r, alpha, s, beta = np.exp(theta)
-    return ParetoNbd(float(r), float(alpha), float(s), float(beta), -fitted, len(h))
+    return ParetoNbd(float(r), float(alpha), float(s), float(beta), -fitted * len(h), len(h))
 
 
 def pnbd_p_alive(model: ParetoNbd, h: History) -> np.ndarray:
