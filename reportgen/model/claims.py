@@ -90,12 +90,12 @@ def persona_claims(profiles: Profiles, personas: Sequence[Persona],
         for column, test in rule.when.items():
             if column not in profile.numeric:
                 continue
-            for level in test if isinstance(test, list) else [test]:
-                says = level_says(str(level).lower())
-                if says and len(test if isinstance(test, list) else [test]) == 1:
-                    out.append(Claim(f"persona {persona.name!r} (segment {persona.segment_id})",
-                                     column, says, profile.numeric[column],
-                                     profiles.population[column]))
+            tests = test if isinstance(test, list) else [test]
+            says = level_says(str(tests[0]).lower()) if len(tests) == 1 else None
+            if says:  # a list of levels ("low or average") claims no side
+                out.append(Claim(f"persona {persona.name!r} (segment {persona.segment_id})",
+                                 column, says, profile.numeric[column],
+                                 profiles.population[column]))
     return out
 
 

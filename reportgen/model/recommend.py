@@ -9,7 +9,7 @@ numeric column) and `{column_total}` (its sum), e.g. "{value_total} of predicted
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from reportgen.config.presets import Fallbacks, Preset, load_fallbacks
@@ -72,23 +72,23 @@ def fallback(profile: SegmentProfile, fallbacks: Fallbacks) -> Recommendation:
     if not profile.levelled:
         return Recommendation(str(fallbacks.actions["average"]), "low",
                               "fallback: close to the average on every feature")
-    trait = grounding_trait(profile, fallbacks.actions)
+    trait = grounding_trait(profile)
     short = trait.short[:1].lower() + trait.short[1:]
     if trait.column in profile.mix:
         role, direction = "category", "high"
     else:
-        role = role_of(trait.column, fallbacks.actions) or "other"
+        role = role_of(trait.column) or "other"
         direction = "high" if trait.level in ("high", "very high") else "low"
     action = str(fallbacks.actions[role][direction]).format(trait=short)
     return Recommendation(action, "medium",
                           f"fallback: its trait {trait.column} ({role}, {direction})")
 
 
-def grounding_trait(profile: SegmentProfile, roles: Iterable[str]) -> Trait:
+def grounding_trait(profile: SegmentProfile) -> Trait:
     """The strongest trait on a column with a role (an action can be written for it),
     else the strongest numeric trait, else the strongest."""
     numeric = [t for t in profile.levelled if t.column not in profile.mix]
-    with_role = [t for t in numeric if role_of(t.column, roles)]
+    with_role = [t for t in numeric if role_of(t.column)]
     return (with_role or numeric or list(profile.levelled))[0]
 
 

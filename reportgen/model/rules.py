@@ -17,7 +17,7 @@ from typing import Any
 
 from reportgen.config.base import COMPARISON_RE, LEVELS
 from reportgen.config.presets import Preset
-from reportgen.config.roles import bind_by_meaning
+from reportgen.config.roles import MEANINGS, Binding, bind_by_meaning
 from reportgen.config.rules import Condition
 from reportgen.errors import RuleError
 from reportgen.model.profile import SegmentProfile
@@ -124,14 +124,19 @@ def bind_roles(preset: Preset, numeric: list[str], explicit: Mapping[str, str | 
     """Which column plays each of the preset's roles: the config's `roles` (and
     `personas.roles`, `checked` against the preset's roles), else by meaning
     (config/roles.py); unsure means unbound."""
+    check_role_columns(explicit, numeric)
+    return preset_roles(preset, bind_by_meaning(MEANINGS, numeric, explicit), checked)
+
+
+def preset_roles(preset: Preset, bindings: Mapping[str, Binding],
+                 checked: Mapping[str, str | None] | None = None) -> dict[str, str]:
+    """The preset's roles out of every role's binding: the rules use exactly what the
+    appendix's Roles table lists."""
     unknown = [r for r in (checked or {}) if r not in preset.roles]
     if unknown:
         raise RuleError(f"personas.roles.{unknown[0]}: the {preset.name} preset has no role "
                         f"{unknown[0]!r}{did_you_mean(unknown[0], list(preset.roles))}")
-    check_role_columns(explicit, numeric)
-    bound = bind_by_meaning(preset.roles, numeric,
-                            {r: c for r, c in explicit.items() if r in preset.roles})
-    return {role: b.column for role, b in bound.items() if b.column}
+    return {role: column for role in preset.roles if (column := bindings[role].column)}
 
 
 def check_role_columns(explicit: Mapping[str, str | None], numeric: list[str]) -> None:

@@ -12,7 +12,7 @@ from reportgen.config.schema import Config
 from reportgen.model.features import FeatureSet
 from reportgen.model.personas import persona_rules
 from reportgen.model.recommend import recommendation_rules
-from reportgen.model.rules import Rule, bind_roles
+from reportgen.model.rules import Rule, check_role_columns, preset_roles
 
 
 @dataclass(frozen=True)
@@ -27,13 +27,15 @@ def rule_sets(config: Config, features: FeatureSet, blind: Collection[str] = ())
     """Persona and recommendation rules (the config's, then each preset's), and the roles.
     Rules with a condition on a `blind` column (P(alive) where the value model cannot see
     churn) are left out, as a preset rule on a column the data lacks is."""
-    persona_preset, persona_roles = resolve_preset(config.personas.preset, config, features)
+    explicit = explicit_roles(config)
+    check_role_columns(explicit, features.all_numeric)
+    bindings = bind_by_meaning(MEANINGS, features.all_numeric, explicit)
+    persona_preset, persona_roles = resolve_preset(config.personas.preset, config, bindings)
     advice_preset, advice_roles = resolve_preset(config.recommendations.preset, config,
-                                                 features)
+                                                 bindings)
     naming = persona_rules(config.personas, features, persona_preset, persona_roles)
     advice = recommendation_rules(config.recommendations, features, advice_preset,
                                   advice_roles)
-    bindings = bind_by_meaning(MEANINGS, features.all_numeric, explicit_roles(config))
     return RuleSets(seeing(naming, blind), seeing(advice, blind), persona_roles or advice_roles,
                     bindings)
 
@@ -49,11 +51,10 @@ def seeing(rules: list[Rule], blind: Collection[str]) -> list[Rule]:
     return [r for r in rules if not any(column in blind for column in r.when)]
 
 
-def resolve_preset(name: str | None, config: Config,
-                   features: FeatureSet) -> tuple[Preset | None, dict[str, str]]:
+def resolve_preset(name: str | None, config: Config, bindings: Mapping[str, Binding]
+                   ) -> tuple[Preset | None, dict[str, str]]:
     """A preset and its roles bound to this data's columns."""
     if name is None:
         return None, {}
     preset = load_preset(name)
-    return preset, bind_roles(preset, features.all_numeric, explicit_roles(config),
-                              checked=config.personas.roles)
+    return preset, preset_roles(preset, bindings, checked=config.personas.roles)
