@@ -231,19 +231,34 @@ class Changes(_Part):
     findings: list[str] = []
 
 
-class ValueParams(_Part):
-    r: float
-    alpha: float  # weeks
-    a: float
-    b: float
-    p: float
-    q: float
-    gamma: float  # currency
+ValueParams = dict[str, float]  # the purchase model's (r, alpha, a, b or s, beta), p, q, gamma
 
 
 class LogLikelihood(_Part):
-    bgnbd: float
+    purchases: float | None = None  # the chosen purchase model's
+    bgnbd: float | None = None  # what a summary before issue 29 has instead
     gamma_gamma: float
+
+
+class ModelBacktest(_Part):
+    model: str
+    label: str
+    params: dict[str, float]
+    log_likelihood: float
+    expected_transactions: float
+    actual_transactions: int
+    error: float | None = None  # expected / actual - 1
+    mae_per_customer: float
+    worst_band_gap: float | None = None
+    calibrated: bool
+    reliability: list[dict[str, Any]] = []
+
+
+class Ridge(_Part):
+    parameters: list[str]
+    quantity: str
+    value: float
+    meaning: str
 
 
 class Decile(_Part):
@@ -256,6 +271,7 @@ class Decile(_Part):
 class Backtest(_Part):
     params: ValueParams
     log_likelihood: LogLikelihood
+    models: list[ModelBacktest] = []
     calibration_end: str
     holdout_end: str
     auto: bool = False  # calibration_end: auto (the last quarter held out)
@@ -288,6 +304,10 @@ class SegmentValue(_Part):
     lapsing_last_year_spend: float
     holdout_actual: int | None = None
     holdout_expected: float | None = None
+    expected_purchases_low: float | None = None  # 90% interval
+    expected_purchases_high: float | None = None
+    value_low: float | None = None
+    value_high: float | None = None
 
 
 class ValueTier(_Part):
@@ -302,8 +322,13 @@ class Value(_Part):
     horizon_months: int
     discount_rate: float
     margin: float
+    model: str = "bgnbd"  # bgnbd, mbgnbd or pnbd
+    model_label: str = "BG/NBD"
+    choice: str = ""  # why that model, in a sentence
     params: ValueParams
     log_likelihood: LogLikelihood
+    fitted_customers: int | None = None
+    ridges: list[Ridge] = []
     customers: int = 0
     total_value: float = 0.0
     one_time_buyers: int = 0

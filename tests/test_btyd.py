@@ -128,7 +128,8 @@ def test_cdnow_backtest_reproduces_the_published_estimates() -> None:
     assert value is not None
     test = value.backtest
     assert str(test.calibration_end) == "1997-09-30" and str(test.holdout_end) == "1998-06-30"
-    bg, gg = test.bgnbd, test.gamma_gamma
+    fits = {score.model.key: score.model for score in test.scores}
+    bg, gg = fits["bgnbd"], test.gamma_gamma
     assert bg.customers == 2357 and gg.customers == 946
     published = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
     for name, figure in published.items():
@@ -136,6 +137,11 @@ def test_cdnow_backtest_reproduces_the_published_estimates() -> None:
     assert bg.log_likelihood == pytest.approx(-9582.4, rel=0.001)
     assert (gg.p, gg.q, gg.gamma) == pytest.approx((6.25, 3.74, 15.44), rel=0.01)
     assert gg.log_likelihood == pytest.approx(-4055.9, rel=0.001)
+    pareto, mbg = fits["pnbd"], fits["mbgnbd"]  # the backtest fits all three (value.model: auto)
+    assert pareto.log_likelihood == pytest.approx(-9595.0, abs=0.1)
+    assert (pareto.r, pareto.alpha, pareto.s) == pytest.approx((0.553, 10.58, 0.606), rel=0.01)
+    assert (mbg.r, mbg.alpha, mbg.a, mbg.b) == pytest.approx((0.525, 6.183, 0.891, 1.614),
+                                                             rel=0.01)
 
 
 def test_the_fitted_likelihoods_and_gradients_are_the_papers_formulas() -> None:
@@ -163,6 +169,6 @@ def test_the_fitted_likelihoods_and_gradients_are_the_papers_formulas() -> None:
     def spend(t: np.ndarray) -> float:
         return -float(btyd.gamma_gamma_log_likelihood(np.exp(t), m, repeats).sum())
 
-    value, gradient = btyd._Spend.of(m, repeats).loss(theta)
+    value, gradient = btyd.Spend.of(m, repeats).loss(theta)
     assert value == pytest.approx(spend(theta), rel=1e-12)
     np.testing.assert_allclose(gradient, approx_fprime(theta, spend, 1e-7), rtol=1e-5)

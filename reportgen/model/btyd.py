@@ -15,8 +15,8 @@ PyMC-Marketing's (benchmarks/bench_value_library.py).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 from scipy.optimize import minimize
@@ -42,6 +42,21 @@ class History:
 
     def __len__(self) -> int:
         return len(self.customer)
+
+    def rows(self, chosen: np.ndarray) -> History:
+        """The same history for some of its customers (positions or a mask)."""
+        return replace(self, customer=self.customer[chosen], x=self.x[chosen],
+                       t_x=self.t_x[chosen], T=self.T[chosen],
+                       mean_repeat=self.mean_repeat[chosen], first=self.first[chosen])
+
+    def for_fitting(self, order: np.ndarray, limit: int) -> History:
+        """At most `limit` customers to fit the purchase models on: those first in `order`
+        (a seeded random key per customer of PurchaseHistories.ids), so the calibration
+        and the whole history draw from the same customers."""
+        if len(self) <= limit:
+            return self
+        keys = order[self.customer]
+        return self.rows(np.sort(np.argpartition(keys, limit - 1)[:limit]))
 
 
 def history(customer: np.ndarray, day: np.ndarray, amount: np.ndarray,
@@ -76,6 +91,41 @@ class BgNbd:
     b: float
     log_likelihood: float
     customers: int
+
+    key: ClassVar[str] = "bgnbd"
+    label: ClassVar[str] = "BG/NBD"
+    names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
+
+    @property
+    def values(self) -> tuple[float, ...]:
+        return (self.r, self.alpha, self.a, self.b)
+
+    def with_values(self, values: np.ndarray) -> BgNbd:
+        r, alpha, a, b = map(float, values)
+        return replace(self, r=r, alpha=alpha, a=a, b=b)
+
+    @property
+    def dropout_per_purchase(self) -> float:
+        return self.a / (self.a + self.b)
+
+    def p_alive(self, h: History) -> np.ndarray:
+        return p_alive(self, h)
+
+    def expected(self, h: History, weeks: float | np.ndarray) -> np.ndarray:
+        return expected_purchases(self, h, weeks)
+
+    def p_quiet_if_alive(self, h: History, weeks: float) -> np.ndarray:
+        return nbd_quiet(self.r, self.alpha, h, weeks)
+
+    def expected_from_start(self, weeks: np.ndarray) -> np.ndarray:
+        return expected_from_start(self, weeks)
+
+
+def nbd_quiet(r: float, alpha: float, h: History, weeks: float) -> np.ndarray:
+    """P(no purchase in the next `weeks` | alive): BG/NBD and MBG/NBD let a customer leave
+    only at a purchase, so an alive customer stays alive while quiet, and their rate given
+    the history is gamma(r + x, alpha + T)."""
+    return ((alpha + h.T) / (alpha + h.T + weeks)) ** (r + h.x)
 
 
 def bgnbd_log_likelihood(params: np.ndarray, x: np.ndarray, t_x: np.ndarray,
@@ -158,7 +208,7 @@ def gamma_gamma_log_likelihood(params: np.ndarray, m: np.ndarray,
 def fit_gamma_gamma(h: History) -> GammaGamma:
     """On the repeat buyers who spent something: a mean of zero has no likelihood."""
     buyers = spenders(h)
-    spend = _Spend.of(h.mean_repeat[buyers], h.x[buyers])
+    spend = Spend.of(h.mean_repeat[buyers], h.x[buyers])
     start = np.log([1.0, 1.0, max(float(np.mean(h.mean_repeat[buyers])), 1.0)])
     theta, fitted = maximise(spend.loss, start)
     p, q, gamma = np.exp(theta)
@@ -189,17 +239,18 @@ def expected_spend(model: GammaGamma, h: History) -> np.ndarray:
     return np.where(buyers, own, p * gamma / (q - 1))
 
 
-def discounted_value(bgnbd: BgNbd, spend: np.ndarray, h: History, months: int,
+class Forecasts(Protocol):
+    def expected(self, h: History, weeks: float | np.ndarray) -> np.ndarray: ...
+
+
+def discounted_value(model: Forecasts, spend: np.ndarray, h: History, months: int,
                      annual_rate: float, margin: float) -> np.ndarray:
     """margin x expected spend x the expected purchases of each coming month, discounted to
     today at the annual rate."""
-    total = np.zeros(len(h))
-    before = np.zeros(len(h))
-    for month in range(1, months + 1):
-        upto = expected_purchases(bgnbd, h, month * MONTH_WEEKS)
-        total += (upto - before) / (1 + annual_rate) ** (month / 12)
-        before = upto
-    return margin * spend * total
+    ends = np.arange(1, months + 1, dtype=np.float64)
+    upto = model.expected(h, (ends * MONTH_WEEKS)[:, None])  # months x customers
+    each = np.diff(upto, axis=0, prepend=0.0)
+    return margin * spend * (((1 + annual_rate) ** -(ends / 12)) @ each)
 
 
 # ---- fitting ------------------------------------------------------------------------------
@@ -260,7 +311,7 @@ def compressed(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> Groups:
 
 
 @dataclass(frozen=True)
-class _Spend:
+class Spend:
     """The repeat buyers' mean spends m over x purchases, with every sum that does not
     depend on the parameters taken once, and the gamma functions once a distinct x."""
 
@@ -272,7 +323,7 @@ class _Spend:
     sum_x_log_mx: float  # sum of x log m + x log x
 
     @classmethod
-    def of(cls, m: np.ndarray, x: np.ndarray) -> _Spend:
+    def of(cls, m: np.ndarray, x: np.ndarray) -> Spend:
         levels, counts = np.unique(x, return_counts=True)
         return cls(m, x, levels, counts.astype(np.float64), float(np.log(m).sum()),
                    float((x * (np.log(m) + np.log(x))).sum()))

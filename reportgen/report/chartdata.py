@@ -228,6 +228,16 @@ def score_grid(frame: pd.DataFrame, labels: np.ndarray, names: Mapping[int, str]
     return pd.concat([counts, top], axis=1).reset_index()
 
 
+def value_ranges(worth: Worth, names: Mapping[int, str]) -> pd.DataFrame:
+    """Each segment's predicted value and its 90% interval (name, value, low, high); empty
+    when the fit gave no intervals."""
+    return pd.DataFrame(
+        [{"name": names[s.id], "value": round(s.total_value, 2), "low": round(s.value_low, 2),
+          "high": round(s.value_high, 2)}
+         for s in worth.segments if s.value_low is not None and s.value_high is not None],
+        columns=["name", "value", "low", "high"])
+
+
 def value_tables(worth: Worth, names: Mapping[int, str]
                  ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The value section's tables: shares of customers, revenue and predicted value (name,

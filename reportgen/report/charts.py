@@ -342,6 +342,29 @@ def p_alive_bands(bands: pd.DataFrame, names: Sequence[str],
         width=WIDTH - 200, height=row_height(names, 34) * len(names)))
 
 
+def value_ranges(rows: pd.DataFrame, names: Sequence[str],
+                 colors: Sequence[str]) -> alt.TopLevelMixin:
+    """Each segment's predicted value as a dot on its 90% interval.
+
+    Columns: name, value, low, high.
+    """
+    base = alt.Chart(rows).encode(
+        y=alt.Y("name:N", sort=list(names), title=None, axis=name_axis(names)))
+    tooltip = [alt.Tooltip("name:N", title="Segment"),
+               alt.Tooltip("value:Q", title="Predicted value", format=",.0f"),
+               alt.Tooltip("low:Q", title="90% interval from", format=",.0f"),
+               alt.Tooltip("high:Q", title="to", format=",.0f")]
+    ranges = base.mark_rule(strokeWidth=3, color=MUTED).encode(
+        x=alt.X("low:Q", title="Predicted value, with its 90% interval",
+                axis=alt.Axis(labelExpr=READABLE_NUMBER, tickCount=5)),
+        x2="high:Q", tooltip=tooltip)
+    dots = base.mark_point(filled=True, size=90, opacity=1).encode(
+        x="value:Q", color=alt.Color("name:N", scale=_segment_scale(names, colors), legend=None),
+        tooltip=tooltip)
+    return themed((ranges + dots).properties(
+        width=WIDTH - 200, height=row_height(names, 30) * len(names)))
+
+
 def tracking(weeks: pd.DataFrame, calibration_end: str) -> alt.TopLevelMixin:
     """Cumulative repeat purchases week by week, as they happened and as the model expects,
     with the end of the calibration marked. Columns: week_end, series, purchases."""

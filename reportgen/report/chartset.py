@@ -3,7 +3,7 @@ functions (charts.py), each with the id the page places it by and its text alter
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +11,7 @@ from altair.utils.schemapi import debug_mode
 
 from reportgen.report import chartdata, charts
 from reportgen.report.content import ReportContent
-from reportgen.report.worth import P_ALIVE_BANDS
+from reportgen.report.worth import P_ALIVE_BANDS, Worth
 
 
 @dataclass
@@ -114,6 +114,7 @@ def _value(content: ReportContent) -> list[tuple[str, ChartSpec]]:
         ("value-share", ChartSpec("chart-value-share", charts.revenue_vs_customers(shares),
                                   "Each segment's share of customers, of past revenue and of "
                                   "predicted value.")),
+        *_value_range(worth, content.names, content.colors),
         ("p-alive", ChartSpec("chart-p-alive", charts.p_alive_bands(
             bands, list(content.names.values()),
             [b for b, _ in P_ALIVE_BANDS]),
@@ -122,6 +123,16 @@ def _value(content: ReportContent) -> list[tuple[str, ChartSpec]]:
             weeks, test.calibration_end.isoformat()),
             "Cumulative repeat purchases week by week: actual against the model's forecast.")),
     ]
+
+
+def _value_range(worth: Worth, names: Mapping[int, str],
+                 colors: Mapping[int, str]) -> list[tuple[str, ChartSpec]]:
+    rows = chartdata.value_ranges(worth, names)
+    if rows.empty:
+        return []
+    return [("value-range", ChartSpec("chart-value-range", charts.value_ranges(
+        rows, list(names.values()), list(colors.values())),
+        "Each segment's predicted value with its 90% interval."))]
 
 
 def _changes(content: ReportContent) -> list[tuple[str, ChartSpec]]:

@@ -130,6 +130,12 @@ def _share(value: float | None) -> str:
     return "-" if value is None else format_share(value)
 
 
+def _signed_share(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return ("+" if value > 0 else "-" if value < 0 else "") + format_share(abs(value))
+
+
 def _fixed(value: float, digits: int = 2) -> str:
     return f"{value:.{digits}f}"
 
@@ -157,6 +163,7 @@ def _cents(value: int) -> str:
 FILTERS = {
     "count": _count,          # 12,345 (none: -)
     "share": _share,          # 0.183 -> 18%, 0.005 -> 0.5% (none: -)
+    "signed_share": _signed_share,  # 0.04 -> +4%, -0.25 -> -25% (none: -)
     "number": format_number,  # 86.5k, 1.2M, 42, 3.7 (none: n/a)
     "fixed": _fixed,          # 0.4912 -> 0.49 (fixed(3): 0.491)
     "grouped": _grouped,      # 12345.67 -> 12,345.7

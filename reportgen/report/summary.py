@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reportgen import record
-from reportgen.model.btyd import BgNbd, GammaGamma
+from reportgen.model.btyd import GammaGamma
+from reportgen.model.purchase_models import PurchaseModel
 from reportgen.model.segment import Segmentation
 from reportgen.model.stability import FRACTION, STABLE, band
 from reportgen.report import wording
@@ -169,11 +170,24 @@ def _value(worth: Worth | None) -> dict[str, Any] | None:
     test = worth.backtest
     return {
         "horizon_months": worth.horizon_months, "discount_rate": worth.discount_rate,
-        "margin": worth.margin, **_fit(worth.bgnbd, worth.gamma_gamma),
+        "margin": worth.margin, "model": worth.purchases.key,
+        "model_label": worth.purchases.label, "choice": test.reason,
+        **_fit(worth.purchases, worth.gamma_gamma),
+        "fitted_customers": worth.fitted_customers,
+        "ridges": [{"parameters": list(r.parameters), "quantity": r.quantity,
+                    "value": r.value, "meaning": r.meaning} for r in worth.ridges],
         "customers": len(worth.customers), "total_value": worth.total_value,
         "one_time_buyers": worth.one_time_buyers,
         "backtest": {
-            **_fit(test.bgnbd, test.gamma_gamma),
+            **_fit(test.purchases, test.gamma_gamma),
+            "models": [{"model": s.model.key, "label": s.label,
+                        "params": dict(zip(s.model.names, s.model.values, strict=True)),
+                        "log_likelihood": s.model.log_likelihood,
+                        "expected_transactions": s.expected, "actual_transactions": s.actual,
+                        "error": s.error, "mae_per_customer": s.mae,
+                        "worst_band_gap": s.worst_gap, "calibrated": s.calibrated,
+                        "reliability": s.reliability.to_dict("records")}
+                       for s in test.scores],
             "calibration_end": test.calibration_end.isoformat(),
             "holdout_end": test.holdout_end.isoformat(), "auto": test.auto,
             "holdout_weeks": test.holdout_weeks, "customers": len(test.customers),
@@ -190,9 +204,9 @@ def _value(worth: Worth | None) -> dict[str, Any] | None:
     }
 
 
-def _fit(bgnbd: BgNbd, gamma_gamma: GammaGamma) -> dict[str, Any]:
-    """Alpha in weeks and gamma in the currency, as the literature gives them."""
-    return {"params": {"r": bgnbd.r, "alpha": bgnbd.alpha, "a": bgnbd.a, "b": bgnbd.b,
+def _fit(model: PurchaseModel, gamma_gamma: GammaGamma) -> dict[str, Any]:
+    """Alpha and beta in weeks and gamma in the currency, as the literature gives them."""
+    return {"params": {**dict(zip(model.names, model.values, strict=True)),
                        "p": gamma_gamma.p, "q": gamma_gamma.q, "gamma": gamma_gamma.gamma},
-            "log_likelihood": {"bgnbd": bgnbd.log_likelihood,
+            "log_likelihood": {"purchases": model.log_likelihood,
                                "gamma_gamma": gamma_gamma.log_likelihood}}

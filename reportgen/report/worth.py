@@ -2,10 +2,11 @@
 predicted value and its share beside the share of customers and of past revenue, P(alive),
 revenue at risk, value tiers over all customers, and the backtest by segment.
 
-"Probably lapsing" is P(alive) below 0.5. A customer who bought on one day only has
-P(alive) 1 by the BG/NBD's definition (it lets a customer drop out only after a repeat
-purchase), so averages of P(alive) are also given over repeat buyers, and the page shows
-one-time buyers apart instead of as certainly active.
+"Probably lapsing" is a repeat buyer with P(alive) below 0.5. A customer who bought on one
+day only has P(alive) 1 by BG/NBD's definition (it lets a customer drop out only after a
+repeat purchase), so, whatever the model, averages of P(alive) are also given over repeat
+buyers, and the page shows one-time buyers apart. Each segment's expected purchases and
+value carry a 90% interval from the fitted parameters' uncertainty (model/intervals.py).
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ import numpy as np
 import pandas as pd
 
 from reportgen.model.backtest import Backtest
-from reportgen.model.btyd import BgNbd, GammaGamma
+from reportgen.model.btyd import GammaGamma
 from reportgen.model.continuity import Segments
 from reportgen.model.features import FeatureSet
+from reportgen.model.intervals import Range, Ridge, segment_ranges
+from reportgen.model.purchase_models import PurchaseModel
 from reportgen.model.value import LAPSING, CustomerValue
 from reportgen.text import format_number, format_share
 
@@ -47,6 +50,10 @@ class SegmentWorth:
     lapsing_last_year_spend: float  # what those spent in the last 12 months
     holdout_actual: int | None  # backtest: repeat purchases after calibration_end
     holdout_expected: float | None
+    expected_purchases_low: float | None = None  # the 90% interval of expected_purchases
+    expected_purchases_high: float | None = None
+    value_low: float | None = None  # the 90% interval of total_value
+    value_high: float | None = None
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,7 @@ class Worth:
     horizon_months: int
     discount_rate: float
     margin: float
-    bgnbd: BgNbd
+    purchases: PurchaseModel  # the chosen model, fitted on all history
     gamma_gamma: GammaGamma
     backtest: Backtest
     first_day: str
@@ -75,7 +82,9 @@ class Worth:
     customers: pd.DataFrame  # row-aligned with the segmented customers: ids, labels, figures
     p_alive_bands: pd.DataFrame  # segment id, band, customers, share (of the segment)
     notes: tuple[str, ...]
-    churn_visible: bool = True  # False: BG/NBD's dropout is not identified (model/value.py)
+    ridges: tuple[Ridge, ...]  # parameters the data cannot pin down
+    fitted_customers: int  # the customers the purchase model was fitted on
+    churn_visible: bool = True  # False: the model's dropout is not identified (model/value.py)
 
     def of(self, segment_id: int) -> SegmentWorth:
         return next(s for s in self.segments if s.id == segment_id)
@@ -89,21 +98,38 @@ def segment_worth(value: CustomerValue | None, features: FeatureSet, segments: S
     customers.insert(0, "segment", segments.labels)
     total = float(customers["value"].sum())
     held = _holdout_by_segment(value.backtest, customers)
+    ranges = _ranges(value, customers, segments.ids)
     return Worth(
         horizon_months=value.spec.horizon_months, discount_rate=value.spec.discount_rate,
-        margin=value.spec.margin, bgnbd=value.bgnbd, gamma_gamma=value.gamma_gamma,
+        margin=value.spec.margin, purchases=value.purchases, gamma_gamma=value.gamma_gamma,
         backtest=value.backtest, first_day=value.first_day.isoformat(),
         last_day=value.last_day.isoformat(), total_value=total,
         one_time_buyers=int((customers["repeat_purchases"] == 0).sum()),
-        segments=tuple(_one_segment(customers, sid, total, revenue_shares.get(sid), held)
-                       for sid in segments.ids),
+        segments=tuple(_one_segment(customers, sid, total, revenue_shares.get(sid), held,
+                                    ranges.get(sid)) for sid in segments.ids),
         tiers=value_tiers(customers, segments.ids),
         customers=customers, p_alive_bands=p_alive_bands(customers, segments.ids),
-        notes=value.notes, churn_visible=value.churn_visible)
+        notes=value.notes, ridges=value.ridges, fitted_customers=value.fitted_customers,
+        churn_visible=value.churn_visible)
+
+
+def _ranges(value: CustomerValue, customers: pd.DataFrame,
+            segment_ids: Sequence[int]) -> dict[int, tuple[Range, Range]]:
+    """The segments' 90% intervals; none when the fit gave no parameter draws."""
+    if value.draws is None:
+        return {}
+    segment = customers["segment"].groupby(level=0).first().reindex(value.frame.index)
+    totals = customers.groupby("segment")[["expected_purchases", "value"]].sum().reindex(
+        list(segment_ids)).fillna(0.0)
+    spec = value.spec
+    return segment_ranges(value.purchases, value.gamma_gamma, value.draws, value.history,
+                          segment.fillna(-1).to_numpy(dtype=np.int64), totals,
+                          spec.horizon_months, spec.discount_rate, spec.margin)
 
 
 def _one_segment(customers: pd.DataFrame, sid: int, total: float, revenue_share: float | None,
-                 held: pd.DataFrame | None) -> SegmentWorth:
+                 held: pd.DataFrame | None,
+                 ranges: tuple[Range, Range] | None) -> SegmentWorth:
     rows = customers[customers["segment"].to_numpy() == sid]
     repeat = rows[rows["repeat_purchases"] > 0]
     lapsing = repeat[repeat["p_alive"] < LAPSING]
@@ -121,7 +147,11 @@ def _one_segment(customers: pd.DataFrame, sid: int, total: float, revenue_share:
         holdout_actual=int(held.loc[sid, "actual"]) if held is not None and sid in held.index
         else None,
         holdout_expected=float(held.loc[sid, "predicted"]) if held is not None
-        and sid in held.index else None)
+        and sid in held.index else None,
+        expected_purchases_low=ranges[0].low if ranges else None,
+        expected_purchases_high=ranges[0].high if ranges else None,
+        value_low=ranges[1].low if ranges else None,
+        value_high=ranges[1].high if ranges else None)
 
 
 def _holdout_by_segment(test: Backtest, customers: pd.DataFrame) -> pd.DataFrame | None:

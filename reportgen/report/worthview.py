@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from reportgen.model.backtest import MIN_BAND, ModelScore
+from reportgen.model.intervals import LEVEL
 from reportgen.model.value import LAPSING
 from reportgen.report.facts import doc
 from reportgen.report.worth import Worth
@@ -34,6 +36,14 @@ class ValueRow:
     holdout_actual: int | None = field(metadata=doc("backtest: repeat purchases after the "
                                                     "calibration, of its customers"))
     holdout_expected: float | None = field(metadata=doc("backtest: what the model expected"))
+    value_low: float | None = field(metadata=doc(
+        "the low end of total_value's 90% interval (none without one)"))
+    value_high: float | None = field(metadata=doc("its high end"))
+    expected_purchases: float = field(metadata=doc(
+        "its customers' expected purchases in the horizon, together"))
+    purchases_low: float | None = field(metadata=doc(
+        "the low end of expected_purchases' 90% interval"))
+    purchases_high: float | None = field(metadata=doc("its high end"))
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,28 @@ class ParamRow:
     meaning: str
     now: float  # the fit on all history
     backtest: float  # the fit up to calibration_end
+    flat: bool = False  # on a flat ridge in the fit on all history: its value means nothing
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    label: str
+    chosen: bool
+    expected: float  # holdout repeat purchases it expected
+    error: float | None  # expected / actual - 1
+    mae: float
+    worst_gap: float | None  # the largest reliability gap over bands of MIN_BAND customers
+    calibrated: bool
+    log_likelihood: float  # on the calibration period
+
+
+@dataclass(frozen=True)
+class BandRow:
+    band: str
+    customers: int
+    p_alive: float | None
+    expected_share: float | None
+    actual_share: float | None
 
 
 @dataclass(frozen=True)
@@ -80,7 +112,20 @@ class ValueView:
     segment_note: str = field(metadata=doc("backtest: why segments' own gaps differ"))
     params: list[ParamRow] = field(metadata=doc("the models' parameters, now and in the backtest"))
     log_likelihood: dict[str, tuple[float, float]] = field(metadata=doc(
-        "BG/NBD and Gamma-Gamma: (now, backtest)"))
+        "the purchase model's and Gamma-Gamma's: (now, backtest)"))
+    model: str = field(metadata=doc("the purchase model used: BG/NBD, MBG/NBD or Pareto/NBD"))
+    choice: str = field(metadata=doc("which model was chosen and why, in a sentence"))
+    models: list[ModelRow] = field(metadata=doc(
+        "backtest, per model fitted: label, chosen, expected, error, mae, worst_gap, "
+        "calibrated, log_likelihood"))
+    reliability: list[BandRow] = field(metadata=doc(
+        "backtest, the chosen model's P(alive) bands: band, customers, p_alive, "
+        "expected_share, actual_share"))
+    reliability_note: str = field(metadata=doc("what the reliability table says, in a sentence"))
+    ridges: list[str] = field(metadata=doc(
+        "parameters the data cannot pin down, each in a sentence"))
+    interval_note: str = field(metadata=doc("how the 90% intervals were made"))
+    citation: str = field(metadata=doc("the models and their sources"))
 
 
 def value_view(worth: Worth | None, names: Mapping[int, str],
@@ -94,7 +139,9 @@ def value_view(worth: Worth | None, names: Mapping[int, str],
         rows=[ValueRow(names[s.id], colors[s.id], s.customers, s.customer_share,
                        s.revenue_share, s.value_share, s.total_value, s.mean_value,
                        s.mean_p_alive_repeat, s.one_time_buyers, s.lapsing, s.value_at_risk,
-                       s.lapsing_last_year_spend, s.holdout_actual, s.holdout_expected)
+                       s.lapsing_last_year_spend, s.holdout_actual, s.holdout_expected,
+                       s.value_low, s.value_high, s.expected_purchases,
+                       s.expected_purchases_low, s.expected_purchases_high)
               for s in worth.segments],
         tiers=[TierRow(t.name, round(t.lowest_value, 2), t.customers, t.value_share,
                        [t.by_segment[s.id] for s in worth.segments]) for t in worth.tiers],
@@ -112,27 +159,109 @@ def value_view(worth: Worth | None, names: Mapping[int, str],
                       "of recent buyers show more purchases than the model expected of them "
                       "and lapsed segments fewer. The total is the fair test."),
         params=param_rows(worth),
-        log_likelihood={"BG/NBD": (worth.bgnbd.log_likelihood, test.bgnbd.log_likelihood),
+        log_likelihood={worth.purchases.label: (worth.purchases.log_likelihood,
+                                                test.purchases.log_likelihood),
                         "Gamma-Gamma": (worth.gamma_gamma.log_likelihood,
-                                        test.gamma_gamma.log_likelihood)})
+                                        test.gamma_gamma.log_likelihood)},
+        model=worth.purchases.label, choice=test.reason,
+        models=[model_row(s, s.model.key == test.purchases.key) for s in test.scores],
+        reliability=[BandRow(r["band"], int(r["customers"]), _or_none(r["p_alive"]),
+                             _or_none(r["expected_share"]), _or_none(r["actual_share"]))
+                     for r in test.chosen.reliability.to_dict("records")],
+        reliability_note=reliability_note(worth), ridges=ridge_sentences(worth),
+        interval_note=interval_note(worth), citation=citation(worth))
+
+
+def _or_none(number: float) -> float | None:
+    return None if number != number else float(number)  # NaN: an empty band
+
+
+def model_row(score: ModelScore, chosen: bool) -> ModelRow:
+    return ModelRow(score.label, chosen, score.expected, score.error, score.mae,
+                    score.worst_gap, score.calibrated, score.model.log_likelihood)
+
+
+def reliability_note(worth: Worth) -> str:
+    """The reliability table's verdict: does a low P(alive) mean a customer did not
+    come back?"""
+    table = worth.backtest.chosen.reliability
+    big = table[table["customers"] >= MIN_BAND]
+    low = table.iloc[1]
+    out = []
+    if low["customers"]:
+        out.append(f"Of the {int(low['customers']):,} repeat buyers the model gave a P(alive) "
+                   f"below 0.25, {format_share(low['actual_share'])} bought again in the "
+                   f"holdout; it expected {format_share(low['expected_share'])}.")
+    gap = worth.backtest.chosen.worst_gap
+    if gap is None:
+        out.append(f"No band has {MIN_BAND} customers, too few to judge P(alive) by.")
+    elif gap <= 0.10:
+        out.append(f"In every band of {MIN_BAND} customers or more, the share who bought came "
+                   f"within {gap * 100:.0f} points of the share expected: P(alive) can be "
+                   "read as it stands.")
+    else:
+        worst = big.iloc[int((big["expected_share"] - big["actual_share"]).abs().argmax())]
+        out.append(f"In the band {worst['band']} the model expected "
+                   f"{format_share(worst['expected_share'])} to buy and "
+                   f"{format_share(worst['actual_share'])} did: read P(alive) as a ranking, "
+                   "not as a probability.")
+    return " ".join(out)
+
+
+def ridge_sentences(worth: Worth) -> list[str]:
+    return [f"{' and '.join(r.parameters)} are on a flat ridge: the data cannot tell their "
+            f"values apart from much larger ones, so the table does not print them. What it "
+            f"does pin down is {r.quantity} = {r.value:.4g}: {r.meaning}."
+            for r in worth.ridges]
+
+
+def interval_note(worth: Worth) -> str:
+    return (f"The {LEVEL:.0%} intervals are the range of each segment's expected figure over "
+            "200 sets of parameters drawn from their fitted uncertainty (a parametric "
+            "bootstrap), each set predicting up to 300 of the segment's customers chosen at "
+            "random; they leave out the chance in what a segment actually buys.")
+
+
+CITATIONS = {
+    "BG/NBD": "BG/NBD (Fader, Hardie & Lee 2005)",
+    "MBG/NBD": "MBG/NBD (Batislam, Denizel & Filiztekin 2007)",
+    "Pareto/NBD": "Pareto/NBD (Schmittlein, Morrison & Colombo 1987)",
+}
+
+
+def citation(worth: Worth) -> str:
+    fitted = (f", on {worth.fitted_customers:,} customers chosen at random"
+              if worth.fitted_customers < len(worth.customers) else "")
+    return (f"{CITATIONS[worth.purchases.label]} and Gamma-Gamma (Fader & Hardie 2013), "
+            f"fitted by maximum likelihood{fitted}; a purchase is a day on which a customer "
+            "bought, time is in weeks.")
 
 
 def intro(worth: Worth) -> str:
     margin = "" if worth.margin == 1 else f", counting {format_share(worth.margin)} of revenue"
     return (f"Predicted value is what a customer is expected to spend in the next "
             f"{worth.horizon_months} months, discounted at {format_share(worth.discount_rate)} "
-            f"a year{margin}: how often they will buy (BG/NBD) times what they spend a "
-            "purchase (Gamma-Gamma), both learnt from every customer's purchase days. "
+            f"a year{margin}: how often they will buy ({worth.purchases.label}, chosen by the "
+            "backtest) times what they spend a purchase (Gamma-Gamma), both learnt from "
+            "every customer's purchase days. "
             f"All customers together: {format_number(worth.total_value)}.")
 
 
 def one_time_note(worth: Worth) -> str:
     n, total = worth.one_time_buyers, len(worth.customers)
-    return (f"{n:,} customers ({format_share(n / total if total else 0.0)}) bought on one day "
-            "only. The model counts a customer as possibly gone only after a repeat purchase, "
-            "so their P(alive) is 1 by definition, not a sign they are active: their low "
-            "predicted value says how rarely such customers come back. They are shown apart "
-            "below, and the mean P(alive) of each segment is that of its repeat buyers.")
+    head = f"{n:,} customers ({format_share(n / total if total else 0.0)}) bought on one day only."
+    if worth.purchases.key == "bgnbd":
+        return (f"{head} BG/NBD counts a customer as possibly gone only after a repeat "
+                "purchase, so their P(alive) is 1 by definition, not a sign they are active: "
+                "their low predicted value says how rarely such customers come back. They are "
+                "shown apart below, and the mean P(alive) of each segment is that of its "
+                "repeat buyers.")
+    once = worth.customers.loc[worth.customers["repeat_purchases"] == 0, "p_alive"]
+    mean = f" (their mean P(alive) is {once.mean():.2f})" if len(once) else ""
+    return (f"{head} {worth.purchases.label} lets a customer leave before buying again, so "
+            f"their P(alive) is estimated like anyone's{mean}. They are shown apart below, "
+            "and the mean P(alive) of each segment is that of its repeat buyers, as a "
+            "one-time buyer's says more about how rarely such customers return.")
 
 
 def at_risk_sentence(worth: Worth) -> str:
@@ -177,23 +306,26 @@ def verdict(worth: Worth) -> str:
             f". The forecast is {judgement}.")
 
 
-PARAMETERS = (
-    ("r", "BG/NBD: shape of the purchase rates across customers"),
-    ("alpha", "BG/NBD: scale of the purchase rates, in weeks"),
-    ("a", "BG/NBD: dropout after a purchase (a / (a + b) is its mean)"),
-    ("b", "BG/NBD: dropout, second shape"),
-    ("p", "Gamma-Gamma: shape of spend per purchase"),
-    ("q", "Gamma-Gamma: shape of average spend across customers"),
-    ("gamma", "Gamma-Gamma: scale of average spend, in the data's currency"),
-)
+MEANINGS = {
+    "r": "shape of the purchase rates across customers",
+    "alpha": "scale of the purchase rates, in weeks",
+    "a": "dropout after a purchase (a / (a + b) is its mean)",
+    "b": "dropout, second shape",
+    "s": "shape of the rates of leaving across customers",
+    "beta": "scale of the rates of leaving, in weeks (s / beta is the mean a week)",
+    "p": "Gamma-Gamma: shape of spend per purchase",
+    "q": "Gamma-Gamma: shape of average spend across customers",
+    "gamma": "Gamma-Gamma: scale of average spend, in the data's currency",
+}
 
 
 def param_rows(worth: Worth) -> list[ParamRow]:
-    now = {"r": worth.bgnbd.r, "alpha": worth.bgnbd.alpha, "a": worth.bgnbd.a,
-           "b": worth.bgnbd.b, "p": worth.gamma_gamma.p, "q": worth.gamma_gamma.q,
-           "gamma": worth.gamma_gamma.gamma}
-    test = worth.backtest
-    then = {"r": test.bgnbd.r, "alpha": test.bgnbd.alpha, "a": test.bgnbd.a,
-            "b": test.bgnbd.b, "p": test.gamma_gamma.p, "q": test.gamma_gamma.q,
-            "gamma": test.gamma_gamma.gamma}
-    return [ParamRow(name, meaning, now[name], then[name]) for name, meaning in PARAMETERS]
+    test, model = worth.backtest, worth.purchases
+    spend = ("p", "q", "gamma")
+    now = dict(zip(model.names, model.values, strict=True)) | dict(zip(spend, (
+        worth.gamma_gamma.p, worth.gamma_gamma.q, worth.gamma_gamma.gamma), strict=True))
+    then = dict(zip(test.purchases.names, test.purchases.values, strict=True)) | dict(zip(
+        spend, (test.gamma_gamma.p, test.gamma_gamma.q, test.gamma_gamma.gamma), strict=True))
+    flat = {name for ridge in worth.ridges for name in ridge.parameters}
+    return [ParamRow(name, (f"{model.label}: " if name not in spend else "") + MEANINGS[name],
+                     now[name], then[name], name in flat) for name in (*model.names, *spend)]
