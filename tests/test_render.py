@@ -113,7 +113,8 @@ def test_every_chart_is_valid_vega_lite(sample_run, transactions_run, drift_run)
 
     common = {"chart-sizes", "chart-elbow", "chart-scores", "chart-heatmap", "chart-map"}
     runs = [(sample_run, common),
-            (transactions_run, common | {"chart-value-share", "chart-p-alive", "chart-tracking",
+            (transactions_run, common | {"chart-value-share", "chart-value-range",
+                                         "chart-p-alive", "chart-tracking",
                                          "chart-rfm-boxes", "chart-rfm-grid"}),
             (drift_run, common | {"chart-trend", "chart-migration"})]
     for run, expected in runs:
