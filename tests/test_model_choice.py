@@ -7,6 +7,7 @@ the fit is."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -156,10 +157,8 @@ def test_a_parameter_on_a_flat_ridge_is_said_in_words():
     assert 5 < ridge.value < 100  # a spend a purchase in the sample's currency
     assert value.draws is not None  # the ridge is held; the rest is still drawn
 
-    class Shown:  # what ridge_sentences reads
-        ridges = value.ridges
-
-    (sentence,) = [s for s in ridge_sentences(Shown) if s.startswith("p and gamma")]
+    shown = SimpleNamespace(ridges=value.ridges, backtest=value.backtest)  # what it reads
+    (sentence,) = [s for s in ridge_sentences(shown) if s.startswith("p and gamma")]
     assert f"p x gamma = {ridge.value:.4g}" in sentence
 
 

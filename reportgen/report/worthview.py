@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from reportgen.model.backtest import MIN_BAND, ModelScore
-from reportgen.model.intervals import LEVEL
+from reportgen.model.intervals import LEVEL, ridges
 from reportgen.model.value import LAPSING
 from reportgen.report.facts import doc
 from reportgen.report.worth import Worth
@@ -62,6 +62,7 @@ class ParamRow:
     now: float  # the fit on all history
     backtest: float  # the fit up to calibration_end
     flat: bool = False  # on a flat ridge in the fit on all history: its value means nothing
+    flat_backtest: bool = False  # on one in the backtest's fit
 
 
 @dataclass(frozen=True)
@@ -201,7 +202,7 @@ def reliability_note(worth: Worth) -> str:
                    "read as it stands.")
     else:
         worst = big.iloc[int((big["expected_share"] - big["actual_share"]).abs().argmax())]
-        out.append(f"In the band {worst['band']} the model expected "
+        out.append(f"In the band \"{worst['band']}\" the model expected "
                    f"{format_share(worst['expected_share'])} to buy and "
                    f"{format_share(worst['actual_share'])} did: read P(alive) as a ranking, "
                    "not as a probability.")
@@ -209,10 +210,15 @@ def reliability_note(worth: Worth) -> str:
 
 
 def ridge_sentences(worth: Worth) -> list[str]:
-    return [f"{' and '.join(r.parameters)} are on a flat ridge: the data cannot tell their "
-            f"values apart from much larger ones, so the table does not print them. What it "
-            f"does pin down is {r.quantity} = {r.value:.4g}: {r.meaning}."
-            for r in worth.ridges]
+    test = worth.backtest
+    now = [(r, "") for r in worth.ridges]
+    seen = {r.parameters for r in worth.ridges}
+    then = [(r, f"In the fit up to {test.calibration_end}, ")
+            for r in ridges(test.purchases, test.gamma_gamma) if r.parameters not in seen]
+    return [f"{where}{' and '.join(r.parameters)} are on a flat ridge: the data cannot tell "
+            f"their values apart from much larger ones, so the table does not print them. "
+            f"What it does pin down is {r.quantity} = {r.value:.4g}: {r.meaning}."
+            for r, where in now + then]
 
 
 def interval_note(worth: Worth) -> str:
@@ -327,5 +333,8 @@ def param_rows(worth: Worth) -> list[ParamRow]:
     then = dict(zip(test.purchases.names, test.purchases.values, strict=True)) | dict(zip(
         spend, (test.gamma_gamma.p, test.gamma_gamma.q, test.gamma_gamma.gamma), strict=True))
     flat = {name for ridge in worth.ridges for name in ridge.parameters}
+    flat_then = {name for ridge in ridges(test.purchases, test.gamma_gamma)
+                 for name in ridge.parameters}
     return [ParamRow(name, (f"{model.label}: " if name not in spend else "") + MEANINGS[name],
-                     now[name], then[name], name in flat) for name in (*model.names, *spend)]
+                     now[name], then[name], name in flat, name in flat_then)
+            for name in (*model.names, *spend)]
