@@ -215,3 +215,40 @@ def test_the_analytic_gradients_are_the_slopes(loss):
         _, gradient = f(theta)
         assert gradient == pytest.approx(approx_fprime(theta, lambda t: f(t)[0], 1e-7),
                                          abs=1e-5)
+
+
+def _score(model, expected: float, mae: float, gap: float, actual: int = 1_000):
+    import pandas as pd
+
+    from reportgen.model.backtest import BANDS, ModelScore
+
+    reliability = pd.DataFrame({"band": list(BANDS), "customers": [500, 300, 0, 0, 400],
+                                "p_alive": 0.5, "expected_share": 0.5,
+                                "actual_share": [0.5 + gap, 0.5, 0.5, 0.5, 0.5]})
+    return ModelScore(model, expected, actual, mae, reliability)
+
+
+def test_the_rule_prefers_calibrated_models_then_the_closest_total_then_the_error():
+    from reportgen.model.backtest import choose
+    from reportgen.model.btyd import BgNbd
+    from reportgen.model.purchase_models import MbgNbd
+
+    bg = BgNbd(0.5, 5, 1, 2, -100.0, 10)
+    mbg = MbgNbd(0.5, 5, 1, 2, -99.0, 10)
+    pareto = ParetoNbd(0.5, 5, 1, 2, -98.0, 10)
+    best, why = choose((_score(bg, 1_010, 0.50, 0.02), _score(mbg, 1_200, 0.40, 0.03),
+                        _score(pareto, 1_005, 0.45, 0.25)))
+    assert best.model is bg  # Pareto/NBD was closest but its P(alive) bands were 25 points off
+    assert why == ("BG/NBD: its holdout forecast was 1.0% high against 20.0% high for MBG/NBD "
+                   "and 0.5% high for Pareto/NBD; Pareto/NBD's P(alive) bands were off by up "
+                   "to 25 points.")
+    best, why = choose((_score(bg, 1_030, 0.50, 0.02), _score(mbg, 1_015, 0.40, 0.03),
+                        _score(pareto, 900, 0.45, 0.02)))
+    assert best.model is mbg and "BG/NBD came within 2 points of that, and MBG/NBD's error a " \
+        "customer was smaller (0.400 against 0.500)" in why
+    best, why = choose(tuple(_score(m, 750, 0.95, 0.13) for m in (bg, mbg, pareto)))
+    assert best.model is bg  # none calibrated, all alike: the first is kept
+    assert why == ("BG/NBD: the three models forecast the holdout alike (25% low, 0.950 "
+                   "purchases off a customer), so the first of them is kept.")
+    best, why = choose(tuple(_score(m, 0, 0.0, 0.0, actual=0) for m in (bg, mbg, pareto)))
+    assert best.model is pareto and "highest likelihood on the calibration period" in why

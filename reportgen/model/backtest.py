@@ -32,6 +32,7 @@ MIN_BAND = 200  # customers in a P(alive) band for it to count in the calibratio
 CALIBRATED_WITHIN = 0.10  # expected and actual share who bought, in every such band
 CLOSE_TOTALS = 0.02  # holdout totals this close are a tie, broken by the error a customer
 FIT_CUSTOMERS = 20_000  # the purchase models are fitted on at most this many customers
+NUMBERS = {2: "two", 3: "three"}
 BANDS = ("One purchase only", "Below 0.25", "0.25 to 0.5", "0.5 to 0.75", "0.75 and above")
 
 
@@ -184,14 +185,24 @@ def _reason(best: ModelScore, scores: tuple[ModelScore, ...], close: list[ModelS
             pool: list[ModelScore]) -> str:
     others = [s for s in scores if s is not best]
     digits = _digits([s.error or 0.0 for s in scores])
+    alike = [s for s in close if s is not best and _off(s, digits) == _off(best, digits)
+             and f"{s.mae:.3f}" == f"{best.mae:.3f}"]
+    if len(alike) == len(others):
+        return (f"{best.label}: the {NUMBERS[len(scores)]} models forecast the holdout alike "
+                f"({_off(best, _digits([best.error or 0.0]))}, {best.mae:.3f} purchases off a "
+                "customer), so the "
+                "first of them is kept.")
     against = " and ".join(f"{_off(s, digits)} for {s.label}" for s in others)
     out = f"{best.label}: its holdout forecast was {_off(best, digits)} against {against}"
-    rivals = [s for s in close if s is not best]
+    rivals = [s for s in close if s is not best and s not in alike]
     if rivals:
         out += (f"; {' and '.join(s.label for s in rivals)} came within "
                 f"{CLOSE_TOTALS * 100:.0f} points of that, and {best.label}'s error a "
                 "customer was smaller "
                 f"({best.mae:.3f} against {', '.join(f'{s.mae:.3f}' for s in rivals)})")
+    if alike:
+        out += (f"; {' and '.join(s.label for s in alike)} forecast it alike, and the first "
+                "of the models is kept")
     dropped = [s for s in scores if s not in pool]
     if dropped:
         out += "; " + " and ".join(
@@ -201,9 +212,9 @@ def _reason(best: ModelScore, scores: tuple[ModelScore, ...], close: list[ModelS
 
 
 def _digits(errors: list[float]) -> int:
-    """Whole percents, unless two errors would print the same."""
+    """Whole percents, unless one is under 10% or two would print the same."""
     rounded = [round(abs(e) * 100) for e in errors]
-    return 0 if len(set(rounded)) == len(rounded) else 1
+    return 0 if len(set(rounded)) == len(rounded) and min(rounded) >= 10 else 1
 
 
 def _off(s: ModelScore, digits: int) -> str:
