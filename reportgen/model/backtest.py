@@ -124,7 +124,7 @@ def backtest(days: PurchaseHistories, asked: str, order: np.ndarray) -> Backtest
     actual = days.holdout_purchases[h.customer]
     fitting = h.for_fitting(order, FIT_CUSTOMERS)
     keys = tuple(FITS) if asked == "auto" else (asked,)
-    scores = tuple(score(FITS[key](fitting), h, actual, weeks) for key in keys)
+    scores = tuple(score(FITS[key](fitting, None), h, actual, weeks) for key in keys)
     best, reason = choose(scores)
     gamma_gamma = btyd.fit_gamma_gamma(h)
     customers = _scored(h, days, best.model, gamma_gamma, weeks)
