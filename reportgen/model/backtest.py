@@ -124,7 +124,7 @@ def backtest(days: PurchaseHistories, asked: str, order: np.ndarray) -> Backtest
     actual = days.holdout_purchases[h.customer]
     fitting = h.for_fitting(order, FIT_CUSTOMERS)
     keys = tuple(FITS) if asked == "auto" else (asked,)
-    scores = tuple(score(FITS[key](fitting, None), h, actual, weeks) for key in keys)
+    scores = tuple(score(FITS[key](fitting), h, actual, weeks) for key in keys)
     best, reason = choose(scores)
     gamma_gamma = btyd.fit_gamma_gamma(h)
     customers = _scored(h, days, best.model, gamma_gamma, weeks)
@@ -177,7 +177,7 @@ def choose(scores: tuple[ModelScore, ...]) -> tuple[ModelScore, str]:
     pool = [s for s in scores if s.calibrated] or list(scores)
     nearest = min(abs(s.error or 0.0) for s in pool)
     close = [s for s in pool if abs(s.error or 0.0) <= nearest + CLOSE_TOTALS]
-    best = min(close, key=lambda s: s.mae)
+    best = min(close, key=lambda s: round(s.mae, 3))  # printed the same: the first is kept
     return best, _reason(best, scores, close, pool)
 
 

@@ -140,12 +140,10 @@ def bgnbd_log_likelihood(params: np.ndarray, x: np.ndarray, t_x: np.ndarray,
     return head + np.logaddexp(no_dropout, dropout)
 
 
-def fit_bgnbd(h: History, near: Fitted | None = None) -> BgNbd:
-    """Maximum likelihood on log-parameters (all four are positive), from `near` if given
-    (the backtest's fit, when refitting on all history)."""
+def fit_bgnbd(h: History) -> BgNbd:
+    """Maximum likelihood on log-parameters (all four are positive)."""
     groups = compressed(h.x, h.t_x, h.T)
-    start = np.log(near.values if near is not None else
-                   [0.5, max(float(np.mean(h.T)) / 4, 1.0), 1.0, 1.0])
+    start = np.log([0.5, max(float(np.mean(h.T)) / 4, 1.0), 1.0, 1.0])
     theta, fitted = maximise(groups.bgnbd_loss, start)
     r, alpha, a, b = np.exp(theta)
     return BgNbd(float(r), float(alpha), float(a), float(b), -fitted, len(h))
@@ -239,11 +237,6 @@ def expected_spend(model: GammaGamma, h: History) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         own = p * (gamma + h.x * h.mean_repeat) / (p * h.x + q - 1)
     return np.where(buyers, own, p * gamma / (q - 1))
-
-
-class Fitted(Protocol):
-    @property
-    def values(self) -> tuple[float, ...]: ...
 
 
 class Forecasts(Protocol):
@@ -357,16 +350,16 @@ class Spend:
 
 
 def maximise(loss: Callable[[np.ndarray], Any], start: np.ndarray, gradient: bool = True,
-             ftol: float = 1e-15) -> tuple[np.ndarray, float]:
+             ftol: float = 1e-15, bound: float = 20.0) -> tuple[np.ndarray, float]:
     """Minimise `loss` (value and gradient, or the value alone with `gradient=False`) over
     log-parameters with L-BFGS-B; the best point and its loss. `ftol` is the relative
     change of the loss at which it stops.
 
-    The bounds (e^-20 to e^20) keep a fit that runs to a boundary of the parameter space
-    (Gamma-Gamma's p without limit when each customer spends the same every time) from
-    taking thousands of steps towards infinity.
+    The bounds (e^-20 to e^20 unless `bound` says otherwise) keep a fit that runs to a
+    boundary of the parameter space (Gamma-Gamma's p without limit when each customer spends
+    the same every time) from taking thousands of steps towards infinity.
     """
-    bounds = [(-20.0, 20.0)] * len(start)
+    bounds = [(-bound, bound)] * len(start)
     found = minimize(loss, start, jac=gradient, method="L-BFGS-B", bounds=bounds,
                      options={"ftol": ftol, "gtol": 1e-7, "maxiter": 2000})
     return np.asarray(found.x), float(found.fun)

@@ -135,10 +135,9 @@ def mbgnbd_loss(groups: Groups) -> LossFunction:
     return loss
 
 
-def fit_mbgnbd(h: History, near: PurchaseModel | None = None) -> MbgNbd:
+def fit_mbgnbd(h: History) -> MbgNbd:
     groups = compressed(h.x, h.t_x, h.T)
-    start = np.log(near.values if near is not None else
-                   [0.5, max(float(np.mean(h.T)) / 4, 1.0), 1.0, 1.0])
+    start = np.log([0.5, max(float(np.mean(h.T)) / 4, 1.0), 1.0, 1.0])
     theta, fitted = maximise(guarded(mbgnbd_loss(groups)), start, ftol=MEAN_FTOL)
     r, alpha, a, b = np.exp(theta)
     return MbgNbd(float(r), float(alpha), float(a), float(b), -fitted * len(h), len(h))
@@ -217,12 +216,13 @@ class ParetoNbd:
 
 @dataclass(frozen=True)
 class Integral:
-    """log I per customer, and what its gradient needs: each node's weight in I (summing to
-    1) and the node's tau."""
+    """log I per customer, and what its gradient needs at each node: its weight in I
+    (summing to 1) and log(alpha + tau), log(beta + tau)."""
 
     log: np.ndarray
     weight: np.ndarray  # customers x nodes
-    tau: np.ndarray  # customers x nodes
+    log_alpha: np.ndarray  # customers x nodes
+    log_beta: np.ndarray  # customers x nodes
 
 
 def log_integral(alpha: float, beta: float, p: np.ndarray, q: float, start: np.ndarray,
@@ -241,7 +241,8 @@ def log_integral(alpha: float, beta: float, p: np.ndarray, q: float, start: np.n
     offsets = (np.arange(panels)[:, None] + (NODES[None, :] + 1) / 2).ravel()
     u = u0[:, None] + offsets[None, :] * step[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_terms = ((1 - p_low)[:, None] * u - q_high[:, None] * np.log(gap + np.exp(u))
+        log_high = np.log(gap + np.exp(u))
+        log_terms = ((1 - p_low)[:, None] * u - q_high[:, None] * log_high
                      + np.log(np.tile(WEIGHTS / 2, panels))[None, :]
                      + np.log(step)[:, None])
         top = np.max(log_terms, axis=1, keepdims=True)
@@ -249,7 +250,8 @@ def log_integral(alpha: float, beta: float, p: np.ndarray, q: float, start: np.n
         total = terms.sum(axis=1, keepdims=True)
         log = np.where(length > 0, (top + np.log(total))[:, 0], -np.inf)
         weight = np.where(length[:, None] > 0, terms / total, 0.0)
-    return Integral(log=log, weight=weight, tau=np.exp(u) - low)
+    log_alpha, log_beta = (u, log_high) if alpha <= beta else (log_high, u)
+    return Integral(log=log, weight=weight, log_alpha=log_alpha, log_beta=log_beta)
 
 
 def pnbd_log_likelihood(params: np.ndarray, x: np.ndarray, t_x: np.ndarray,
@@ -281,28 +283,41 @@ def pnbd_loss(groups: Groups) -> LossFunction:
             r * np.log(alpha) + s * np.log(beta) - gammaln(r))
         share = w * expit(gone - alive)
         keep = w - share
-        nodes = integral.weight
-        at_alpha, at_beta = alpha + integral.tau, beta + integral.tau
+        nodes, log_a, log_b = integral.weight, integral.log_alpha, integral.log_beta
         gradient = np.array([
             w @ digamma(rx) - n * digamma(r) + n * np.log(alpha) - keep @ log_aT
-            - share @ (nodes * np.log(at_alpha)).sum(axis=1),
+            - share @ np.einsum("ij,ij->i", nodes, log_a),
             n * r / alpha - keep @ (rx / (alpha + T))
-            - share @ (rx * (nodes / at_alpha).sum(axis=1)),
+            - share @ (rx * np.einsum("ij,ij->i", nodes, np.exp(-log_a))),
             n * np.log(beta) - keep @ log_bT + share.sum() / s
-            - share @ (nodes * np.log(at_beta)).sum(axis=1),
-            n * s / beta - keep @ (s / (beta + T)) - share @ ((s + 1) * (nodes / at_beta).sum(
-                axis=1)),
+            - share @ np.einsum("ij,ij->i", nodes, log_b),
+            n * s / beta - keep @ (s / (beta + T))
+            - (s + 1) * share @ np.einsum("ij,ij->i", nodes, np.exp(-log_b)),
         ])
         return -float(value) / n, -gradient * params / n
 
     return loss
 
 
-def fit_pnbd(h: History, near: PurchaseModel | None = None) -> ParetoNbd:
+# Pareto/NBD is fitted in (log r, log r/alpha, log s, log s/beta): where customers leave
+# at much the same rate, s and beta run off together with s / beta fixed, and in these
+# coordinates only one of them moves (45 evaluations instead of 59 on the 1M-line
+# benchmark's calibration, 15 instead of 21 on all its history).
+RATES = np.array([[1.0, 0, 0, 0], [1, -1, 0, 0], [0, 0, 1, 0], [0, 0, 1, -1]])
+
+
+def fit_pnbd(h: History) -> ParetoNbd:
     groups = compressed(h.x, h.t_x, h.T)
     scale = max(float(np.mean(h.T)) / 4, 1.0)  # alpha != beta at the start
-    start = np.log(near.values if near is not None else [0.5, scale, 0.5, 2 * scale])
-    theta, fitted = maximise(guarded(pnbd_loss(groups)), start, ftol=MEAN_FTOL)
+    loss = guarded(pnbd_loss(groups))
+
+    def in_rates(rates: np.ndarray) -> tuple[float, np.ndarray]:
+        value, gradient = loss(RATES @ rates)
+        return value, RATES.T @ gradient
+
+    start = np.linalg.solve(RATES, np.log([0.5, scale, 0.5, 2 * scale]))
+    rates, fitted = maximise(in_rates, start, ftol=MEAN_FTOL, bound=40.0)
+    theta = RATES @ rates
     r, alpha, s, beta = np.exp(theta)
     return ParetoNbd(float(r), float(alpha), float(s), float(beta), -fitted * len(h), len(h))
 
@@ -334,7 +349,7 @@ def _power_share(log_ratio: np.ndarray, e: float) -> np.ndarray:
 
 PurchaseModel = BgNbd | MbgNbd | ParetoNbd
 LABELS = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "pnbd": "Pareto/NBD"}
-FITS: dict[str, Callable[[History, PurchaseModel | None], PurchaseModel]] = {
+FITS: dict[str, Callable[[History], PurchaseModel]] = {
     "bgnbd": fit_bgnbd, "mbgnbd": fit_mbgnbd, "pnbd": fit_pnbd}
 
 

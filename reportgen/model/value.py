@@ -98,7 +98,7 @@ def customer_value(customers: Customers, spec: ValueSection | None) -> CustomerV
     order = np.random.default_rng(ORDER_SEED).random(len(days.ids))
     test = backtest(days, spec.model, order)
     fitting = whole.for_fitting(order, FIT_CUSTOMERS)
-    model = FITS[test.purchases.key](fitting, test.purchases)
+    model = FITS[test.purchases.key](fitting)
     gamma_gamma = btyd.fit_gamma_gamma(whole)
     frame = predictions(whole, days, model, gamma_gamma, spec)
     visible = churn_visible(model, frame)
