@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-stamp
 SPARK_STAMP := $(VENV)/.spark-stamp
 PYTEST_ARGS ?=
 
-.PHONY: report test bench lint system-deps clean
+.PHONY: report test bench lint docs system-deps clean
 
 report: $(STAMP)
 	$(BIN)/reportgen run configs/sample.yaml
@@ -27,6 +27,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check reportgen tests benchmarks scripts
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --quiet
 
 system-deps:
 	@bash scripts/system-deps.sh "$(PYTHON)"

@@ -1,30 +1,41 @@
-"""`python -m reportgen.docs`: the README's generated tables (the config reference, what
-templates receive) and the config's JSON Schema, rewritten from the code that defines
-them. A test fails when any is out of date."""
+"""`python -m reportgen.docs`: the documentation site's generated pages (the config
+reference, what templates receive) and the config's JSON Schema, rewritten from the code
+that defines them. A test fails when any is out of date."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-from reportgen.config.docs import SCHEMA_PATH, readme_with_table, replace_table, schema_text
+from reportgen.config.docs import (
+    SCHEMA_PATH,
+    TABLE_START,
+    reference_table,
+    replace_table,
+    schema_text,
+)
 from reportgen.report.page import CONTEXT_TABLE_START, context_reference
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+CONFIG_PAGE = DOCS / "reference" / "config.md"
+TEMPLATES_PAGE = DOCS / "templates.md"
 
 
-def readme_current(readme: str) -> str:
-    """The README with both generated tables as the code defines them now."""
-    return replace_table(readme_with_table(readme), CONTEXT_TABLE_START, context_reference())
+def current(page: Path, text: str) -> str:
+    """The page with its generated table as the code defines it now."""
+    if page == CONFIG_PAGE:
+        return replace_table(text, TABLE_START, reference_table())
+    return replace_table(text, CONTEXT_TABLE_START, context_reference())
 
 
-def write_docs(readme: Path = README) -> list[Path]:
+def write_docs() -> list[Path]:
     """Rewrite what is out of date; return the files changed."""
     changed = []
-    text = readme.read_text(encoding="utf-8")
-    if readme_current(text) != text:
-        readme.write_text(readme_current(text), encoding="utf-8")
-        changed.append(readme)
+    for page in (CONFIG_PAGE, TEMPLATES_PAGE):
+        text = page.read_text(encoding="utf-8")
+        if current(page, text) != text:
+            page.write_text(current(page, text), encoding="utf-8")
+            changed.append(page)
     if not SCHEMA_PATH.is_file() or SCHEMA_PATH.read_text(encoding="utf-8") != schema_text():
         SCHEMA_PATH.write_text(schema_text(), encoding="utf-8")
         changed.append(SCHEMA_PATH)

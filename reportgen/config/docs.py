@@ -1,4 +1,4 @@
-"""The README's config reference and the config's JSON Schema, both generated from the
+"""The documentation's config reference and the config's JSON Schema, both generated from the
 config models (one source of truth).
 
 `python -m reportgen.docs` rewrites both; a test fails when either is out of date.
@@ -68,17 +68,12 @@ def config_schema() -> dict[str, Any]:
     schema = Config.model_json_schema(mode="validation")
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",
             "title": "reportgen config",
-            "description": "A reportgen report config; see the README's Config reference.",
+            "description": "A reportgen report config; see docs/reference/config.md.",
             **schema}
 
 
 def schema_text() -> str:
     return json.dumps(config_schema(), indent=2, ensure_ascii=False) + "\n"
-
-
-def readme_with_table(readme: str) -> str:
-    """The README with its config table replaced by the generated one."""
-    return replace_table(readme, TABLE_START, reference_table())
 
 
 def replace_table(text: str, first_line: str, table: str) -> str:

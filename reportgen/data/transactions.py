@@ -78,16 +78,17 @@ class Reconciliation:
     below it is the revenue the report segments. Money in whole cents, so it adds up
     exactly (each customer's net revenue is rounded to the cent first)."""
 
-    lines_read: int
-    dropped: tuple[tuple[str, int], ...]
-    lines_used: int
-    lines_netted: int  # of the lines used: cancellations and returns
-    customers: int
-    net_revenue_cents: int
-    excluded: int
-    excluded_cents: int
-    segmented: int
-    segmented_cents: int
+    lines_read: int = field(metadata={"help": "lines read"})
+    dropped: tuple[tuple[str, int], ...] = field(metadata={
+        "help": "(reason, lines) for each reason a line was dropped"})
+    lines_used: int = field(metadata={"help": "lines used"})
+    lines_netted: int = field(metadata={"help": "of those, cancellations and returns netted"})
+    customers: int = field(metadata={"help": "customers with a line used"})
+    net_revenue_cents: int = field(metadata={"help": "their net revenue, in cents"})
+    excluded: int = field(metadata={"help": "customers at zero or below, not segmented"})
+    excluded_cents: int = field(metadata={"help": "their net revenue, in cents"})
+    segmented: int = field(metadata={"help": "customers segmented"})
+    segmented_cents: int = field(metadata={"help": "their net revenue, in cents"})
 
 
 def cents(money: pd.Series | np.ndarray) -> np.ndarray:

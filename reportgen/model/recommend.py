@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from reportgen.config.presets import Fallbacks, Preset, load_fallbacks
 from reportgen.config.roles import role_of
@@ -30,10 +30,11 @@ TOTAL = "_total"
 
 @dataclass(frozen=True)
 class Recommendation:
-    action: str
-    priority: str
-    rule: str | None
-    conditions: str = ""
+    action: str = field(metadata={"help": "what to do, with its figures filled in"})
+    priority: str = field(metadata={"help": "high, medium or low"})
+    rule: str | None = field(metadata={
+        "help": "the rule it came from, in words (none for a fallback)"})
+    conditions: str = field(default="", metadata={"help": "that rule's conditions"})
 
 
 def recommendation_rules(spec: RecommendationsSection, features: FeatureSet,

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import platform
-from dataclasses import dataclass, field, fields
+import typing
+from dataclasses import dataclass, field, fields, is_dataclass
 from importlib import metadata
 from typing import Any
 
@@ -94,55 +95,60 @@ class SegmentView:
 
 @dataclass(frozen=True)
 class ScoreRow:
-    k: int
-    inertia: float
-    silhouette: float
-    calinski_harabasz: float
-    davies_bouldin: float
-    chosen: bool
-    stability: float | None = None  # the weakest segment's mean Jaccard at this k
-    smallest_share: float | None = None
+    k: int = field(metadata=doc("the number of segments tried"))
+    inertia: float = field(metadata=doc("K-Means' within-segment sum of squares"))
+    silhouette: float = field(metadata=doc("the silhouette score (on a sample of 10,000 at most)"))
+    calinski_harabasz: float = field(metadata=doc("the Calinski-Harabasz score"))
+    davies_bouldin: float = field(metadata=doc("the Davies-Bouldin score (lower is better)"))
+    chosen: bool = field(metadata=doc("whether this k was chosen"))
+    stability: float | None = field(default=None, metadata=doc(
+        "the weakest segment's mean Jaccard at this k, 0 to 1 (none without resamples)"))
+    smallest_share: float | None = field(default=None, metadata=doc(
+        "the smallest segment's share of customers at this k"))
 
 
 @dataclass(frozen=True)
 class FeatureRow:
-    column: str
-    use: str
-    treatment: str
+    column: str = field(metadata=doc("the column"))
+    use: str = field(metadata=doc("clustering or profile only, numeric or categorical"))
+    treatment: str = field(metadata=doc("how it was prepared (log, scaling, one-hot), in words"))
 
 
 @dataclass(frozen=True)
 class SalesView:
-    lines_read: int
-    as_of: dt.date
-    first_date: dt.date
-    last_date: dt.date
-    excluded: int  # customers with zero or negative net revenue, not segmented
-    line_counts: list[tuple[str, int]]
-    reconciliation: Reconciliation  # lines read -> dropped -> used -> revenue segmented
+    lines_read: int = field(metadata=doc("sales lines read"))
+    as_of: dt.date = field(metadata=doc("the day recency is counted to"))
+    first_date: dt.date = field(metadata=doc("the first sale's date"))
+    last_date: dt.date = field(metadata=doc("the last sale's date"))
+    excluded: int = field(metadata=doc(
+        "customers with zero or negative net revenue, not segmented"))
+    line_counts: list[tuple[str, int]] = field(metadata=doc(
+        "(what, lines) for each kind of line kept or dropped"))
+    reconciliation: Reconciliation = field(metadata=doc(
+        "from the lines read to the revenue segmented (below)"))
 
 
 @dataclass(frozen=True)
 class ChangeRow:
-    name: str
-    color: str
-    status: str  # "", "new" or "retired"
-    size_before: int | None
-    share_before: float | None
-    size_now: int | None
-    share_now: float | None
-    change: float | None  # the share's change, 0 to 1
-    new: int | None
-    lost: int | None
+    name: str = field(metadata=doc("the segment's persona name"))
+    color: str = field(metadata=doc("its colour"))
+    status: str = field(metadata=doc("empty, new or retired"))
+    size_before: int | None = field(metadata=doc("customers last period (none if new)"))
+    share_before: float | None = field(metadata=doc("its share last period"))
+    size_now: int | None = field(metadata=doc("customers now (none if retired)"))
+    share_now: float | None = field(metadata=doc("its share now"))
+    change: float | None = field(metadata=doc("the share's change, 0 to 1"))
+    new: int | None = field(metadata=doc("customers new to the data in it"))
+    lost: int | None = field(metadata=doc("its customers of last period who left the data"))
 
 
 @dataclass(frozen=True)
 class ShiftRow:
-    segment: str
-    feature: str
-    before: float | None
-    now: float
-    moved: float
+    segment: str = field(metadata=doc("the segment's persona name"))
+    feature: str = field(metadata=doc("the feature's label"))
+    before: float | None = field(metadata=doc("the segment's mean last period"))
+    now: float = field(metadata=doc("its mean now"))
+    moved: float = field(metadata=doc("how far it moved, in standard deviations"))
 
 
 @dataclass(frozen=True)
@@ -387,24 +393,40 @@ RENDERER_ADDS = {
     "chart_specs": "html: every chart's Vega-Lite spec, by chart id",
     "vega_bundle": "html: Vega, Vega-Lite and vega-embed, to inline once",
 }
-NESTED = {"segments": SegmentView, "changes": ChangesView, "stats": StatRow, "mix": MixRow,
-          "value": ValueView}
-
-
 def context_reference() -> str:
-    """The README's table of what templates receive, from the fields' help."""
+    """The templates page's table of what templates receive: every field, nested ones
+    included (a list's items as `name[].field`), from the fields' help."""
     lines = [CONTEXT_TABLE_START, "|---|---|"]
-    for item in fields(PageContext):
-        lines.append(f"| `{item.name}` | {item.metadata['help']} |")
-        for part in _parts(NESTED.get(item.name)):
-            lines.append(f"| `{item.name}[].{part.name}` | {part.metadata['help']} |"
-                         if item.name == "segments" else
-                         f"| `{item.name}.{part.name}` | {part.metadata['help']} |")
-        if item.name == "segments":
-            lines.append("| `segments[].top_action` | the first recommendation's action |")
+    lines += [f"| `{name}` | {text} |" for name, text in context_fields(PageContext)]
+    lines.append("| `segments[].top_action` | the first recommendation's action |")
     lines += [f"| `{name}` | {text} |" for name, text in RENDERER_ADDS.items()]
     return "\n".join(lines)
 
 
-def _parts(view: type | None) -> list[Any]:
-    return [f for f in fields(view) if "help" in f.metadata] if view else []
+def context_fields(view: type, prefix: str = "") -> list[tuple[str, str]]:
+    """(dotted name, help) of a view's fields and, depth first, of the dataclasses they
+    hold; a field without help has the text "UNDOCUMENTED" (a test fails on it)."""
+    out = []
+    hints = typing.get_type_hints(view)
+    for item in fields(view):
+        name = f"{prefix}{item.name}"
+        out.append((name, item.metadata.get("help", "UNDOCUMENTED")))
+        inner, listed = _held(hints[item.name])
+        if inner is not None:
+            out += context_fields(inner, f"{name}[]." if listed else f"{name}.")
+    return out
+
+
+def _held(hint: Any) -> tuple[type | None, bool]:
+    """The dataclass a field holds, directly, optionally or as a list's items."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) is list and args and isinstance(args[0], type) \
+            and is_dataclass(args[0]):
+        return args[0], True
+    if is_dataclass(hint) and isinstance(hint, type):
+        return hint, False
+    if len(args) == 1 and is_dataclass(args[0]) and isinstance(args[0], type):
+        return args[0], False
+    return None, False
+
+

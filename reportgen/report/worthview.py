@@ -48,42 +48,48 @@ class ValueRow:
 
 @dataclass(frozen=True)
 class TierRow:
-    name: str
-    lowest_value: float
-    customers: int
-    value_share: float
-    counts: list[int]  # customers of each segment, in report order
+    name: str = field(metadata=doc("the tier, e.g. Top 1%"))
+    lowest_value: float = field(metadata=doc("the lowest predicted value in it"))
+    customers: int = field(metadata=doc("customers in it"))
+    value_share: float = field(metadata=doc("its share of all predicted value"))
+    counts: list[int] = field(metadata=doc("customers of each segment in it, in report order"))
 
 
 @dataclass(frozen=True)
 class ParamRow:
-    name: str
-    meaning: str
-    now: float  # the fit on all history
-    backtest: float  # the fit up to calibration_end
-    flat: bool = False  # on a flat ridge in the fit on all history: its value means nothing
-    flat_backtest: bool = False  # on one in the backtest's fit
+    name: str = field(metadata=doc("the parameter's name"))
+    meaning: str = field(metadata=doc("what it describes"))
+    now: float = field(metadata=doc("its value in the fit on all history"))
+    backtest: float = field(metadata=doc("its value in the fit up to calibration_end"))
+    flat: bool = field(default=False, metadata=doc(
+        "whether it is on a flat ridge in the fit on all history"))
+    flat_backtest: bool = field(default=False, metadata=doc(
+        "whether it is on one in the backtest's fit"))
 
 
 @dataclass(frozen=True)
 class ModelRow:
-    label: str
-    chosen: bool
-    expected: float  # holdout repeat purchases it expected
-    error: float | None  # expected / actual - 1
-    mae: float
-    worst_gap: float | None  # the largest reliability gap over bands of MIN_BAND customers
-    calibrated: bool
-    log_likelihood: float  # on the calibration period
+    label: str = field(metadata=doc("BG/NBD, MBG/NBD or Pareto/NBD"))
+    chosen: bool = field(metadata=doc("whether it was chosen"))
+    expected: float = field(metadata=doc("holdout repeat purchases it expected"))
+    error: float | None = field(metadata=doc(
+        "expected over actual, minus 1 (none without holdout purchases)"))
+    mae: float = field(metadata=doc("its mean absolute error a customer"))
+    worst_gap: float | None = field(metadata=doc(
+        "the largest gap between the expected and actual share who bought, over bands of "
+        "200 customers or more"))
+    calibrated: bool = field(metadata=doc("whether that gap is within 10 points"))
+    log_likelihood: float = field(metadata=doc("its log-likelihood on the calibration period"))
 
 
 @dataclass(frozen=True)
 class BandRow:
-    band: str
-    customers: int
-    p_alive: float | None
-    expected_share: float | None
-    actual_share: float | None
+    band: str = field(metadata=doc("the P(alive) band at the calibration end"))
+    customers: int = field(metadata=doc("customers in it"))
+    p_alive: float | None = field(metadata=doc("their mean P(alive)"))
+    expected_share: float | None = field(metadata=doc(
+        "the share the model expected to buy again in the holdout"))
+    actual_share: float | None = field(metadata=doc("the share who did"))
 
 
 @dataclass(frozen=True)
