@@ -30,13 +30,13 @@ if TYPE_CHECKING:
     from reportgen.engines.spark.resident import CustomersOnSpark
     from reportgen.model.continuity import Previous, Segments
     from reportgen.model.features import FeatureSet
+    from reportgen.model.population import Population
     from reportgen.model.profile import Profiles
     from reportgen.model.savedmodel import SavedModel
     from reportgen.model.value import CustomerValue
     from reportgen.record import Summary
     from reportgen.report.content import ReportContent
     from reportgen.report.pdfworker import PdfWorker
-    from reportgen.report.population import Population
 
 
 @dataclass(frozen=True)
@@ -120,14 +120,15 @@ def resident_customers(config: Config) -> Iterator[CustomersOnSpark | None]:
 def _publish(config: Config, fitted: Fitted, described: Described, target: Path,
              timer: StageTimer, pdf: PdfWorker | None,
              engine: CustomersOnSpark | None = None) -> Summary:
-    from reportgen import deliver
+    from reportgen import deliver, report
 
     names = described.saved.names
     writer = ((lambda folder: engine.write_segments(folder, names, target.name))
               if engine is not None else None)
-    summary = deliver.publish_period(described.content, described.saved,
+    rendered = report.render(described.content, config.output.formats, pdf, timer)
+    summary = deliver.publish_period(described.content, rendered, described.saved,
                                      fitted.features.ids, fitted.segments.labels,
-                                     config.output.formats, target, timer, pdf, writer)
+                                     config.output.formats, target, timer, writer)
     if engine is not None:
         engine.commit_segments()
     return summary

@@ -112,7 +112,7 @@ def test_wheel_ships_the_templates_and_renders_from_them(tmp_path):
         assert template in names
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
-    probe = ("import reportgen.report.render as r; "
+    probe = ("import reportgen.report.templating as r; "
              "from reportgen.config.presets import load_preset; "
              "print(r.builtin_templates()); print(len(load_preset('retail').personas))")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,

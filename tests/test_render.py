@@ -12,7 +12,7 @@ from helpers import chart_specs
 
 from reportgen import run_report
 from reportgen.errors import OutputError
-from reportgen.report.render import confined_fetcher, make_environment, render_page
+from reportgen.report.templating import confined_fetcher, make_environment, render_page
 
 PNG_1PX = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhf"
                            "DwAChwGA60e6kgAAAABJRU5ErkJggg==")

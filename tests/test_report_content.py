@@ -14,8 +14,8 @@ import pytest
 from reportgen import record
 from reportgen.report.chartset import build_charts
 from reportgen.report.page import RENDERER_ADDS, PageContext, page_context
-from reportgen.report.render import builtin_templates, make_environment, render_page
 from reportgen.report.summary import build_summary
+from reportgen.report.templating import builtin_templates, make_environment, render_page
 from reportgen.report.wording import selection_reason
 
 

@@ -652,7 +652,7 @@ def test_spark_sums_the_profiles_as_pandas_does(spark, sample_fitted):
 
 
 def test_spark_counts_the_histogram_bins_as_pandas_does(spark, sample_fitted):
-    from reportgen.report.chartdata import count_bins as on_pandas
+    from reportgen.model.population import count_bins as on_pandas
 
     _, ours = summed_on_spark(spark, sample_fitted)
     theirs = on_pandas(sample_fitted.features, sample_fitted.segments)

@@ -23,7 +23,7 @@ from reportgen.files import is_own_folder, write_atomically
 from reportgen.folders import index_lock, listed_periods
 from reportgen.record import Segment, Summary, read_summary
 from reportgen.report.page import DEFAULT_ACCENT
-from reportgen.report.render import make_environment, render_template
+from reportgen.report.templating import make_environment, render_template
 
 
 @dataclass(frozen=True)

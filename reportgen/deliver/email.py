@@ -17,7 +17,7 @@ from reportgen.config.schema import Config
 from reportgen.errors import ConfigError, DeliveryError
 from reportgen.files import read_own_file, write_atomically
 from reportgen.record import SUMMARY_FILE, Summary, read_summary
-from reportgen.report.render import make_environment, render_template
+from reportgen.report.templating import make_environment, render_template
 from reportgen.text import period_label
 
 MAX_PDF_BYTES = 2**30  # email.max_attachment_mb is checked first; this only bounds the read

@@ -14,7 +14,6 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -28,15 +27,9 @@ from reportgen.files import remove_stale, temporary_prefix
 from reportgen.folders import index_lock
 from reportgen.model.savedmodel import FILE as MODEL_FILE
 from reportgen.model.savedmodel import SavedModel, write_model
-from reportgen.report.chartset import build_charts
 from reportgen.report.content import ReportContent
-from reportgen.report.page import page_context
-from reportgen.report.render import logo_data_url, make_environment, start_pdf, write_html
-from reportgen.report.summary import build_summary
+from reportgen.report.templating import Rendered, make_environment
 from reportgen.timing import StageTimer
-
-if TYPE_CHECKING:
-    from reportgen.report.pdfworker import PdfWorker
 
 
 def clear_leftovers(target: Path) -> None:
@@ -48,29 +41,23 @@ def clear_leftovers(target: Path) -> None:
 SegmentsWriter = Callable[[Path], Sequence[str]]
 
 
-def publish_period(content: ReportContent, model: SavedModel, ids: pd.Series,
-                   labels: np.ndarray, formats: Sequence[str], target: Path,
-                   timer: StageTimer, worker: PdfWorker | None,
-                   write_segments: SegmentsWriter | None = None) -> record.Summary:
-    """Write the period's files; `worker` is the run's PDF process (None: no PDF wanted).
-    Each chart goes to it as soon as it is built, then the PDF page; it converts and draws
-    while this process writes the HTML and the data files, and is waited for last.
-    `write_segments`: the engine's writer of the per-customer files into the staging
+def publish_period(content: ReportContent, rendered: Rendered, model: SavedModel,
+                   ids: pd.Series, labels: np.ndarray, formats: Sequence[str], target: Path,
+                   timer: StageTimer, write_segments: SegmentsWriter | None = None,
+                   ) -> record.Summary:
+    """Write the period's files from the report stage's `rendered` page: the PDF is drawn
+    by its process while this one writes the HTML and the data files, and waited for
+    last. `write_segments`: the engine's writer of the per-customer files into the staging
     folder, when the customers are not in this process (engine: spark); it returns the
     names it wrote."""
-    with timer("charts"):
-        env = make_environment(content.report.templates)
-        charts = build_charts(content, ready=worker.paint_chart if worker else None)
-        context = vars(page_context(content, charts, logo_data_url(content.report.logo)))
-    with staged_folder(target, env, timer) as folder:
+    with staged_folder(target, rendered.env, timer) as folder:
         outputs = []
-        if worker:
-            with timer("pdf"):  # the PDF process draws while the files below are written
-                roots = [content.config_base, *filter(None, [content.report.templates])]
-                start_pdf(env, context, charts, folder / "report.pdf", worker, roots)
-        if "html" in formats:
-            with timer("html"):
-                write_html(env, context, charts, folder / "report.html")
+        if rendered.pdf is not None:
+            with timer.more("pdf"):  # the PDF process draws while the files below are written
+                rendered.pdf.draw(folder / "report.pdf")
+        if rendered.html is not None and "html" in formats:
+            with timer.more("html"):
+                (folder / "report.html").write_text(rendered.html, encoding="utf-8")
             outputs.append("report.html")
         with timer("files"):
             if write_segments is not None:
@@ -82,12 +69,12 @@ def publish_period(content: ReportContent, model: SavedModel, ids: pd.Series,
                 segment_files = [record.SEGMENTS_FILE]
             audiences = write_audiences(content, ids, folder)
             model_file = write_model(model, folder / MODEL_FILE)
-        if worker:
+        if rendered.pdf is not None:
             with timer.more("pdf"):
-                worker.finish_pdf()
+                rendered.pdf.finish()
             outputs.append("report.pdf")
         outputs += [*segment_files, *audiences, MODEL_FILE, record.SUMMARY_FILE]
-        summary = build_summary(content, timer.timings, outputs, model_file)
+        summary = rendered.summary(timer.timings, outputs, model_file)
         (folder / record.SUMMARY_FILE).write_bytes(record.summary_bytes(summary))
     return summary
 

@@ -13,10 +13,21 @@ if TYPE_CHECKING:
     from reportgen.report.changes import Changes, Now, compare
     from reportgen.report.content import ReportContent, build_content
     from reportgen.report.preview import preview_page
+    from reportgen.report.templating import Rendered, render
 
-__all__ = ["Changes", "Now", "ReportContent", "build_content", "compare", "preview_page"]
+__all__ = [
+    "Changes",
+    "Now",
+    "Rendered",
+    "ReportContent",
+    "build_content",
+    "compare",
+    "preview_page",
+    "render",
+]
 _HOMES = {"Changes": "changes", "Now": "changes", "compare": "changes",
-          "ReportContent": "content", "build_content": "content", "preview_page": "preview"}
+          "ReportContent": "content", "build_content": "content", "preview_page": "preview",
+          "Rendered": "templating", "render": "templating"}
 
 
 def __getattr__(name: str) -> Any:

@@ -20,6 +20,7 @@ from reportgen.folders import listed_periods
 from reportgen.model.continuity import Continuity, Matching, Previous, Segments
 from reportgen.model.features import FeatureSet
 from reportgen.model.personas import Persona
+from reportgen.model.population import MigrationCounts
 from reportgen.model.profile import Profiles
 from reportgen.record import Flow, Segment, SegmentChange, Shift, read_segments, read_summary
 from reportgen.text import format_number, format_share
@@ -59,20 +60,6 @@ class Changes:
     shifts: tuple[Shift, ...]
     trend: tuple[dict[str, Any], ...]
     findings: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class MigrationCounts:
-    """Returning customers by (old segment, new segment), arrivals by new segment, leavers
-    by old segment: what the migration matrix is made of, counted by an engine where the
-    customers are (here with pandas; engines/spark with a join on Spark). `note`: why
-    there are no counts (last period's segments could not be read)."""
-
-    flows: Mapping[tuple[int, int], int]
-    arrived: Mapping[int, int]
-    left: Mapping[int, int]
-    movers: pd.DataFrame | None = None  # id, from_id, to_id; None where not collected
-    note: str | None = None
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,13 @@ import pandas as pd
 
 from reportgen.model.continuity import Segments
 from reportgen.model.features import FeatureSet
+from reportgen.model.population import BinCounts, count_bins
 from reportgen.model.segment import Segmentation
 from reportgen.report.changes import Changes
 from reportgen.report.facts import SegmentFacts
 from reportgen.report.worth import Worth
 from reportgen.text import format_number, format_share, signed
 
-HISTOGRAM_BINS = 20
 SCATTER_POINTS = 5_000
 RFM_BOXES = ("recency_days", "frequency", "monetary")
 
@@ -116,31 +116,6 @@ def score_table(fit: Segmentation) -> pd.DataFrame:
     return table
 
 
-@dataclass(frozen=True)
-class BinCounts:
-    """One column's histogram bins and, per group (a segment's stable id, 0 for everyone),
-    the customers in each bin: what an engine counts where the rows are."""
-
-    edges: np.ndarray
-    counts: Mapping[int, np.ndarray]
-
-
-def count_bins(features: FeatureSet, segments: Segments) -> dict[str, BinCounts]:
-    """The pandas engine's bin counts of each numeric clustering column. Values beyond the
-    edges are counted in the end bins."""
-    out = {}
-    for column in features.numeric:
-        values = features.frame[column].to_numpy(dtype=float)
-        edges = bin_edges(values, column in features.log)
-        clipped = np.clip(values, edges[0], edges[-1])
-        counts = {}
-        for group in (0, *segments.ids):
-            chosen = clipped if group == 0 else clipped[segments.members(group)]
-            counts[group] = np.histogram(chosen[~np.isnan(chosen)], bins=edges)[0]
-        out[column] = BinCounts(edges, counts)
-    return out
-
-
 def histograms(features: FeatureSet, segments: Segments,
                counted: Mapping[str, BinCounts] | None = None) -> pd.DataFrame:
     """Binned distributions, per segment and for everyone, of each numeric clustering column.
@@ -167,23 +142,6 @@ def segment_bins(bins: pd.DataFrame, segment_id: int) -> pd.DataFrame:
     chosen = bins[bins["group"].isin([0, segment_id])].copy()
     chosen["who"] = np.where(chosen["group"] == 0, "Everyone", "Segment")
     return chosen.drop(columns="group").round({"start": 4, "end": 4, "share": 4})
-
-
-def bin_edges(values: np.ndarray, logged: bool) -> np.ndarray:
-    """Bin edges over the 0.5th-99.5th percentiles, so one outlier cannot squash the rest."""
-    low, high = np.nanpercentile(values, [0.5, 99.5])
-    return edges_between(float(low), float(high), float(np.nanmin(values)),
-                         float(np.nanmax(values)), logged)
-
-
-def edges_between(low: float, high: float, smallest: float, largest: float,
-                  logged: bool) -> np.ndarray:
-    """The edges from the percentiles (and the extremes, for a column that barely varies)."""
-    if high <= low:
-        low, high = smallest, largest + 1
-    if logged:
-        return np.expm1(np.linspace(np.log1p(max(low, 0)), np.log1p(high), HISTOGRAM_BINS + 1))
-    return np.linspace(low, high, HISTOGRAM_BINS + 1)
 
 
 def project_2d(matrix: np.ndarray, labels: np.ndarray, seed: int) -> tuple[pd.DataFrame, float]:

@@ -18,6 +18,7 @@ from reportgen.data.customers import Customers
 from reportgen.model.continuity import Continuity, Segments
 from reportgen.model.features import FeatureSet
 from reportgen.model.personas import Persona
+from reportgen.model.population import Population
 from reportgen.model.profile import NumericStat, Profiles
 from reportgen.model.recommend import Recommendation
 from reportgen.model.segment import Segmentation
@@ -25,7 +26,6 @@ from reportgen.model.value import CustomerValue
 from reportgen.report import chartdata, wording
 from reportgen.report.changes import Changes
 from reportgen.report.facts import DataFacts, FeatureFacts, SegmentFacts
-from reportgen.report.population import Population
 from reportgen.report.worth import Worth, lapse_sentences, segment_worth, value_finding
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from reportgen.report.chartset import build_charts
 from reportgen.report.content import ReportContent
 from reportgen.report.page import page_context
-from reportgen.report.render import html_page, logo_data_url, make_environment
+from reportgen.report.templating import html_page, logo_data_url, make_environment
 
 
 def preview_page(content: ReportContent) -> str:

@@ -54,11 +54,10 @@ from reportgen.model.features import (
     sample_features,
     too_many_categories,
 )
+from reportgen.model.population import MigrationCounts, Population
 from reportgen.model.profile import Profiles, build_profiles
 from reportgen.model.savedmodel import SavedModel
 from reportgen.record import FORMULA_MARKS, MAX_SEGMENT_ID, PLAIN_NUMBER, SEGMENTS_FILE
-from reportgen.report.changes import MigrationCounts
-from reportgen.report.population import Population
 from reportgen.timing import StageTimer
 
 if TYPE_CHECKING:

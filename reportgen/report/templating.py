@@ -13,12 +13,13 @@ import datetime as dt
 import mimetypes
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from html.parser import HTMLParser
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 import jinja2.runtime
@@ -27,6 +28,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from reportgen.errors import OutputError
+from reportgen.record import Summary
 from reportgen.report.chartset import ChartSpec
 from reportgen.report.pdfworker import (
     PdfWorker,
@@ -36,8 +38,12 @@ from reportgen.report.pdfworker import (
     vl_version,
 )
 from reportgen.text import format_number, format_share, signed
+from reportgen.timing import StageTimer
 
-__all__ = ["confined_fetcher", "start_pdf", "write_html"]
+if TYPE_CHECKING:
+    from reportgen.report.content import ReportContent
+
+__all__ = ["Rendered", "confined_fetcher", "render"]
 
 ENTRY_TEMPLATE = "report.html.j2"
 
@@ -241,11 +247,6 @@ def logo_data_url(path: Path | None) -> str | None:
     return data_url(path.read_bytes(), mime)
 
 
-def write_html(env: jinja2.Environment, context: dict[str, Any], charts: dict[str, ChartSpec],
-               path: Path) -> None:
-    path.write_text(html_page(env, context, charts), encoding="utf-8")
-
-
 def html_page(env: jinja2.Environment, context: dict[str, Any],
               charts: dict[str, ChartSpec]) -> str:
     """report.html's text: the page with its charts' specs and Vega inlined."""
@@ -255,17 +256,71 @@ def html_page(env: jinja2.Environment, context: dict[str, Any],
     return page
 
 
-def start_pdf(env: jinja2.Environment, context: dict[str, Any], charts: dict[str, ChartSpec],
-              path: Path, worker: PdfWorker, roots: Sequence[Path] = ()) -> None:
-    """The page is rendered here with a placeholder per chart and handed to the PDF
-    process, which puts the converted charts in and draws it while this one goes on
-    (worker.finish_pdf waits). `roots`: the only folders whose files a template may pull
-    into the PDF (the config's and the templates' folders); nothing from the network."""
+@dataclass(frozen=True)
+class PdfJob:
+    """The PDF's page, rendered with a placeholder per chart, for the run's PDF process,
+    which puts the converted charts in and draws it while this process goes on. `allowed`:
+    the only folders whose files a template may pull into the PDF (the built-in
+    templates', the config's and the user's templates'); nothing from the network."""
+
+    page: str
+    allowed: list[Path]
+    worker: PdfWorker
+
+    def draw(self, path: Path) -> None:
+        self.worker.start_pdf(self.page, str(self.allowed[-1]), self.allowed, path)
+
+    def finish(self) -> None:
+        """Wait for the PDF to be written."""
+        self.worker.finish_pdf()
+
+
+def pdf_job(env: jinja2.Environment, context: dict[str, Any], charts: dict[str, ChartSpec],
+            worker: PdfWorker, roots: Sequence[Path] = ()) -> PdfJob:
     page = render_page(env, {**context, "target": "pdf", "chart_specs": {}, "vega_bundle": "",
                              "images": {chart.id: placeholder(chart.id)
                                         for chart in charts.values()}})
-    allowed = [builtin_templates().resolve(), *(Path(r).resolve() for r in roots)]
-    worker.start_pdf(page, str(allowed[-1]), allowed, path)
+    return PdfJob(page, [builtin_templates().resolve(), *(Path(r).resolve() for r in roots)],
+                  worker)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A period's page as the report stage renders it, for deliver to write: the
+    templates (the archive's index pages use them too), report.html's text, the PDF being
+    drawn, and summary.json, made last because it records every stage's time and the
+    files written."""
+
+    env: jinja2.Environment
+    html: str | None
+    pdf: PdfJob | None
+    summary: Callable[[Mapping[str, float], Sequence[str], Mapping[str, Any]], Summary]
+
+
+def render(content: ReportContent, formats: Sequence[str], worker: PdfWorker | None,
+           timer: StageTimer) -> Rendered:
+    """The charts, the page context, the HTML and the PDF's page, in one call. Each chart
+    goes to the PDF process as soon as it is built, so it converts them while the rest is
+    rendered; `worker` is None when no PDF is wanted."""
+    from reportgen.report.chartset import build_charts
+    from reportgen.report.page import page_context
+    from reportgen.report.summary import build_summary
+
+    with timer("charts"):
+        env = make_environment(content.report.templates)
+        charts = build_charts(content, ready=worker.paint_chart if worker else None)
+        context = vars(page_context(content, charts, logo_data_url(content.report.logo)))
+    pdf = None
+    if worker:
+        with timer("pdf"):
+            roots = [content.config_base, *filter(None, [content.report.templates])]
+            pdf = pdf_job(env, context, charts, worker, roots)
+    html = None
+    if "html" in formats:
+        with timer("html"):
+            html = html_page(env, context, charts)
+    return Rendered(env, html, pdf, lambda timings, outputs, model_file: build_summary(
+        content, timings, outputs, model_file))
 
 
 REMOTE_RE = re.compile(r"^\s*(?:https?:|ftp:|file:|//)", re.IGNORECASE)
