@@ -207,7 +207,8 @@ class PageContext:
     config_text: str = field(metadata=doc("the config as YAML"))
     versions: dict[str, str] = field(metadata=doc("Python's and the libraries' versions"))
     sections: list[dict[str, Any]] = field(metadata=doc(
-        "id, title, short and parts of each section, for the navigation and the contents"))
+        "id, title, short, parts and template of each section, in the page's order: the "
+        "navigation, the contents and report.html.j2 follow it"))
     value: ValueView | None = field(default=None, metadata=doc(
         "what each segment is worth and the backtest (none without value:)"))
 
@@ -350,17 +351,23 @@ def map_note(n: int) -> str:
             "along other directions.")
 
 
+SECTION_TEMPLATES = {"summary": "_summary", "value": "_value", "changes": "_changes",
+                     "revenue": "_sales", "segments": "_profiles", "map": "_map",
+                     "method": "_k_selection", "forecast": "_forecast", "appendix": "_appendix"}
+
+
 def sections(content: ReportContent, views: list[SegmentView]) -> list[dict[str, Any]]:
-    """The report's sections in order, for the HTML navigation and the PDF contents."""
+    """The report's sections in order: the one list the page, the HTML navigation and the
+    PDF contents follow (report.html.j2 includes each section's `template`)."""
     entries: list[dict[str, Any]] = [
         {"id": "summary", "title": "Executive summary", "short": "Summary", "parts": []}]
+    if content.worth is not None:
+        entries.append({"id": "value", "title": "What each segment is worth",
+                        "short": "Value", "parts": []})
     if content.changes is not None:
         entries.append({"id": "changes", "title": "What changed since "
                         f"{content.changes.previous_label}", "short": "What changed",
                         "parts": []})
-    if content.worth is not None:
-        entries.insert(1, {"id": "value", "title": "What each segment is worth",
-                           "short": "Value", "parts": []})
     if content.data.sales is not None:
         entries.append({"id": "revenue", "title": "Revenue and RFM", "short": "Revenue",
                         "parts": []})
@@ -373,7 +380,8 @@ def sections(content: ReportContent, views: list[SegmentView]) -> list[dict[str,
             "parts": []}] if content.worth is not None else []),
         {"id": "appendix", "title": "Data appendix", "short": "Appendix", "parts": []},
     ]
-    return entries
+    return [{**entry, "template": f"partials/{SECTION_TEMPLATES[entry['id']]}.html.j2"}
+            for entry in entries]
 
 
 def versions() -> dict[str, str]:
