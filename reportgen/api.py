@@ -126,9 +126,10 @@ def _publish(config: Config, fitted: Fitted, described: Described, target: Path,
     writer = ((lambda folder: engine.write_segments(folder, names, target.name))
               if engine is not None else None)
     rendered = report.render(described.content, config.output.formats, pdf, timer)
-    summary = deliver.publish_period(described.content, rendered, described.saved,
-                                     fitted.features.ids, fitted.segments.labels,
-                                     config.output.formats, target, timer, writer)
+    files = report.customer_files(described.content, fitted.features.ids,
+                                  fitted.segments.labels, names, engine is not None)
+    summary = deliver.publish_period(rendered, files, described.saved, config.output.formats,
+                                     target, timer, writer)
     if engine is not None:
         engine.commit_segments()
     return summary

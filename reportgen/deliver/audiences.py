@@ -1,93 +1,32 @@
-"""Audiences for activation: the lists a CRM or ad platform imports, one CSV per segment and
-the customers who changed segment since the last period (with `value:` only).
-
-`audiences/<id>-<persona>.csv`: id, persona, value, p_alive, most valuable first.
-`audiences/movers.csv`: id, from and to (segment id and persona), value, p_alive, their
-last 12 months' spend and spend_at_risk (that spend x (1 - P(alive)): what the business
-stands to lose if they have gone), highest spend_at_risk first. With no earlier period it
-has its header only, so an import job always finds it. Ids and names get the same
+"""Writes the audiences for activation (report/tables.py makes them): one CSV per segment
+and movers.csv, in the period's staging folder. Ids and names get the same
 spreadsheet-formula protection as segments.csv.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from reportgen.record import VALUE_DIGITS, neutralise_formulas, write_csv
-from reportgen.report.content import ReportContent
-from reportgen.report.worth import Worth
+from reportgen.record import neutralise_formulas, write_csv
 
-FOLDER = "audiences"
-MOVERS = "movers.csv"
-MOVER_COLUMNS = ["id", "from_segment", "from_persona", "to_segment", "to_persona", "value",
-                 "p_alive", "last_year_spend", "spend_at_risk"]
+PROTECTED = ("id", "persona", "from_persona", "to_persona")
 
 
-def write_audiences(content: ReportContent, ids: pd.Series, folder: Path) -> list[str]:
-    """Write audiences/ into the period's staging folder; the files written, relative."""
-    worth = content.worth
-    if worth is None:
-        return []
-    out = folder / FOLDER
-    out.mkdir()
-    names = content.names
-    frame = _customers(worth, ids, names)
-    written = []
-    for sid, name in names.items():
-        path = out / f"{sid}-{slug(name)}.csv"
-        members = frame[frame["segment"].to_numpy() == sid]
-        members = members.sort_values("value", ascending=False, kind="stable")
-        _write(members[["id", "persona", "value", "p_alive"]], path)
-        written.append(f"{FOLDER}/{path.name}")
-    _write(movers(content, frame), out / MOVERS)
-    return [*written, f"{FOLDER}/{MOVERS}"]
-
-
-def _customers(worth: Worth, ids: pd.Series, names: Mapping[int, str]) -> pd.DataFrame:
-    figures = worth.customers
-    return pd.DataFrame({
-        "id": ids.reset_index(drop=True), "segment": figures["segment"].to_numpy(),
-        "persona": [names[int(s)] for s in figures["segment"].to_numpy()],
-        "value": figures["value"].to_numpy().round(VALUE_DIGITS["value"]),
-        "p_alive": figures["p_alive"].to_numpy().round(VALUE_DIGITS["p_alive"]),
-        "last_year_spend": figures["last_year_spend"].to_numpy().round(2),
-    })
-
-
-def movers(content: ReportContent, customers: pd.DataFrame) -> pd.DataFrame:
-    changes = content.changes
-    moved = changes.migration.movers if changes is not None else None
-    if moved is None or moved.empty:
-        return pd.DataFrame(columns=MOVER_COLUMNS)
-    old_names = {f.from_id: f.from_name for f in changes.migration.flows} if changes else {}
-    now = customers.assign(id=customers["id"].astype("string"))
-    joined = moved.merge(now, on="id", how="inner")
-    joined["spend_at_risk"] = (joined["last_year_spend"] * (1 - joined["p_alive"])).round(2)
-    table = pd.DataFrame({
-        "id": joined["id"], "from_segment": joined["from_id"],
-        "from_persona": [old_names.get(int(i), f"Segment {i}") for i in joined["from_id"]],
-        "to_segment": joined["to_id"], "to_persona": joined["persona"],
-        "value": joined["value"], "p_alive": joined["p_alive"],
-        "last_year_spend": joined["last_year_spend"], "spend_at_risk": joined["spend_at_risk"],
-    })
-    order = np.lexsort((-table["value"].to_numpy(), -table["spend_at_risk"].to_numpy()))
-    return table.iloc[order].reset_index(drop=True)
+def write_audiences(tables: Mapping[str, pd.DataFrame], folder: Path) -> list[str]:
+    """Write each table at its path under the staging folder; the paths written."""
+    for path, frame in tables.items():
+        target = folder / path
+        target.parent.mkdir(exist_ok=True)
+        _write(frame, target)
+    return list(tables)
 
 
 def _write(frame: pd.DataFrame, path: Path) -> None:
     safe = frame.copy()
-    for column in ("id", "persona", "from_persona", "to_persona"):
+    for column in PROTECTED:
         if column in safe:
             safe[column] = neutralise_formulas(safe[column])
     write_csv(safe, path)
-
-
-def slug(name: str) -> str:
-    """A persona's name as a file name: `Can't lose them` -> `cant-lose-them`."""
-    text = re.sub(r"[^a-z0-9]+", "-", name.lower().replace("'", "")).strip("-")
-    return text[:60] or "segment"

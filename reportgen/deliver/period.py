@@ -15,8 +15,6 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 from jinja2 import Environment
 
 from reportgen import record
@@ -27,7 +25,7 @@ from reportgen.files import remove_stale, temporary_prefix
 from reportgen.folders import index_lock
 from reportgen.model.savedmodel import FILE as MODEL_FILE
 from reportgen.model.savedmodel import SavedModel, write_model
-from reportgen.report.content import ReportContent
+from reportgen.report.tables import CustomerFiles
 from reportgen.report.templating import Rendered, make_environment
 from reportgen.timing import StageTimer
 
@@ -41,10 +39,9 @@ def clear_leftovers(target: Path) -> None:
 SegmentsWriter = Callable[[Path], Sequence[str]]
 
 
-def publish_period(content: ReportContent, rendered: Rendered, model: SavedModel,
-                   ids: pd.Series, labels: np.ndarray, formats: Sequence[str], target: Path,
-                   timer: StageTimer, write_segments: SegmentsWriter | None = None,
-                   ) -> record.Summary:
+def publish_period(rendered: Rendered, files: CustomerFiles, model: SavedModel,
+                   formats: Sequence[str], target: Path, timer: StageTimer,
+                   write_segments: SegmentsWriter | None = None) -> record.Summary:
     """Write the period's files from the report stage's `rendered` page: the PDF is drawn
     by its process while this one writes the HTML and the data files, and waited for
     last. `write_segments`: the engine's writer of the per-customer files into the staging
@@ -60,14 +57,13 @@ def publish_period(content: ReportContent, rendered: Rendered, model: SavedModel
                 (folder / "report.html").write_text(rendered.html, encoding="utf-8")
             outputs.append("report.html")
         with timer("files"):
-            if write_segments is not None:
-                segment_files = list(write_segments(folder))
-            else:
-                value = content.worth.customers if content.worth is not None else None
-                record.write_csv(record.segments_frame(ids, labels, model.names, value),
-                                 folder / record.SEGMENTS_FILE)
+            if files.segments is not None:
+                record.write_csv(files.segments, folder / record.SEGMENTS_FILE)
                 segment_files = [record.SEGMENTS_FILE]
-            audiences = write_audiences(content, ids, folder)
+            else:  # the engine's, beside the rows
+                assert write_segments is not None, "segments.csv has no writer"
+                segment_files = list(write_segments(folder))
+            audiences = write_audiences(files.audiences, folder)
             model_file = write_model(model, folder / MODEL_FILE)
         if rendered.pdf is not None:
             with timer.more("pdf"):

@@ -13,21 +13,15 @@ if TYPE_CHECKING:
     from reportgen.report.changes import Changes, Now, compare
     from reportgen.report.content import ReportContent, build_content
     from reportgen.report.preview import preview_page
+    from reportgen.report.tables import CustomerFiles, customer_files
     from reportgen.report.templating import Rendered, render
 
-__all__ = [
-    "Changes",
-    "Now",
-    "Rendered",
-    "ReportContent",
-    "build_content",
-    "compare",
-    "preview_page",
-    "render",
-]
+__all__ = ["Changes", "CustomerFiles", "Now", "Rendered", "ReportContent", "build_content",
+           "compare", "customer_files", "preview_page", "render"]
 _HOMES = {"Changes": "changes", "Now": "changes", "compare": "changes",
           "ReportContent": "content", "build_content": "content", "preview_page": "preview",
-          "Rendered": "templating", "render": "templating"}
+          "Rendered": "templating", "render": "templating", "CustomerFiles": "tables",
+          "customer_files": "tables"}
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,101 @@
+"""The per-customer files a period writes: segments.csv, and the audiences for
+activation, the lists a CRM or ad platform imports: one CSV per segment and the customers
+who changed segment since the last period (with `value:` only).
+
+`audiences/<id>-<persona>.csv`: id, persona, value, p_alive, most valuable first.
+`audiences/movers.csv`: id, from and to (segment id and persona), value, p_alive, their
+last 12 months' spend and spend_at_risk (that spend x (1 - P(alive)): what the business
+stands to lose if they have gone), highest spend_at_risk first. With no earlier period it
+has its header only, so an import job always finds it. deliver/audiences.py writes them,
+with the same spreadsheet-formula protection of ids and names as segments.csv.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from reportgen.record import VALUE_DIGITS, segments_frame
+from reportgen.report.content import ReportContent
+from reportgen.report.worth import Worth
+
+FOLDER = "audiences"
+MOVERS = "movers.csv"
+MOVER_COLUMNS = ["id", "from_segment", "from_persona", "to_segment", "to_persona", "value",
+                 "p_alive", "last_year_spend", "spend_at_risk"]
+
+
+@dataclass(frozen=True)
+class CustomerFiles:
+    """What deliver writes a row a customer: segments.csv (None where the engine writes
+    it beside the rows, engine: spark) and each audience file by its path in the period's
+    folder, ids as they were in the data."""
+
+    segments: pd.DataFrame | None
+    audiences: dict[str, pd.DataFrame]
+
+
+def customer_files(content: ReportContent, ids: pd.Series, labels: np.ndarray,
+                   names: dict[int, str], segments_elsewhere: bool = False) -> CustomerFiles:
+    value = content.worth.customers if content.worth is not None else None
+    return CustomerFiles(
+        segments=None if segments_elsewhere else segments_frame(ids, labels, names, value),
+        audiences=audiences(content, ids))
+
+
+def audiences(content: ReportContent, ids: pd.Series) -> dict[str, pd.DataFrame]:
+    """audiences/<id>-<persona>.csv per segment, most valuable first, and movers.csv;
+    none without the value stage."""
+    worth = content.worth
+    if worth is None:
+        return {}
+    names = content.names
+    frame = _customers(worth, ids, names)
+    out = {}
+    for sid, name in names.items():
+        members = frame[frame["segment"].to_numpy() == sid]
+        members = members.sort_values("value", ascending=False, kind="stable")
+        out[f"{FOLDER}/{sid}-{slug(name)}.csv"] = members[["id", "persona", "value", "p_alive"]]
+    out[f"{FOLDER}/{MOVERS}"] = movers(content, frame)
+    return out
+
+
+def _customers(worth: Worth, ids: pd.Series, names: Mapping[int, str]) -> pd.DataFrame:
+    figures = worth.customers
+    return pd.DataFrame({
+        "id": ids.reset_index(drop=True), "segment": figures["segment"].to_numpy(),
+        "persona": [names[int(s)] for s in figures["segment"].to_numpy()],
+        "value": figures["value"].to_numpy().round(VALUE_DIGITS["value"]),
+        "p_alive": figures["p_alive"].to_numpy().round(VALUE_DIGITS["p_alive"]),
+        "last_year_spend": figures["last_year_spend"].to_numpy().round(2),
+    })
+
+
+def movers(content: ReportContent, customers: pd.DataFrame) -> pd.DataFrame:
+    changes = content.changes
+    moved = changes.migration.movers if changes is not None else None
+    if moved is None or moved.empty:
+        return pd.DataFrame(columns=MOVER_COLUMNS)
+    old_names = {f.from_id: f.from_name for f in changes.migration.flows} if changes else {}
+    now = customers.assign(id=customers["id"].astype("string"))
+    joined = moved.merge(now, on="id", how="inner")
+    joined["spend_at_risk"] = (joined["last_year_spend"] * (1 - joined["p_alive"])).round(2)
+    table = pd.DataFrame({
+        "id": joined["id"], "from_segment": joined["from_id"],
+        "from_persona": [old_names.get(int(i), f"Segment {i}") for i in joined["from_id"]],
+        "to_segment": joined["to_id"], "to_persona": joined["persona"],
+        "value": joined["value"], "p_alive": joined["p_alive"],
+        "last_year_spend": joined["last_year_spend"], "spend_at_risk": joined["spend_at_risk"],
+    })
+    order = np.lexsort((-table["value"].to_numpy(), -table["spend_at_risk"].to_numpy()))
+    return table.iloc[order].reset_index(drop=True)
+
+
+def slug(name: str) -> str:
+    """A persona's name as a file name: `Can't lose them` -> `cant-lose-them`."""
+    text = re.sub(r"[^a-z0-9]+", "-", name.lower().replace("'", "")).strip("-")
+    return text[:60] or "segment"
