@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, Self, cast
 
 import numpy as np
 from scipy.optimize import minimize
@@ -83,8 +83,40 @@ def from_sums(sums: DaySums, end: np.datetime64) -> History:
 # ---- BG/NBD -------------------------------------------------------------------------------
 
 
+class Parameters:
+    """What the purchase models share: their parameters, by name, as a tuple, and a copy
+    with others (a parametric bootstrap's draw)."""
+
+    names: ClassVar[tuple[str, ...]]
+
+    @property
+    def values(self) -> tuple[float, ...]:
+        return tuple(float(getattr(self, name)) for name in self.names)
+
+    def with_values(self, values: np.ndarray) -> Self:
+        changes = dict(zip(self.names, map(float, values), strict=True))
+        return cast(Any, replace)(self, **changes)  # every subclass is a frozen dataclass
+
+
+class DropoutAtPurchase(Parameters):
+    """BG/NBD and MBG/NBD: a customer leaves only at a purchase, with a chance drawn from
+    beta(a, b) across customers."""
+
+    r: float
+    alpha: float
+    a: float
+    b: float
+
+    @property
+    def dropout_per_purchase(self) -> float:
+        return self.a / (self.a + self.b)
+
+    def p_quiet_if_alive(self, h: History, weeks: float) -> np.ndarray:
+        return nbd_quiet(self.r, self.alpha, h, weeks)
+
+
 @dataclass(frozen=True)
-class BgNbd:
+class BgNbd(DropoutAtPurchase):
     r: float
     alpha: float  # in weeks
     a: float
@@ -96,26 +128,11 @@ class BgNbd:
     label: ClassVar[str] = "BG/NBD"
     names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
 
-    @property
-    def values(self) -> tuple[float, ...]:
-        return (self.r, self.alpha, self.a, self.b)
-
-    def with_values(self, values: np.ndarray) -> BgNbd:
-        r, alpha, a, b = map(float, values)
-        return replace(self, r=r, alpha=alpha, a=a, b=b)
-
-    @property
-    def dropout_per_purchase(self) -> float:
-        return self.a / (self.a + self.b)
-
     def p_alive(self, h: History) -> np.ndarray:
         return p_alive(self, h)
 
     def expected(self, h: History, weeks: float | np.ndarray) -> np.ndarray:
         return expected_purchases(self, h, weeks)
-
-    def p_quiet_if_alive(self, h: History, weeks: float) -> np.ndarray:
-        return nbd_quiet(self.r, self.alpha, h, weeks)
 
     def expected_from_start(self, weeks: np.ndarray) -> np.ndarray:
         return expected_from_start(self, weeks)

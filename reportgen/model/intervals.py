@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from reportgen.model import btyd
-from reportgen.model.purchase_models import LOSSES, LossFunction, PurchaseModel
+from reportgen.model.purchase_models import LOSSES, LossFunction, PurchaseModel, mean_loss
 
 DRAWS = 200
 PER_SEGMENT = 300
@@ -86,19 +86,11 @@ def parameter_draws(model: PurchaseModel, gamma_gamma: btyd.GammaGamma, fitted: 
     buyers = btyd.spenders(spenders)
     spend = btyd.Spend.of(spenders.mean_repeat[buyers], spenders.x[buyers])
     spend_values = (gamma_gamma.p, gamma_gamma.q, gamma_gamma.gamma)
-    spend_draws = _draw(_mean(spend.loss, int(buyers.sum())), int(buyers.sum()), spend_values,
+    spend_draws = _draw(mean_loss(spend.loss, int(buyers.sum())), int(buyers.sum()), spend_values,
                         [name in held for name in ("p", "q", "gamma")], rng)
     if purchases is None or spend_draws is None:
         return None
     return Draws(purchases=purchases, spend=spend_draws)
-
-
-def _mean(loss: LossFunction, n: int) -> LossFunction:
-    def mean(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        value, gradient = loss(theta)
-        return value / n, gradient / n
-
-    return mean
 
 
 def _draw(loss: LossFunction, n: int, values: tuple[float, ...], held: list[bool],

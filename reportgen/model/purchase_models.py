@@ -26,7 +26,7 @@ chance of buying at least once in them, and E[X(t)] from a first purchase. On th
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -35,12 +35,13 @@ from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 from reportgen.model.btyd import (
     BgNbd,
+    DropoutAtPurchase,
     Groups,
     History,
+    Parameters,
     compressed,
     fit_bgnbd,
     maximise,
-    nbd_quiet,
 )
 
 NODES, WEIGHTS = leggauss(16)
@@ -55,7 +56,7 @@ PANEL = 5.0  # at most this long a panel in u, for integrands spread over a long
 
 
 @dataclass(frozen=True)
-class MbgNbd:
+class MbgNbd(DropoutAtPurchase):
     r: float
     alpha: float  # in weeks
     a: float
@@ -67,43 +68,17 @@ class MbgNbd:
     label: ClassVar[str] = "MBG/NBD"
     names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
 
-    @property
-    def values(self) -> tuple[float, ...]:
-        return (self.r, self.alpha, self.a, self.b)
-
-    def with_values(self, values: np.ndarray) -> MbgNbd:
-        r, alpha, a, b = map(float, values)
-        return replace(self, r=r, alpha=alpha, a=a, b=b)
-
-    @property
-    def dropout_per_purchase(self) -> float:
-        return self.a / (self.a + self.b)
-
     def p_alive(self, h: History) -> np.ndarray:
         return mbgnbd_p_alive(self, h)
 
     def expected(self, h: History, weeks: float | np.ndarray) -> np.ndarray:
         return mbgnbd_expected(self, h, weeks)
 
-    def p_quiet_if_alive(self, h: History, weeks: float) -> np.ndarray:
-        return nbd_quiet(self.r, self.alpha, h, weeks)
-
     def expected_from_start(self, weeks: np.ndarray) -> np.ndarray:
         r, alpha, a, b = self.values
         t = np.maximum(np.asarray(weeks, dtype=np.float64), 0.0)
         return b / (a - 1) * (1 - (alpha / (alpha + t)) ** r
                               * hyp2f1(r, b + 1, a + b, t / (alpha + t)))
-
-
-def mbgnbd_log_likelihood(params: np.ndarray, x: np.ndarray, t_x: np.ndarray,
-                          T: np.ndarray) -> np.ndarray:
-    """Each customer's log-likelihood (Batislam et al. 2007) at (r, alpha, a, b)."""
-    r, alpha, a, b = params
-    head = (gammaln(r + x) - gammaln(r) + r * np.log(alpha) + betaln(a, b + x + 1)
-            - betaln(a, b))
-    alive = -(r + x) * np.log(alpha + T)
-    gone = np.log(a) - np.log(b + x) - (r + x) * np.log(alpha + t_x)
-    return head + np.logaddexp(alive, gone)
 
 
 def mbgnbd_loss(groups: Groups) -> LossFunction:
@@ -163,7 +138,7 @@ def mbgnbd_expected(model: MbgNbd, h: History, weeks: float | np.ndarray) -> np.
 
 
 @dataclass(frozen=True)
-class ParetoNbd:
+class ParetoNbd(Parameters):
     r: float
     alpha: float  # in weeks
     s: float
@@ -174,14 +149,6 @@ class ParetoNbd:
     key: ClassVar[str] = "pnbd"
     label: ClassVar[str] = "Pareto/NBD"
     names: ClassVar[tuple[str, ...]] = ("r", "alpha", "s", "beta")
-
-    @property
-    def values(self) -> tuple[float, ...]:
-        return (self.r, self.alpha, self.s, self.beta)
-
-    def with_values(self, values: np.ndarray) -> ParetoNbd:
-        r, alpha, s, beta = map(float, values)
-        return replace(self, r=r, alpha=alpha, s=s, beta=beta)
 
     @property
     def dropout_per_purchase(self) -> float:
@@ -252,16 +219,6 @@ def log_integral(alpha: float, beta: float, p: np.ndarray, q: float, start: np.n
         weight = np.where(length[:, None] > 0, terms / total, 0.0)
     log_alpha, log_beta = (u, log_high) if alpha <= beta else (log_high, u)
     return Integral(log=log, weight=weight, log_alpha=log_alpha, log_beta=log_beta)
-
-
-def pnbd_log_likelihood(params: np.ndarray, x: np.ndarray, t_x: np.ndarray,
-                        T: np.ndarray) -> np.ndarray:
-    """Each customer's log-likelihood (Fader, Hardie & Lee 2005's Pareto/NBD note)."""
-    r, alpha, s, beta = params
-    head = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
-    alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
-    gone = np.log(s) + log_integral(alpha, beta, r + x, s + 1, t_x, T).log
-    return head + np.logaddexp(alive, gone)
 
 
 def pnbd_loss(groups: Groups) -> LossFunction:
@@ -348,19 +305,22 @@ def _power_share(log_ratio: np.ndarray, e: float) -> np.ndarray:
 # ---- the three together -------------------------------------------------------------------
 
 PurchaseModel = BgNbd | MbgNbd | ParetoNbd
-LABELS = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "pnbd": "Pareto/NBD"}
 FITS: dict[str, Callable[[History], PurchaseModel]] = {
     "bgnbd": fit_bgnbd, "mbgnbd": fit_mbgnbd, "pnbd": fit_pnbd}
 
 
-def bgnbd_loss(groups: Groups) -> LossFunction:
-    n = float(groups.weights.sum())
+def mean_loss(loss: LossFunction, n: float) -> LossFunction:
+    """A total loss and its gradient as a customer's mean."""
 
-    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        value, gradient = groups.bgnbd_loss(theta)
+    def mean(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        value, gradient = loss(theta)
         return value / n, gradient / n
 
-    return loss
+    return mean
+
+
+def bgnbd_loss(groups: Groups) -> LossFunction:
+    return mean_loss(groups.bgnbd_loss, float(groups.weights.sum()))
 
 
 LOSSES = {"bgnbd": bgnbd_loss, "mbgnbd": mbgnbd_loss, "pnbd": pnbd_loss}

@@ -118,7 +118,7 @@ def _ranges(value: CustomerValue, customers: pd.DataFrame,
     """The segments' 90% intervals; none when the fit gave no parameter draws."""
     if value.draws is None:
         return {}
-    segment = customers["segment"].groupby(level=0).first().reindex(value.frame.index)
+    segment = customers["segment"].reindex(value.frame.index)  # ids are unique
     totals = customers.groupby("segment")[["expected_purchases", "value"]].sum().reindex(
         list(segment_ids)).fillna(0.0)
     spec = value.spec
