@@ -27,11 +27,11 @@ from reportgen.timing import StageTimer
 if TYPE_CHECKING:
     from reportgen.config.schema import Config
     from reportgen.data.customers import Customers
-    from reportgen.engines.spark.resident import CustomersOnSpark
     from reportgen.model.continuity import Previous, Segments
     from reportgen.model.features import FeatureSet
     from reportgen.model.population import Population
     from reportgen.model.profile import Profiles
+    from reportgen.model.rows import Rows
     from reportgen.model.savedmodel import SavedModel
     from reportgen.model.value import CustomerValue
     from reportgen.record import Summary
@@ -91,55 +91,41 @@ def render_period(loaded: LoadedConfig, period: str, target: Path,
     meanwhile (started before the heavy imports, see pdf_process)."""
     config = loaded.config
     check_report_folder(target.parent, period)
-    with pdf_process(config.output.formats) as pdf, resident_customers(config) as engine:
+    with pdf_process(config.output.formats) as pdf:
         with timer("imports"):  # the heavy stages load only once the config is valid
-            from reportgen import data, deliver, model, report  # noqa: F401
-        deliver.clear_leftovers(target)
-        prepared = prepare_data(config, period, target.parent, timer, engine)
-        fitted = fit_segments(config, prepared, timer, engine)
-        described = describe_segments(loaded, period, prepared, fitted, timer)
-        return _publish(config, fitted, described, target, timer, pdf, engine)
+            from reportgen import data, deliver, engines, model, report  # noqa: F401
+        with engines.open_rows(config, period) as rows:
+            deliver.clear_leftovers(target)
+            prepared = prepare_data(config, period, target.parent, timer, rows)
+            fitted = fit_segments(config, prepared, timer, rows)
+            described = describe_segments(loaded, period, prepared, fitted, timer)
+            return _publish(config, prepared, fitted, described, target, timer, pdf, rows)
 
 
-@contextmanager
-def resident_customers(config: Config) -> Iterator[CustomersOnSpark | None]:
-    """engine: spark with a customer table keeps the table on Spark for the whole run
-    (engines/spark/resident.py); None: the customers come into this process."""
-    if not config.engine.spark:
-        yield None
-        return
-    from reportgen.engines.spark import open_customers, stays_on_spark
-
-    if not stays_on_spark(config):
-        yield None
-        return
-    with open_customers(config) as customers:
-        yield customers
-
-
-def _publish(config: Config, fitted: Fitted, described: Described, target: Path,
-             timer: StageTimer, pdf: PdfWorker | None,
-             engine: CustomersOnSpark | None = None) -> Summary:
+def _publish(config: Config, prepared: Prepared, fitted: Fitted, described: Described,
+             target: Path, timer: StageTimer, pdf: PdfWorker | None, rows: Rows) -> Summary:
+    """The report stage's page and files, then deliver's writing; `rows` writes a row a
+    customer where they are, and moves what it wrote elsewhere into place once published."""
     from reportgen import deliver, report
 
     names = described.saved.names
-    writer = ((lambda folder: engine.write_segments(folder, names, target.name))
-              if engine is not None else None)
     rendered = report.render(described.content, config.output.formats, pdf, timer)
-    files = report.customer_files(described.content, fitted.features.ids,
-                                  fitted.segments.labels, names, engine is not None)
-    summary = deliver.publish_period(rendered, files, described.saved, config.output.formats,
-                                     target, timer, writer)
-    if engine is not None:
-        engine.commit_segments()
+    files = report.customer_files(described.content, fitted.features.ids)
+    summary = deliver.publish_period(
+        rendered, files, described.saved, config.output.formats, target, timer,
+        lambda folder: rows.write_segments(folder, fitted.features, fitted.segments, names,
+                                           target.name, prepared.value))
+    rows.commit()
     return summary
 
 
 def publish_described(loaded: LoadedConfig, period: str, out: str | Path | None,
-                      fitted: Fitted, described: Described, timer: StageTimer) -> Path:
+                      prepared: Prepared, fitted: Fitted, described: Described,
+                      timer: StageTimer) -> Path:
     """Write a period already computed (`reportgen serve --write`) as `run_report` writes
-    it: under the report's lock, staged, the PDF drawn, the archive rebuilt."""
-    from reportgen import deliver
+    it: under the report's lock, staged, the PDF drawn, the archive rebuilt. Its customers
+    are in this process (serve's rows, engines.in_process)."""
+    from reportgen import deliver, engines
 
     config = loaded.config
     report_dir = Path(out or config.output.dir) / config.report.name
@@ -148,7 +134,8 @@ def publish_described(loaded: LoadedConfig, period: str, out: str | Path | None,
         check_report_folder(report_dir, period)
         with pdf_process(config.output.formats) as pdf:
             deliver.clear_leftovers(target)
-            _publish(config, fitted, described, target, timer, pdf)
+            _publish(config, prepared, fitted, described, target, timer, pdf,
+                     engines.in_process(config, period))
     return target
 
 
@@ -164,12 +151,12 @@ class Prepared:
 @dataclass(frozen=True)
 class Fitted:
     """Features, segments and their profiles: what a rule or wording edit leaves alone.
-    With the customers on Spark, `features` holds the driver's sample of them and
-    `population` the counts over all of them."""
+    `features` holds the customers in this process (all, or a sample of those kept where
+    they are) and `population` the counts over all of them."""
     features: FeatureSet
     segments: Segments
     profiles: Profiles
-    population: Population | None = None
+    population: Population
 
 
 @dataclass(frozen=True)
@@ -178,12 +165,12 @@ class Described:
     saved: SavedModel
 
 
-def prepare_data(config: Config, period: str, report_dir: Path,
-                 timer: StageTimer, engine: CustomersOnSpark | None = None) -> Prepared:
+def prepare_data(config: Config, period: str, report_dir: Path, timer: StageTimer,
+                 rows: Rows) -> Prepared:
     from reportgen import model
 
     with timer("data"):
-        customers = engine.load() if engine is not None else load_customers(config, period)
+        customers = rows.load()
         previous = model.find_previous(report_dir, period)
     with timer("value"):
         value = model.customer_value(customers, config.value)
@@ -191,35 +178,28 @@ def prepare_data(config: Config, period: str, report_dir: Path,
     return Prepared(customers, value, previous)
 
 
-def load_customers(config: Config, period: str) -> Customers:
-    """The data stage on the configured engine."""
-    if config.engine.spark:
-        from reportgen.engines.spark import load_customers as on_spark
-
-        return on_spark(config)
-    from reportgen import data
-
-    return data.load_customers(config, period)
-
-
-def fit_segments(config: Config, prepared: Prepared, timer: StageTimer,
-                 engine: CustomersOnSpark | None = None) -> Fitted:
+def fit_segments(config: Config, prepared: Prepared, timer: StageTimer, rows: Rows) -> Fitted:
+    """Features, the segmentation and the profiles, each step that needs every customer
+    done by `rows` where they are."""
     from reportgen import model
 
     customers, previous = prepared.customers, prepared.previous
-    if engine is not None:
-        fit = engine.fit(customers, previous, timer)
-        return Fitted(fit.features, fit.segments, fit.profiles, fit.population)
     with timer("features"):
         kept = model.kept_model(previous, customers.features, config.segmentation)
-        features = model.build_features(customers.table, customers.features,
-                                        kept.preprocessing if kept else None,
-                                        profile_log=customers.profile_log)
+        features = rows.features(customers, kept.preprocessing if kept else None)
     with timer("segmentation"):
-        segments = model.segment_customers(features, config.segmentation, previous, kept)
+        segments = model.segment_customers(features, config.segmentation, previous, kept,
+                                           rows)
+        segments = rows.label(segments, features, kept)
     with timer("profiles"):
-        profiles = model.build_profiles(features, segments)
-    return Fitted(features, segments, profiles)
+        summarized = rows.summarize(features, segments)
+        profiles = model.build_profiles(features, segments, summarized.summaries)
+    with timer("changes"):  # what report.compare follows customers between periods by
+        earlier, matched = segments.continuity.previous, segments.continuity.matching
+        migration = (rows.migration(earlier, features, segments) if customers.identified
+                     and earlier is not None and matched is not None else None)
+    population = rows.population(customers, features, summarized, migration)
+    return Fitted(features, segments, profiles, population)
 
 
 def describe_segments(loaded: LoadedConfig, period: str, prepared: Prepared, fitted: Fitted,
@@ -239,16 +219,14 @@ def describe_segments(loaded: LoadedConfig, period: str, prepared: Prepared, fit
         actions = model.recommend(profiles, rules.advice, personas)
         model.verify_segments(profiles, personas, rules.naming)  # a contradiction: exit 1
     with timer("changes"):
-        population = fitted.population
         changes = report.compare(segments.continuity, report.Now(
             period, segments, profiles, personas, features,
-            identified=prepared.customers.identified,
-            counted=population.migration if population is not None else None))
+            identified=prepared.customers.identified, counted=fitted.population.migration))
     content = report.build_content(
         loaded=loaded, period=period, generated_at=generation_time(),
         customers=prepared.customers, features=features, segments=segments,
         profiles=profiles, personas=personas, recommendations=actions, roles=rules.roles,
-        changes=changes, value=prepared.value, population=fitted.population,
+        changes=changes, population=fitted.population, value=prepared.value,
         role_bindings=rules.bindings)
     saved = model.saved_model(period, features, segments,
                               {p.segment_id: p.name for p in personas})
@@ -315,19 +293,18 @@ def validate(config_path: str | Path, period: str | None = None,
     """
     loaded = load_config(config_path, flatten(overrides))
     config = loaded.config
-    from reportgen import model
+    from reportgen import engines, model
 
-    with resident_customers(config) as engine:  # engine: spark checks every row on Spark
-        customers = (engine.load() if engine is not None
-                     else load_customers(config, resolve_period(period)))
-        counted = engine.n_customers if engine is not None else None
-    value = model.customer_value(customers, config.value)  # a bad calibration_end shows here
-    customers = model.with_value(customers, value)
-    features = model.build_features(customers.table, customers.features,
-                                    profile_log=customers.profile_log)
+    with engines.open_rows(config, resolve_period(period)) as rows:  # every row checked
+        customers = rows.load()  # where it is
+        value = model.customer_value(customers, config.value)  # a bad calibration_end
+        customers = model.with_value(customers, value)
+        features = model.build_features(customers.table, customers.features,
+                                        profile_log=customers.profile_log)
+        counted = rows.counted(features)
     rules = model.rule_sets(config, features)
     return {"rows": customers.table.n_rows_read,
-            "customers": counted if counted is not None else len(features.frame),
+            "customers": counted,
             "numeric": len(features.numeric), "categorical": len(features.categorical),
             "profile": len(customers.features.profile), "k": config.segmentation.k,
             "roles": dict(rules.roles)}

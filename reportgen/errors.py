@@ -74,5 +74,5 @@ def _visible(char: str) -> str:
 
 
 class EngineError(ReportgenError):
-    """The configured engine cannot run: Spark or Java missing, a master that does not
-    answer, a job that failed on an executor."""
+    """The configured engine cannot run: its library or runtime missing, a master that
+    does not answer, a job that failed on an executor."""

@@ -59,6 +59,7 @@ from reportgen.timing import StageTimer
 
 if TYPE_CHECKING:
     from reportgen.config.schema import Config
+    from reportgen.model.rows import Rows
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 EVENTS_PATH = "/__reportgen/events"
@@ -108,6 +109,7 @@ class Preview:
     _data_key: str | None = None
     _model_key: str | None = None
     _prepared: Prepared | None = None
+    _rows: Rows | None = None  # the customers in this process (engines.in_process)
     _fitted: Fitted | None = None
     _described: Described | None = None
 
@@ -125,12 +127,17 @@ class Preview:
         stages = "rules and page"
         if data_key != self._data_key or self._prepared is None:
             self._prepared, self._data_key, self._model_key = None, None, None
-            self._prepared = prepare_data(config, self.period, self.report_dir(config), timer)
+            from reportgen.engines import in_process
+
+            self._rows = in_process(config, self.period)
+            self._prepared = prepare_data(config, self.period, self.report_dir(config), timer,
+                                          self._rows)
             self._data_key = data_key
             stages = "everything"
         if model_key != self._model_key or self._fitted is None:
             self._fitted = None
-            self._fitted = fit_segments(config, self._prepared, timer)
+            assert self._rows is not None
+            self._fitted = fit_segments(config, self._prepared, timer, self._rows)
             self._model_key = model_key
             stages = "from the features on" if stages == "rules and page" else stages
         described = describe_segments(loaded, self.period, self._prepared, self._fitted, timer)
@@ -146,9 +153,9 @@ class Preview:
     def write(self) -> Path:
         """Write the last good rendering as `reportgen run` would (serve --write)."""
         assert self.loaded is not None and self._fitted is not None
-        assert self._described is not None
-        return publish_described(self.loaded, self.period, self.out, self._fitted,
-                                 self._described, StageTimer(None))
+        assert self._described is not None and self._prepared is not None
+        return publish_described(self.loaded, self.period, self.out, self._prepared,
+                                 self._fitted, self._described, StageTimer(None))
 
 
 def data_inputs(config: Config) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from reportgen.data import Customers
 from reportgen.data.files import Table
 from reportgen.model import build_features, build_profiles, name_segments, recommend
 from reportgen.model.continuity import Segments
+from reportgen.model.pandasrows import PandasRows
 from reportgen.model.personas import persona_rules
 from reportgen.model.recommend import recommendation_rules
 from reportgen.model.segment import KScore, Segmentation
@@ -72,7 +73,9 @@ def content(folder: Path | None = None, period: str = "2026-11",
     segmentation = segmentation or fit()
     segments = Segments(ids=(1, 2), labels=segmentation.stable_labels,
                         colors={1: "#0072B2", 2: "#E69F00"}, fit=segmentation)
-    profiles = build_profiles(features, segments)
+    rows = PandasRows(lambda: customers)
+    summarized = rows.summarize(features, segments)
+    profiles = build_profiles(features, segments, summarized.summaries)
     naming = persona_rules(PersonasSection(**RAW_CONFIG["personas"]), features, None, {})
     personas = name_segments(profiles, naming, features)
     advice = recommendation_rules(RecommendationsSection(**RAW_CONFIG["recommendations"]),
@@ -86,4 +89,4 @@ def content(folder: Path | None = None, period: str = "2026-11",
                                                                tzinfo=dt.UTC),
         customers=customers, features=features, segments=segments, profiles=profiles,
         personas=personas, recommendations=recommend(profiles, advice, personas), roles={},
-        changes=None)
+        changes=None, population=rows.population(customers, features, summarized, None))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import zipfile
@@ -57,6 +58,27 @@ def test_the_readme_is_short_and_every_docs_page_is_in_the_site():
 
     on_disk = {str(p.relative_to(DOCS)) for p in DOCS.rglob("*.md")}
     assert pages(nav) == on_disk
+
+
+def test_only_engines_know_which_engine_runs():
+    """Where the rows are is the engines' business (issue 30): api.py calls the stages through
+    model/rows.Rows and never asks which engine runs, no module outside engines/ names
+    Spark or reads `engine:`, and config/ only declares the choice."""
+    package = ROOT / "reportgen"
+    offenders = []
+    for path in sorted(package.rglob("*.py")):
+        where = path.relative_to(package)
+        if where.parts[0] in ("engines", "config"):
+            continue
+        text = path.read_text(encoding="utf-8")
+        for pattern in (r"(?i)spark", r"\.engine\.(name|spark|master)\b",
+                        r"(?<!reportgen\.)config\.engine\b"):
+            offenders += [f"{where}: {m.group(0)}" for m in re.finditer(pattern, text)]
+    assert offenders == []
+    sequenced = [p.relative_to(package) for p in package.rglob("*.py")
+                 if "def fit_segments" in p.read_text(encoding="utf-8")
+                 or "segment_customers(" in p.read_text(encoding="utf-8")]
+    assert sorted(map(str, sequenced)) == ["api.py", "model/continuity.py"]
 
 
 def test_every_example_config_passes_the_json_schema():

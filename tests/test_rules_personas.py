@@ -14,7 +14,13 @@ from reportgen.errors import RuleError
 from reportgen.model.continuity import Segments
 from reportgen.model.features import build_features
 from reportgen.model.personas import Persona, name_segments, persona_rules
-from reportgen.model.profile import NumericStat, SegmentProfile, build_profiles, level_of
+from reportgen.model.profile import (
+    NumericStat,
+    SegmentProfile,
+    build_profiles,
+    level_of,
+    summarize,
+)
 from reportgen.model.recommend import recommend, recommendation_rules
 from reportgen.model.rules import Rule, bind_roles, matches, normalise_name
 from reportgen.model.segment import Segmentation
@@ -79,7 +85,7 @@ def four_segments():
                        silhouette_rows=100, n_rows=100, ids=(1, 2, 3, 4), sweep_rows=100)
     segments = Segments(ids=fit.ids, labels=fit.stable_labels,
                         colors={i: "#000000" for i in fit.ids}, fit=fit)
-    return features, build_profiles(features, segments)
+    return features, build_profiles(features, segments, summarize(features, segments))
 
 
 def test_profiles_report_size_share_mean_and_z_in_original_units():

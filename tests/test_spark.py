@@ -607,11 +607,13 @@ def sample_fitted():
     """The sample's features and segments as the pandas engine makes them."""
     from reportgen import api
     from reportgen.config import load_config
+    from reportgen.engines import in_process
     from reportgen.timing import StageTimer
 
     config = load_config(ROOT / "configs" / "sample.yaml").config
-    prepared = api.prepare_data(config, "2026-11", Path("/nonexistent"), StageTimer(None))
-    return api.fit_segments(config, prepared, StageTimer(None))
+    rows = in_process(config, "2026-11")
+    prepared = api.prepare_data(config, "2026-11", Path("/nonexistent"), StageTimer(None), rows)
+    return api.fit_segments(config, prepared, StageTimer(None), rows)
 
 
 def labelled_rows(spark, fitted):
@@ -646,7 +648,7 @@ def test_spark_sums_the_profiles_as_pandas_does(spark, sample_fitted):
                 assert getattr(ours.groups[group].numeric[column], field) == pytest.approx(
                     getattr(stat, field), rel=1e-12), (group, column, field)
     a = build_profiles(features, segments, ours)
-    b = build_profiles(features, segments)
+    b = build_profiles(features, segments, theirs)
     assert [[t.text for t in p.traits] for p in a.segments] == [
         [t.text for t in p.traits] for p in b.segments]
 

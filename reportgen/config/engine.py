@@ -20,6 +20,13 @@ def _conf_value(value: object) -> str:
     raise ValueError(f"expected a text or number, found {type(value).__name__}")
 
 
+# What the data layer's messages offer where this machine is too small, and where a folder
+# of part files is given: the engine that reads past one machine, named in the config's
+# words (the data layer names no engine itself).
+LARGER_ENGINE = "run it on Spark (engine: spark)"
+FOLDER_READER = "a folder of part files is read by engine: spark"
+
+
 class EngineSection(Section):
     name: Literal["pandas", "spark"] = Field(
         "pandas", description="pandas: in this process; spark: on Apache Spark (needs "

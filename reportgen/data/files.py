@@ -449,6 +449,14 @@ def check_columns(wanted: dict[str, str], present: list[str], path: Path,
         )
 
 
+def repeated_id(first: object, count: int, id_column: str, n_ids: int) -> DataError:
+    """Ids that repeat, in the words of every engine: the most repeated first."""
+    return DataError(
+        f"data.id: customer id {first!r} appears {count} times in column {id_column!r} "
+        f"({n_ids:,} {'id repeats' if n_ids == 1 else 'ids repeat'}); the data must hold "
+        "one row a customer")
+
+
 def split_ids(frame: pd.DataFrame, id_column: str | None) -> tuple[pd.Series, pd.DataFrame,
                                                                      dict[str, int]]:
     """Customer ids: the id column (unique, rows without one dropped) or row numbers."""
@@ -461,12 +469,7 @@ def split_ids(frame: pd.DataFrame, id_column: str | None) -> tuple[pd.Series, pd
     repeated = ids[ids.duplicated()]
     if not repeated.empty:
         first = repeated.iloc[0]
-        count = int((ids == first).sum())
-        raise DataError(
-            f"data.id: customer id {first!r} appears {count} times in column {id_column!r} "
-            f"({repeated.nunique()} {'id repeats' if repeated.nunique() == 1 else 'ids repeat'}"
-            "); the data must hold one row a customer"
-        )
+        raise repeated_id(first, int((ids == first).sum()), id_column, repeated.nunique())
     dropped = {"missing customer id": int(missing.sum())} if missing.any() else {}
     return ids, frame, dropped
 

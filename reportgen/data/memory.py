@@ -18,6 +18,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from reportgen.config.engine import LARGER_ENGINE
 from reportgen.errors import DataError
 
 # Bytes in memory per byte of the file, while parsing (measured: a 586 MB sales-line CSV
@@ -74,7 +75,7 @@ def check_fits(path: Path, kind: str, share_of_columns: float) -> None:
             f"of memory to read, more than the {human(room * HEADROOM)} this run can use "
             f"({source}: {human(room)}, less a fifth for the later stages); aggregate it in "
             "a database (data.sql), convert it to parquet so only the needed columns are "
-            "read, run it on Spark (engine: spark), or sample it")
+            f"read, {LARGER_ENGINE}, or sample it")
 
 
 def _expanded_size(path: Path, kind: str) -> float:
@@ -120,7 +121,7 @@ def check_parquet_fits(path: Path, columns: list[str]) -> None:
             f"needs about {human(need)} of memory to read, more than the "
             f"{human(room * HEADROOM)} this run can use ({source}: {human(room)}, less a "
             "fifth for the later stages); aggregate it in a database (data.sql), read fewer "
-            "columns, run it on Spark (engine: spark), or sample it")
+            f"columns, {LARGER_ENGINE}, or sample it")
 
 
 def text_budget(share_of_columns: float) -> float:
@@ -141,7 +142,7 @@ def read_ceiling(path: Path) -> tuple[float, DataError]:
         f"data file {path.name} takes more memory to read than this run can use ({source}: "
         f"{human(room)}; reading stops at half of that, since pandas makes the columns "
         "beside what it read): aggregate it in a database (data.sql), convert it to parquet "
-        "so only the needed columns are read, run it on Spark (engine: spark), or sample it")
+        f"so only the needed columns are read, {LARGER_ENGINE}, or sample it")
 
 
 def too_big_to_read(path: Path, limit: float) -> DataError:
@@ -150,8 +151,8 @@ def too_big_to_read(path: Path, limit: float) -> DataError:
         f"data file {path.name} expands to more than {human(limit)} of text while it is read, "
         f"which needs more than the {human(room * HEADROOM)} of memory this run can use "
         f"({source}: {human(room)}, less a fifth for the later stages); aggregate it in a "
-        "database (data.sql), convert it to parquet so only the needed columns are read, run "
-        "it on Spark (engine: spark), or sample it")
+        "database (data.sql), convert it to parquet so only the needed columns are read, "
+        f"{LARGER_ENGINE}, or sample it")
 
 
 def parse_size(text: str) -> float:
@@ -215,7 +216,7 @@ class MemoryWatch:
         self.source = source if configured is None else "REPORTGEN_MEMORY_LIMIT"
         self.line = (f"error: the run needed more than {human(self.limit)} of memory "
                      f"({self.source}); no report was changed. Read fewer columns or rows "
-                     "(parquet, data.sql, a sample), run it on Spark (engine: spark), or "
+                     f"(parquet, data.sql, a sample), {LARGER_ENGINE}, or "
                      "raise REPORTGEN_MEMORY_LIMIT")
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True,

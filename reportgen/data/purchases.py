@@ -5,8 +5,8 @@ of the customer's purchase days: how many, the first and the last, the total and
 first day's amount, up to the end of the history and up to the backtest's calibration
 end; what they bought after it; and, for the tracking chart, on which days the
 calibration customers came back. Those sums are what an engine makes where the days are
-(numpy here, from PurchaseDays; Spark aggregations with engine: spark), so a run holds one
-row a customer instead of one a customer-day: on 100M sales lines, 2.8M customers instead
+(numpy here, from PurchaseDays; aggregations where the lines are, engines/), so a run
+holds one row a customer instead of one a customer-day: on 100M sales lines, 2.8M customers instead
 of tens of millions of customer-days.
 """
 

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, cast
 
+from reportgen.config.engine import FOLDER_READER
 from reportgen.data.memory import process_rss, read_ceiling
 from reportgen.errors import DataError
 
@@ -55,7 +56,7 @@ def check_regular_file(path: Path, key: str = "data.path") -> None:
         what = ("a folder" if stat.S_ISDIR(mode) else "a device" if stat.S_ISCHR(mode)
                 or stat.S_ISBLK(mode) else "a named pipe" if stat.S_ISFIFO(mode)
                 else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
-        folder = "; a folder of part files is read by engine: spark" if stat.S_ISDIR(mode) else ""
+        folder = f"; {FOLDER_READER}" if stat.S_ISDIR(mode) else ""
         raise DataError(f"{key}: {path} is {what}, not a data file; point {key} at a .csv, "
                         ".tsv, .txt (optionally .gz, .bz2, .xz or .zip), .parquet or .xlsx file"
                         f"{folder}")

@@ -124,7 +124,7 @@ def check_dates(values: pd.Series, parsed: pd.Series, column: str, dayfirst: boo
                 considered: np.ndarray, rows: bool = True) -> None:
     """Among the considered lines, a value that is present but did not parse is an error,
     naming its row unless `rows` is false (values that are not rows, such as the distinct
-    texts engine: spark reads)."""
+    texts an engine reads where the lines are)."""
     candidates = np.flatnonzero(considered & parsed.isna().to_numpy())
     if len(candidates) == 0:
         return
@@ -288,7 +288,7 @@ def purchase_days(codes: np.ndarray, days: np.ndarray, amount: np.ndarray,
 
 def day_net(net: np.ndarray) -> np.ndarray:
     """A day's net amount to 6 decimals: a return that cancels a purchase leaves 0, not the
-    1e-16 that summing in some order leaves, so neither the order of summing (Spark's
+    1e-16 that summing in some order leaves, so neither the order of summing (an engine's
     partitions) nor float noise turns a free day into a negative one."""
     return np.round(net, 6) + 0.0  # + 0.0: no -0.0
 

@@ -41,12 +41,11 @@ SegmentsWriter = Callable[[Path], Sequence[str]]
 
 def publish_period(rendered: Rendered, files: CustomerFiles, model: SavedModel,
                    formats: Sequence[str], target: Path, timer: StageTimer,
-                   write_segments: SegmentsWriter | None = None) -> record.Summary:
+                   write_segments: SegmentsWriter) -> record.Summary:
     """Write the period's files from the report stage's `rendered` page: the PDF is drawn
     by its process while this one writes the HTML and the data files, and waited for
-    last. `write_segments`: the engine's writer of the per-customer files into the staging
-    folder, when the customers are not in this process (engine: spark); it returns the
-    names it wrote."""
+    last. `write_segments`: the writer of a row a customer into the staging folder, where
+    the customers are (model/rows.py); it returns the names it wrote."""
     with staged_folder(target, rendered.env, timer) as folder:
         outputs = []
         if rendered.pdf is not None:
@@ -57,12 +56,7 @@ def publish_period(rendered: Rendered, files: CustomerFiles, model: SavedModel,
                 (folder / "report.html").write_text(rendered.html, encoding="utf-8")
             outputs.append("report.html")
         with timer("files"):
-            if files.segments is not None:
-                record.write_csv(files.segments, folder / record.SEGMENTS_FILE)
-                segment_files = [record.SEGMENTS_FILE]
-            else:  # the engine's, beside the rows
-                assert write_segments is not None, "segments.csv has no writer"
-                segment_files = list(write_segments(folder))
+            segment_files = list(write_segments(folder))
             audiences = write_audiences(files.audiences, folder)
             model_file = write_model(model, folder / MODEL_FILE)
         if rendered.pdf is not None:

@@ -1,2 +1,45 @@
-"""Where the stages that touch every row run, besides this process's pandas: `spark`
-(engine: {name: spark}) runs them on Apache Spark, and hands the driver what is small."""
+"""Where the stages that touch every row run: the one place that reads `engine:`.
+
+`open_rows` gives api.py the run's model/rows.Rows: the rows in this process
+(model/pandasrows.py), read by pandas or, with `engine: spark` and sales lines, aggregated
+by Spark first; or, with `engine: spark` and a customer table, kept on Spark from reading
+to writing (spark/resident.py), the driver holding a sample.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from reportgen.config.schema import Config
+from reportgen.model.pandasrows import PandasRows
+from reportgen.model.rows import Rows
+
+
+@contextmanager
+def open_rows(config: Config, period: str, resident: bool = True) -> Iterator[Rows]:
+    """The run's rows, open for its stages. `resident`: False brings every engine's
+    customers to this process (serve keeps them between edits, and Spark's session is the
+    run's)."""
+    if resident and config.engine.spark and config.transactions is None:
+        from reportgen.engines.spark import open_customers
+
+        with open_customers(config) as rows:
+            yield rows
+        return
+    yield in_process(config, period)
+
+
+def in_process(config: Config, period: str) -> PandasRows:
+    """The customers in this process, read by the configured engine; `period` (YYYY-MM)
+    matters only to a SQL query's dates."""
+    if config.engine.spark:
+        from reportgen.engines.spark import driver_note, load_customers
+
+        return PandasRows(lambda: load_customers(config), driver_note(config))
+    from reportgen.data import load_customers as read_here
+
+    return PandasRows(lambda: read_here(config, period))
+
+
+__all__ = ["in_process", "open_rows"]

@@ -35,7 +35,13 @@ from reportgen.folders import listed_periods
 from reportgen.model.features import FeatureSet
 from reportgen.model.savedmodel import FILE as MODEL_FILE
 from reportgen.model.savedmodel import LEGACY_FILE, SavedModel, read_model
-from reportgen.model.segment import Refine, Segmentation, score_saved, segment, with_ids
+from reportgen.model.segment import (
+    Refiner,
+    Segmentation,
+    score_saved,
+    segment,
+    with_ids,
+)
 from reportgen.record import Summary, read_summary
 from reportgen.text import period_label
 
@@ -158,14 +164,14 @@ class Segments:
 
 def segment_customers(features: FeatureSet, spec: SegmentationSection,
                       previous: Previous | None, kept: SavedModel | None,
-                      refine: Refine | None = None) -> Segments:
-    """Fit (or, with a kept model, score) and give every segment its stable id. `refine`:
-    the engine's refit on every customer when `features` holds a sample (segment.segment)."""
+                      rows: Refiner) -> Segments:
+    """Fit (or, with a kept model, score) and give every segment its stable id. `rows`:
+    where the final K-Means is refitted on every customer (segment.segment)."""
     if kept is not None:
         fit = score_saved(features.matrix, kept.centres, tuple(kept.cluster_ids), spec,
                           kept.fitted_in)
         return _carried(fit, _matching(previous, fit, features.matrix, refit=False), kept)
-    fit = segment(features.matrix, spec, refine)
+    fit = segment(features.matrix, spec, rows)
     if previous is None:
         return _numbered_afresh(fit, None)
     model = previous.model

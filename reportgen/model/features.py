@@ -93,9 +93,9 @@ def build_features(table: Table, spec: FeaturesSection,
 
 def sample_features(table: Table, spec: FeaturesSection, preprocessing: Preprocessing,
                     profile_log: Sequence[str] = ()) -> FeatureSet:
-    """The features of a sample of the customers, transformed with the preprocessing an
-    engine fitted on all of them (engine: spark). The checks, the dropped rows and the
-    filled values are the engine's, over every customer; a sample would miss them."""
+    """The features of a sample of the customers, transformed with the preprocessing fitted
+    on all of them where they are (model/rows.py). The checks, the dropped rows and the
+    filled values are counted there, over every customer; a sample would miss them."""
     frame = table.frame.reset_index(drop=True)
     return _feature_set(preprocessing.transform(frame), frame, table.ids.reset_index(drop=True),
                         spec, preprocessing, dict(table.dropped), {}, profile_log)
@@ -151,12 +151,15 @@ def check_finite(values: pd.Series, column: str, key: str) -> None:
     numbers = pd.to_numeric(values, errors="coerce").astype("float64").to_numpy()
     bad = np.isinf(numbers) | (np.abs(numbers) > MAX_MAGNITUDE)
     if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise DataError(
-            f"{key}: column {column!r} holds {_plain(values.iloc[row])} (row {row + 1}"
-            f"{', and ' + _count(int(bad.sum()) - 1, 'more') if bad.sum() > 1 else ''}): "
-            "infinite or too large to scale; fix the data, or clear those cells so they count "
-            "as missing")
+        row, more = int(np.flatnonzero(bad)[0]), int(bad.sum()) - 1
+        raise not_scalable(key, column, f"{plain(values.iloc[row])} (row {row + 1}"
+                           f"{', and ' + _count(more, 'more') if more else ''})")
+
+
+def not_scalable(key: str, column: str, found: str) -> DataError:
+    """inf or a number too large to scale, `found` where (a value and its row, or a count)."""
+    return DataError(f"{key}: column {column!r} holds {found}: infinite or too large to "
+                     "scale; fix the data, or clear those cells so they count as missing")
 
 
 MAX_MAGNITUDE = 1e150  # beyond this, squaring for a variance overflows float64
@@ -166,7 +169,7 @@ def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
-def _plain(value: object) -> str:
+def plain(value: object) -> str:
     """5 rather than np.int64(5); text quoted, so a blank stays visible."""
     if isinstance(value, str):
         return repr(value)
@@ -175,10 +178,15 @@ def _plain(value: object) -> str:
 
 def _text_in_numeric(column: str, values: pd.Series, bad: pd.Series, key: str) -> str:
     rows = np.flatnonzero(bad.to_numpy())[:MAX_BAD_VALUES_SHOWN]
-    shown = ", ".join(f"{values.iloc[r]!r} (row {r + 1})" for r in rows)
+    return text_in_numeric(key, column, [f"{values.iloc[r]!r} (row {r + 1})" for r in rows],
+                           int(bad.sum()))
+
+
+def text_in_numeric(key: str, column: str, shown: Sequence[str], count: int) -> str:
+    """Text in a numeric column: the first values `shown` (with their rows where known)."""
     return (
-        f"{key}: column {column!r} holds text that is not a number: {shown}"
-        f"{' ...' if bad.sum() > len(rows) else ''} ({_count(int(bad.sum()), 'value')} in "
+        f"{key}: column {column!r} holds text that is not a number: {', '.join(shown)}"
+        f"{' ...' if count > len(shown) else ''} ({_count(count, 'value')} in "
         "all); fix the data, or list the column under features.categorical or features.profile"
     )
 
@@ -198,25 +206,32 @@ def check_informative(frame: pd.DataFrame, spec: FeaturesSection) -> None:
     for column in clustered(spec):
         values = frame[column].dropna()
         if values.empty:
-            raise DataError(
-                f"features: column {column!r} has no values at all; remove it from the features"
-            )
+            raise no_values(column)
         if values.nunique() == 1:
-            raise DataError(
-                f"features: column {column!r} holds the same value ({_plain(values.iloc[0])}) in "
-                "every row, so it cannot separate segments; remove it or move it to "
-                "features.profile"
-            )
+            raise same_value(column, plain(values.iloc[0]))
+
+
+def no_values(column: str) -> DataError:
+    return DataError(f"features: column {column!r} has no values at all; remove it from the "
+                     "features")
+
+
+def same_value(column: str, shown: str) -> DataError:
+    return DataError(f"features: column {column!r} holds the same value ({shown}) in every "
+                     "row, so it cannot separate segments; remove it or move it to "
+                     "features.profile")
 
 
 def check_loggable(frame: pd.DataFrame, columns: list[str]) -> None:
     for column in columns:
         low = frame[column].min()
         if low <= -1:
-            raise DataError(
-                f"features.log: column {column!r} has values down to {low:g}; log1p needs "
-                "values above -1, so remove it from features.log"
-            )
+            raise not_loggable(column, low)
+
+
+def not_loggable(column: str, lowest: float) -> DataError:
+    return DataError(f"features.log: column {column!r} has values down to {lowest:g}; log1p "
+                     "needs values above -1, so remove it from features.log")
 
 
 def drop_incomplete(

@@ -1,12 +1,12 @@
-"""What an engine counts where the rows are: the histograms' bins, the migration counts,
-and the whole customer table's figures when this process holds a seeded sample of it.
+"""What is counted where the rows are (model/rows.py): the histograms' bins, the
+migration counts, and the whole customer table's figures.
 
-engine: spark keeps the customer table where Spark has it; the driver gets a sample in
-row order (the k sweep's rows, the PCA map's points) and, from Spark, everything the
-report counts over every customer: how many there are, the missing values, the
-histograms' bins and the migration counts (the profiles' sums go to model/profile.py as
-its Summaries; the rows left out, by reason, are the sample table's `dropped`). With
-engine: pandas there is no Population: the rows are all here.
+An engine that keeps the customer table elsewhere gives this process a sample in row
+order (the k sweep's rows, the PCA map's points) and, from where the rows are,
+everything the report counts over every customer: how many there are, the missing
+values, the histograms' bins and the migration counts (the profiles' sums go to
+model/profile.py as its Summaries; the rows left out, by reason, are the sample table's
+`dropped`). In this process the same figures come from the whole table.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ class BinCounts:
 
 
 def count_bins(features: FeatureSet, segments: Segments) -> dict[str, BinCounts]:
-    """The pandas engine's bin counts of each numeric clustering column. Values beyond the
-    edges are counted in the end bins."""
+    """The bin counts of each numeric clustering column, from the rows in this process.
+    Values beyond the edges are counted in the end bins."""
     out = {}
     for column in features.numeric:
         values = features.frame[column].to_numpy(dtype=float)
@@ -68,15 +68,19 @@ def edges_between(low: float, high: float, smallest: float, largest: float,
 @dataclass(frozen=True)
 class MigrationCounts:
     """Returning customers by (old segment, new segment), arrivals by new segment, leavers
-    by old segment: what the migration matrix is made of, counted by an engine where the
-    customers are (here with pandas; engines/spark with a join on Spark). `note`: why
-    there are no counts (last period's segments could not be read)."""
+    by old segment: what the migration matrix is made of, counted where the customers
+    are. `note`: why there are no counts (last period's segments could not be read)."""
 
     flows: Mapping[tuple[int, int], int]
     arrived: Mapping[int, int]
     left: Mapping[int, int]
     movers: pd.DataFrame | None = None  # id, from_id, to_id; None where not collected
     note: str | None = None
+
+    @classmethod
+    def unread(cls, what: str, label: str, problem: Exception) -> MigrationCounts:
+        """No counts: last period's segments (`what`: the file or files) would not read."""
+        return cls({}, {}, {}, note=f"The {what} of {label} could not be read ({problem}).")
 
 
 @dataclass(frozen=True)
@@ -87,3 +91,4 @@ class Population:
     imputed: Mapping[str, int]  # the same after missing: drop, the values filled
     bins: Mapping[str, BinCounts]  # numeric clustering column -> bins by stable id
     migration: MigrationCounts | None = None  # with a previous period and customer ids
+    method: str | None = None  # where the rows were, for the appendix; None: here

@@ -133,8 +133,8 @@ class GroupSummary:
 @dataclass(frozen=True)
 class Summaries:
     """Everything the profiles are made of, per segment (stable id) and for everyone (0):
-    sums an engine computes where the rows are (here with pandas; engines/spark on Spark),
-    so the profiles themselves are one code."""
+    sums computed where the rows are (model/rows.py), so the profiles themselves are one
+    code."""
 
     groups: Mapping[int, GroupSummary]
 
@@ -144,7 +144,7 @@ class Summaries:
 
 
 def summarize(features: FeatureSet, segments: Segments) -> Summaries:
-    """The pandas engine's summaries, from the rows in memory."""
+    """The summaries from the rows in this process."""
     frame = features.frame
     groups = {0: _group_summary(frame, features)}
     for segment_id in segments.ids:
@@ -174,10 +174,9 @@ def category_text(values: pd.Series) -> pd.Series:
 
 
 def build_profiles(features: FeatureSet, segments: Segments,
-                   summaries: Summaries | None = None) -> Profiles:
-    """Per-segment statistics; z-scores of logged columns are computed on log(1 + x).
-    `summaries`: an engine's, when the rows are not in this process (engine: spark)."""
-    summaries = summaries or summarize(features, segments)
+                   summaries: Summaries) -> Profiles:
+    """Per-segment statistics from the sums where the rows are (`summaries`); z-scores of
+    logged columns are computed on log(1 + x)."""
     everyone = summaries.everyone
     population = {c: NumericStat(s.mean, s.median, 0.0, "average")
                   for c, s in everyone.numeric.items()}

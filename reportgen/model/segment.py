@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import sys
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 from sklearn.cluster import KMeans
@@ -22,9 +23,37 @@ from reportgen.model.stability import STABLE, Stability, measure
 
 WEAK_SILHOUETTE = 0.25
 
-# An engine's refit of the chosen k on every row where the rows are (engine: spark): from
-# the sweep's centres to the final centres and the rows of each, by K-Means' own index.
-Refine = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Refined:
+    """The chosen k refitted on every customer: the final centres (by K-Means' own index),
+    the customers nearest each, and the label of each row of the matrix the sweep saw."""
+
+    centres: np.ndarray
+    sizes: np.ndarray
+    labels: np.ndarray
+
+
+class Refiner(Protocol):
+    """Where the refit runs: on the rows themselves, wherever they are (model/rows.py)."""
+
+    def refine(self, matrix: np.ndarray, start: np.ndarray,
+               spec: SegmentationSection) -> Refined: ...
+
+
+class InProcess:
+    """The refit when `matrix` holds every customer: scikit-learn's K-Means on it."""
+
+    def refine(self, matrix: np.ndarray, start: np.ndarray,
+               spec: SegmentationSection) -> Refined:
+        model = refit_on_all(matrix, start, spec)
+        labels = model.labels_
+        return Refined(model.cluster_centers_, np.bincount(labels, minlength=len(start)),
+                       labels)
+
+
+IN_PROCESS = InProcess()
 
 
 @dataclass(frozen=True)
@@ -124,12 +153,11 @@ class Segmentation:
 
 
 def segment(matrix: np.ndarray, spec: SegmentationSection,
-            refine: Refine | None = None) -> Segmentation:
+            rows: Refiner = IN_PROCESS) -> Segmentation:
     """Sweep k, choose one by the configured criterion, and label every row with it.
 
-    `refine`: the engine's refit on all of the customers when `matrix` is a sample of them
-    (engine: spark); the sample's rows are then labelled with its centres, and the sizes
-    and row count are the engine's."""
+    `rows`: where the chosen k is refitted on every customer, from the sweep's centres;
+    when `matrix` holds a sample of them, the sizes and the row count are the refit's."""
     low, high = spec.k
     check_enough_rows(matrix, high, fixed=low == high)
     swept = rows_for_sweep(matrix, spec)
@@ -144,16 +172,11 @@ def segment(matrix: np.ndarray, spec: SegmentationSection,
     smallest = tuple(float(np.bincount(m.labels_).min() / len(swept)) for m in models.values())
     k = choose_k(scores, method, knee, measured, dict(zip(models, smallest, strict=True)),
                  spec.min_share)
-    if refine is None:
-        model = refit_on_all(matrix, models[k], spec)
-        final, labels = model.cluster_centers_, model.labels_
-        sizes = np.bincount(labels, minlength=k)
-    else:
-        final, sizes = refine(models[k].cluster_centers_.astype(np.float64))
-        labels = nearest_centre(matrix, final)
+    refined = rows.refine(matrix, models[k].cluster_centers_.astype(np.float64), spec)
+    sizes = refined.sizes
     order = size_order(sizes)
     return Segmentation(
-        k=k, labels=relabel(labels, order), centres=final, order=order,
+        k=k, labels=relabel(refined.labels, order), centres=refined.centres, order=order,
         scores=tuple(scores), method=method, knee=knee,
         silhouette_rows=len(sample) if sample is not None else len(swept),
         n_rows=int(np.sum(sizes)),
@@ -175,7 +198,7 @@ def rows_for_sweep(matrix: np.ndarray, spec: SegmentationSection) -> np.ndarray:
     return matrix[np.sort(rows)]
 
 
-def refit_on_all(matrix: np.ndarray, swept: KMeans, spec: SegmentationSection) -> KMeans:
+def refit_on_all(matrix: np.ndarray, start: np.ndarray, spec: SegmentationSection) -> KMeans:
     """The chosen k on every row in double precision, started from the sweep's centres.
 
     The sweep runs in single precision on at most `sweep_sample` rows (K-Means is bound
@@ -185,8 +208,7 @@ def refit_on_all(matrix: np.ndarray, swept: KMeans, spec: SegmentationSection) -
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)
-        return KMeans(n_clusters=swept.n_clusters,
-                      init=swept.cluster_centers_.astype(matrix.dtype), n_init=1,
+        return KMeans(n_clusters=len(start), init=start.astype(matrix.dtype), n_init=1,
                       random_state=spec.random_state).fit(matrix)
 
 

@@ -15,14 +15,13 @@ from typing import Any
 
 import pandas as pd
 
-from reportgen.data.memory import text_budget
 from reportgen.folders import listed_periods
 from reportgen.model.continuity import Continuity, Matching, Previous, Segments
 from reportgen.model.features import FeatureSet
 from reportgen.model.personas import Persona
 from reportgen.model.population import MigrationCounts
 from reportgen.model.profile import Profiles
-from reportgen.record import Flow, Segment, SegmentChange, Shift, read_segments, read_summary
+from reportgen.record import Flow, Segment, SegmentChange, Shift, read_summary
 from reportgen.text import format_number, format_share
 
 PROFILE_SHIFT = 0.25  # a segment mean that moved by more than this many (scaled) units
@@ -64,8 +63,8 @@ class Changes:
 
 @dataclass(frozen=True)
 class Now:
-    """This period as the comparison needs it, by stable id. `counted`: the engine's
-    migration counts when the customers are not in this process (engine: spark)."""
+    """This period as the comparison needs it, by stable id. `counted`: the migration
+    counts made where the customers are (model/rows.py), when they carry ids."""
 
     period: str
     segments: Segments
@@ -140,7 +139,8 @@ def _migration(previous: Previous, now: Now) -> Migration:
     if not now.identified:
         return Migration(note="Customers have no id column (data.id), so movements between "
                               "segments cannot be followed; set data.id to see them.")
-    counted = now.counted if now.counted is not None else count_migration(previous, now)
+    counted = now.counted
+    assert counted is not None, "customers with ids and a matched period have their counts"
     if counted.note is not None:
         return Migration(note=counted.note)
     names_now = now.names
@@ -158,28 +158,6 @@ def _migration(previous: Previous, now: Now) -> Migration:
         new_customers=sum(counted.arrived.values()), lost_customers=sum(counted.left.values()),
         new_by_segment=dict(sorted(counted.arrived.items())),
         lost_by_segment=dict(sorted(counted.left.items())), movers=counted.movers)
-
-
-def count_migration(previous: Previous, now: Now) -> MigrationCounts:
-    """The pandas engine's counts: last period's segments.csv joined to this one's by id."""
-    try:
-        old = read_segments(previous.folder, text_budget(1.0))
-    except (OSError, ValueError) as exc:
-        return MigrationCounts({}, {}, {}, note=f"The segments.csv of {previous.label} could "
-                               f"not be read ({exc}).")
-    current = pd.DataFrame({"id": now.features.ids.astype("string").to_numpy(),
-                            "now": now.segments.labels})
-    joined = old.merge(current, on="id", how="outer", indicator=True)
-    returning = joined[joined["_merge"] == "both"]
-    arrived = joined[joined["_merge"] == "right_only"]
-    left = joined[joined["_merge"] == "left_only"]
-    return MigrationCounts(
-        flows={(int(f), int(t)): int(n)
-               for (f, t), n in returning.groupby(["segment", "now"]).size().items()},
-        arrived={int(k): int(v) for k, v in arrived.groupby("now").size().items()},
-        left={int(k): int(v) for k, v in left.groupby("segment").size().items()},
-        movers=returning.loc[returning["segment"] != returning["now"], ["id", "segment", "now"]]
-        .rename(columns={"segment": "from_id", "now": "to_id"}).reset_index(drop=True))
 
 
 def _shifts(matching: Matching, now: Now, before: Mapping[int, Segment]) -> list[Shift]:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from reportgen.model.continuity import Segments
 from reportgen.model.features import FeatureSet
-from reportgen.model.population import BinCounts, count_bins
+from reportgen.model.population import BinCounts
 from reportgen.model.segment import Segmentation
 from reportgen.report.changes import Changes
 from reportgen.report.facts import SegmentFacts
@@ -45,9 +45,9 @@ class ChartData:
 
 def chart_data(features: FeatureSet, segments: Segments, people: Sequence[SegmentFacts],
                changes: Changes | None, sales: bool, seed: int,
-               counted: Mapping[str, BinCounts] | None = None) -> ChartData:
-    """`counted`: the engine's histogram bins when `features` holds a sample (the map and
-    the box charts are drawn from the sample)."""
+               counted: Mapping[str, BinCounts]) -> ChartData:
+    """`counted`: the histograms' bins over every customer, counted where the rows are
+    (the map and the box charts are drawn from the rows this process holds)."""
     names = {s.id: s.name for s in people}
     points, explained = project_2d(features.matrix, segments.labels, seed)
     points["name"] = [names[int(s)] for s in points["segment"]]
@@ -117,14 +117,13 @@ def score_table(fit: Segmentation) -> pd.DataFrame:
 
 
 def histograms(features: FeatureSet, segments: Segments,
-               counted: Mapping[str, BinCounts] | None = None) -> pd.DataFrame:
+               counted: Mapping[str, BinCounts]) -> pd.DataFrame:
     """Binned distributions, per segment and for everyone, of each numeric clustering column.
 
     Columns: feature, group (the segment's stable id, 0 for everyone), start, end, share.
     Logged columns get log-spaced bins so a skewed money column does not collapse into one
-    bar. `counted`: an engine's counts, when the rows are not in this process.
+    bar (model/population.count_bins). `counted`: the counts, made where the rows are.
     """
-    counted = counted if counted is not None else count_bins(features, segments)
     parts = [pd.DataFrame(columns=["feature", "group", "start", "end", "share"])]
     for column in features.numeric:
         bins = counted[column]

@@ -53,7 +53,7 @@ class ReportContent:
     config_sha256: str
     config_base: Path  # the config's folder: a template may read files from it for the PDF
     worth: Worth | None = None  # with `value:`: what each segment is worth, the backtest
-    engine_note: str | None = None  # what ran on Spark, with engine: spark
+    engine_note: str | None = None  # where the rows were, when not in this process
     role_bindings: Mapping[str, Binding] = field(default_factory=dict)  # every role, with why
 
     @property
@@ -69,12 +69,11 @@ def build_content(*, loaded: LoadedConfig, period: str, generated_at: dt.datetim
                   customers: Customers, features: FeatureSet, segments: Segments,
                   profiles: Profiles, personas: Sequence[Persona],
                   recommendations: Mapping[int, tuple[Recommendation, ...]],
-                  roles: Mapping[str, str], changes: Changes | None,
+                  roles: Mapping[str, str], changes: Changes | None, population: Population,
                   value: CustomerValue | None = None,
-                  population: Population | None = None,
                   role_bindings: Mapping[str, Binding] | None = None) -> ReportContent:
     """The one join of the stage results: the report stage starts here. `population`: the
-    engine's counts over every customer when `features` holds a sample of them."""
+    counts over every customer, made where the rows are (`features` may hold a sample)."""
     config = loaded.config
     facts = feature_facts(features, config.features, population)
     data = data_facts(customers, features, population)
@@ -87,9 +86,6 @@ def build_content(*, loaded: LoadedConfig, period: str, generated_at: dt.datetim
                                 wording.value_column(roles, facts), facts, profiles.population)
     if worth is not None:
         findings.insert(1, value_finding(worth, {s.id: s.name for s in people}))
-    missing = dict(population.missing) if population is not None else {
-        c: int(customers.table.frame[c].isna().sum()) if c in customers.table.frame else 0
-        for c in features.numeric + features.categorical}
     return ReportContent(
         report=config.report, period=period, generated_at=generated_at, data=data,
         features=facts, fit=segments.fit, method=config.segmentation, segments=people,
@@ -97,17 +93,15 @@ def build_content(*, loaded: LoadedConfig, period: str, generated_at: dt.datetim
         continuity=segments.continuity, changes=changes,
         findings=tuple(findings[:5]),
         warnings=tuple(wording.data_warnings(
-            missing, population.n_rows if population is not None
-            else len(customers.table.frame), config.features.missing == "drop", people,
-            facts, segments.continuity)) + stability_warnings(segments.fit, people)
+            dict(population.missing), population.n_rows, config.features.missing == "drop",
+            people, facts, segments.continuity)) + stability_warnings(segments.fit, people)
         + forecast_warnings(worth),
         charts=chartdata.chart_data(features, segments, people, changes,
                                     data.sales is not None, config.segmentation.random_state,
-                                    population.bins if population is not None else None),
+                                    population.bins),
         config_raw=loaded.raw, config_sha256=loaded.sha256,
         config_base=loaded.source.parent, worth=worth,
-        engine_note=wording.engine_note(config.engine, resident=population is not None,
-                                        valued=value is not None),
+        engine_note=population.method,
         role_bindings=dict(role_bindings or {}))
 
 
@@ -126,8 +120,8 @@ def forecast_warnings(worth: Worth | None) -> tuple[str, ...]:
 
 
 def feature_facts(features: FeatureSet, spec: FeaturesSection,
-                  population: Population | None = None) -> FeatureFacts:
-    imputed = population.imputed if population is not None else features.imputed
+                  population: Population) -> FeatureFacts:
+    imputed = population.imputed
     return FeatureFacts(
         numeric=tuple(features.numeric), categorical=tuple(features.categorical),
         log=tuple(features.log), profile_numeric=tuple(features.profile_numeric),
@@ -136,10 +130,10 @@ def feature_facts(features: FeatureSet, spec: FeaturesSection,
 
 
 def data_facts(customers: Customers, features: FeatureSet,
-               population: Population | None = None) -> DataFacts:
+               population: Population) -> DataFacts:
     table, sales = customers.table, customers.sales
     revenue = float(features.frame["monetary"].sum()) if sales is not None else None
-    n_customers = population.n_customers if population is not None else len(features.frame)
+    n_customers = population.n_customers
     return DataFacts(source=table.source, sha256=table.sha256, n_rows_read=table.n_rows_read,
                      n_customers=n_customers, dropped={**table.dropped, **features.dropped},
                      sales=sales, revenue=revenue)

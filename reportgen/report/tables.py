@@ -1,6 +1,6 @@
-"""The per-customer files a period writes: segments.csv, and the audiences for
-activation, the lists a CRM or ad platform imports: one CSV per segment and the customers
-who changed segment since the last period (with `value:` only).
+"""The per-customer files the report stage makes: the audiences for activation, the
+lists a CRM or ad platform imports: one CSV per segment and the customers who changed
+segment since the last period (with `value:` only).
 
 `audiences/<id>-<persona>.csv`: id, persona, value, p_alive, most valuable first.
 `audiences/movers.csv`: id, from and to (segment id and persona), value, p_alive, their
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from reportgen.record import VALUE_DIGITS, segments_frame
+from reportgen.record import VALUE_DIGITS
 from reportgen.report.content import ReportContent
 from reportgen.report.worth import Worth
 
@@ -31,20 +31,15 @@ MOVER_COLUMNS = ["id", "from_segment", "from_persona", "to_segment", "to_persona
 
 @dataclass(frozen=True)
 class CustomerFiles:
-    """What deliver writes a row a customer: segments.csv (None where the engine writes
-    it beside the rows, engine: spark) and each audience file by its path in the period's
-    folder, ids as they were in the data."""
+    """The files of the report stage a row a customer, by their path in the period's
+    folder, ids as they were in the data (segments.csv is written where the rows are,
+    model/rows.py)."""
 
-    segments: pd.DataFrame | None
     audiences: dict[str, pd.DataFrame]
 
 
-def customer_files(content: ReportContent, ids: pd.Series, labels: np.ndarray,
-                   names: dict[int, str], segments_elsewhere: bool = False) -> CustomerFiles:
-    value = content.worth.customers if content.worth is not None else None
-    return CustomerFiles(
-        segments=None if segments_elsewhere else segments_frame(ids, labels, names, value),
-        audiences=audiences(content, ids))
+def customer_files(content: ReportContent, ids: pd.Series) -> CustomerFiles:
+    return CustomerFiles(audiences=audiences(content, ids))
 
 
 def audiences(content: ReportContent, ids: pd.Series) -> dict[str, pd.DataFrame]:

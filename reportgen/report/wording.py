@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from reportgen.config.engine import EngineSection
 from reportgen.config.schema import SegmentationSection
 from reportgen.model.continuity import Continuity
 from reportgen.model.profile import NumericStat
@@ -249,23 +248,6 @@ def method_notes(fit: Segmentation, spec: SegmentationSection, logged: bool,
         bound = ", ".join(f"{role} = {column}" for role, column in roles.items())
         notes.append(f"Preset roles bound to columns: {bound}.")
     return notes
-
-
-def engine_note(engine: EngineSection, resident: bool, valued: bool) -> str | None:
-    """What ran on Apache Spark (engine: spark), for the appendix's method."""
-    if not engine.spark:
-        return None
-    where = f"Apache Spark ({engine.master})" if engine.master else "Apache Spark"
-    if resident:
-        return (f"Engine: {where}. The table was read and checked, the features' "
-                "fills and scales fitted, the final model refitted (Lloyd's iterations from "
-                "the sample's centres, scikit-learn's stopping rule), every customer "
-                "labelled and the profiles, histograms and segments.parquet made on Spark "
-                "over all customers; the k sweep ran on the driver's sample.")
-    value = (" and, for the value model, each customer's purchase days summed"
-             if valued else "")
-    return (f"Engine: {where}. The sales lines were read, cleaned and aggregated to one row "
-            f"a customer{value} on Spark; the customers were then segmented on the driver.")
 
 
 def stability_note(fit: Segmentation) -> str:

@@ -2,6 +2,7 @@
 comes to the driver and goes on through the same code as the pandas engine."""
 
 from reportgen.engines.spark.customers import load_customers
-from reportgen.engines.spark.resident import CustomersOnSpark, open_customers, stays_on_spark
+from reportgen.engines.spark.resident import SparkRows, open_customers
+from reportgen.engines.spark.wording import driver_note
 
-__all__ = ["CustomersOnSpark", "load_customers", "open_customers", "stays_on_spark"]
+__all__ = ["SparkRows", "driver_note", "load_customers", "open_customers"]

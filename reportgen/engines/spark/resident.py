@@ -12,7 +12,8 @@ The driver never holds the customers. It gets from Spark what the shared stages 
 - the profiles' and histograms' sums (summaries.py) and the migration counts, a join of
   last period's segments with this one's;
 and Spark writes the per-customer files: segments.parquet/ (partitioned by segment) and,
-below CSV_LIMIT customers, segments.csv in row order.
+below CSV_LIMIT customers, segments.csv in row order. SparkRows is model/rows.Rows: api.py
+calls its steps in the order it calls model/pandasrows.PandasRows'.
 
 Derived columns (`derive:`) are Spark expressions over every row (derive.py). Sales lines
 (`transactions:`) still bring the customer table to the driver (customers.py): a few
@@ -32,9 +33,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from reportgen.config.schema import Config, FeaturesSection
+from reportgen.config.schema import Config, FeaturesSection, SegmentationSection
 from reportgen.data.customers import Customers, effective_features, required_columns
-from reportgen.data.files import INTEGRAL_FLOAT_RE, Table
+from reportgen.data.files import INTEGRAL_FLOAT_RE, Table, repeated_id
 from reportgen.engines.spark.columns import column as column_of
 from reportgen.engines.spark.columns import number
 from reportgen.engines.spark.customers import data_fingerprint
@@ -44,21 +45,30 @@ from reportgen.engines.spark.kmeans import nearest, refine
 from reportgen.engines.spark.read import read_rows
 from reportgen.engines.spark.session import spark_session
 from reportgen.engines.spark.summaries import summarize
+from reportgen.engines.spark.wording import resident_note
 from reportgen.errors import DataError, OutputError
-from reportgen.model.continuity import Previous, Segments, kept_model, segment_customers
+from reportgen.model.continuity import Previous, Segments
 from reportgen.model.features import (
+    MAX_BAD_VALUES_SHOWN,
     MAX_CATEGORIES,
     MAX_MAGNITUDE,
     FeatureSet,
     Preprocessing,
+    no_values,
+    not_loggable,
+    not_scalable,
+    plain,
+    same_value,
     sample_features,
+    text_in_numeric,
     too_many_categories,
 )
 from reportgen.model.population import MigrationCounts, Population
-from reportgen.model.profile import Profiles, build_profiles
+from reportgen.model.rows import Summarized
 from reportgen.model.savedmodel import SavedModel
+from reportgen.model.segment import Refined, nearest_centre
+from reportgen.model.value import CustomerValue
 from reportgen.record import FORMULA_MARKS, MAX_SEGMENT_ID, PLAIN_NUMBER, SEGMENTS_FILE
-from reportgen.timing import StageTimer
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -70,28 +80,16 @@ PARQUET = "segments.parquet"
 CSV_LIMIT = 5_000_000  # segments.csv beside the parquet below this many customers
 
 
-def stays_on_spark(config: Config) -> bool:
-    """A customer table (derived columns and all): what this module runs end to end."""
-    return config.engine.spark and config.transactions is None
-
-
-@dataclass(frozen=True)
-class Fit:
-    features: FeatureSet  # of the driver's sample
-    segments: Segments  # labels of the sample's rows; sizes and n_rows of every customer
-    profiles: Profiles
-    population: Population
-
-
-class CustomersOnSpark:
-    """One run's customer table on Spark, open for the run's stages (the session lives as
-    long as the `open_customers` block)."""
+class SparkRows:
+    """One run's customer table on Spark, open for the run's stages (model/rows.Rows; the
+    session lives as long as the `open_customers` block)."""
 
     def __init__(self, spark: SparkSession, config: Config) -> None:
         self.spark, self.config = spark, config
         self.spec = effective_features(config)
         self._rows: DataFrame | None = None
         self._labelled: DataFrame | None = None
+        self._matrix: DataFrame | None = None
         self._n = 0
         self._missing: dict[str, int] = {}
         self._dropped: dict[str, int] = {}
@@ -140,8 +138,7 @@ class CustomersOnSpark:
                       n_rows_read=facts.rows, dropped=dict(self._dropped))
         return Customers(table, spec, None, identified=column is not None)
 
-    @property
-    def n_customers(self) -> int:
+    def counted(self, features: FeatureSet) -> int:
         """Every customer load() kept (the driver's table holds a sample of them)."""
         return self._n
 
@@ -193,42 +190,50 @@ class CustomersOnSpark:
 
     # ---- model -----------------------------------------------------------------------
 
-    def fit(self, customers: Customers, previous: Previous | None, timer: StageTimer) -> Fit:
-        """Features, segments and profiles: the sweep on the driver's sample, everything
-        counted over every customer on Spark."""
+    def features(self, customers: Customers, fitted: Preprocessing | None) -> FeatureSet:
+        """The preprocessing fitted over every row on Spark (or a kept model's); the
+        driver's sample transformed with it."""
         assert self._rows is not None
-        config = self.config
-        kept = kept_model(previous, customers.features, config.segmentation)
-        with timer("features"):
-            preprocessing = (kept.preprocessing if kept else
-                             fit_preprocessing(self._rows, customers.features))
-            features = sample_features(customers.table, customers.features, preprocessing,
-                                       customers.profile_log)
-            matrix = self._rows.select(*[c.alias(f"f{j}") for j, c in
-                                         enumerate(matrix_columns(preprocessing))])
-        with timer("segmentation"):
-            segments = segment_customers(features, config.segmentation, previous, kept,
-                                         refine=lambda centres: _refined(matrix, centres))
-            segments = replace(segments, fit=replace(segments.fit, n_rows=self._n))
-            self._labelled = self._only_cache(self._rows.withColumn(SEGMENT, _stable_id(
-                preprocessing, segments, kept)))
-        with timer("profiles"):
-            logged = [*features.log, *features.profile_log]
-            summaries, bins = summarize(self._labelled, SEGMENT, features.all_numeric,
-                                        features.all_categorical, logged, features.numeric,
-                                        self._n)
-            profiles = build_profiles(features, segments, summaries)
-        with timer("changes"):
-            migration = (self._migration(previous) if previous is not None
-                         and customers.identified else None)
+        preprocessing = fitted or fit_preprocessing(self._rows, customers.features)
+        self._matrix = self._rows.select(*[c.alias(f"f{j}") for j, c in
+                                           enumerate(matrix_columns(preprocessing))])
+        return sample_features(customers.table, customers.features, preprocessing,
+                               customers.profile_log)
+
+    def refine(self, matrix: np.ndarray, start: np.ndarray,
+               spec: SegmentationSection) -> Refined:
+        """Lloyd's iterations over every row on Spark; the sample labelled with the result."""
+        assert self._matrix is not None
+        done = refine(self._matrix, start)
+        return Refined(done.centres, done.sizes, nearest_centre(matrix, done.centres))
+
+    def label(self, segments: Segments, features: FeatureSet,
+              kept: SavedModel | None) -> Segments:
+        """Every row labelled with its stable id on Spark, and cached: the labelled rows
+        are read a dozen times (profiles, files, migration)."""
+        assert self._rows is not None
+        self._labelled = self._only_cache(self._rows.withColumn(SEGMENT, _stable_id(
+            features.preprocessing, segments, kept)))
+        return replace(segments, fit=replace(segments.fit, n_rows=self._n))
+
+    def summarize(self, features: FeatureSet, segments: Segments) -> Summarized:
+        assert self._labelled is not None
+        logged = [*features.log, *features.profile_log]
+        summaries, bins = summarize(self._labelled, SEGMENT, features.all_numeric,
+                                    features.all_categorical, logged, features.numeric,
+                                    self._n)
+        return Summarized(summaries, bins)
+
+    def population(self, customers: Customers, features: FeatureSet,
+                   summarized: Summarized, migration: MigrationCounts | None) -> Population:
         imputed = {} if customers.features.missing == "drop" else {
             c: n for c, n in self._missing.items() if n}
-        population = Population(n_rows=self._n_with_id, n_customers=self._n,
-                                missing=self._missing, imputed=imputed, bins=bins,
-                                migration=migration)
-        return Fit(features, segments, profiles, population)
+        return Population(n_rows=self._n_with_id, n_customers=self._n,
+                          missing=self._missing, imputed=imputed, bins=summarized.bins,
+                          migration=migration, method=resident_note(self.config))
 
-    def _migration(self, previous: Previous) -> MigrationCounts:
+    def migration(self, previous: Previous, features: FeatureSet,
+                  segments: Segments) -> MigrationCounts:
         """Last period's segments joined to this period's by id, on Spark."""
         from pyspark.sql import functions as F
 
@@ -237,8 +242,7 @@ class CustomersOnSpark:
             old = _checked_segments(_previous_segments(
                 self.spark, previous, self.config.engine.segments_path, self.config.report.name))
         except (OSError, ValueError) as exc:
-            return MigrationCounts({}, {}, {}, note=f"The segments of {previous.label} could "
-                                   f"not be read ({exc}).")
+            return MigrationCounts.unread("segments", previous.label, exc)
         now = self._labelled.select(F.col(ID).alias("id"), F.col(SEGMENT).alias("now"))
         counted = old.join(now, "id", "full_outer").groupBy("segment", "now").count().collect()
         flows, arrived, left = {}, {}, {}
@@ -254,8 +258,9 @@ class CustomersOnSpark:
 
     # ---- deliver ---------------------------------------------------------------------
 
-    def write_segments(self, folder: Path, names: Mapping[int, str], period: str
-                       ) -> list[str]:
+    def write_segments(self, folder: Path, features: FeatureSet, segments: Segments,
+                       names: Mapping[int, str], period: str,
+                       value: CustomerValue | None) -> Sequence[str]:
         """segments.parquet/ by segment (ids exact) and, below CSV_LIMIT customers,
         segments.csv in row order as the pandas engine writes it (formulas neutralised).
         With engine.segments_path the parquet is written beside its place there, and moved
@@ -283,7 +288,7 @@ class CustomersOnSpark:
             written.insert(0, SEGMENTS_FILE)
         return written
 
-    def commit_segments(self) -> None:
+    def commit(self) -> None:
         """The period's segments.parquet moved into its place under engine.segments_path,
         replacing the one of an earlier run of the period: only once the report it belongs
         to is published, so a failed run leaves the earlier one whole."""
@@ -319,9 +324,9 @@ class CustomersOnSpark:
 
 
 @contextlib.contextmanager
-def open_customers(config: Config) -> Iterator[CustomersOnSpark]:
+def open_customers(config: Config) -> Iterator[SparkRows]:
     with spark_session(config.engine, config.report.name) as spark:
-        customers = CustomersOnSpark(spark, config)
+        customers = SparkRows(spark, config)
         try:
             yield customers
         finally:
@@ -500,9 +505,8 @@ def _check_columns(facts: ColumnFacts, spec: FeaturesSection, rows: DataFrame) -
         if facts.not_numbers[column]:
             raise DataError(_text_in_numeric(rows, column, facts.not_numbers[column]))
         if facts.extreme[column]:
-            raise DataError(f"features.numeric: column {column!r} holds values that are "
-                            f"infinite or too large to scale ({facts.extreme[column]:,} rows); "
-                            "fix the data, or clear those cells so they count as missing")
+            raise not_scalable("features.numeric", column,
+                               f"{facts.extreme[column]:,} such values")
     for column, distinct in facts.distinct.items():
         if distinct > MAX_CATEGORIES:
             raise too_many_categories(column)
@@ -510,30 +514,21 @@ def _check_columns(facts: ColumnFacts, spec: FeaturesSection, rows: DataFrame) -
         numeric = column in spec.numeric
         low = facts.lowest[column] if numeric else facts.only_value.get(column)
         if not facts.has_values(column) or (numeric and low is None):
-            raise DataError(f"features: column {column!r} has no values at all; remove it "
-                            "from the features")
+            raise no_values(column)
         if low is not None and (not numeric or low == facts.highest[column]):
-            shown = f"{low:g}" if isinstance(low, float) else repr(low)
-            raise DataError(
-                f"features: column {column!r} holds the same value ({shown}) in every row, so "
-                "it cannot separate segments; remove it or move it to features.profile")
+            raise same_value(column, plain(low))
     for column in spec.log or []:
         lowest = facts.lowest[column]
         if lowest is not None and lowest <= -1:
-            raise DataError(f"features.log: column {column!r} has values down to "
-                            f"{lowest:g}; log1p needs values above -1, so remove it from "
-                            "features.log")
+            raise not_loggable(column, lowest)
     return {c for c in spec.profile if facts.typed_numbers[c] or (
         not facts.typed and not facts.not_numbers[c] and facts.has_values(c))}
 
 
 def _text_in_numeric(rows: DataFrame, column: str, count: int) -> str:
     shown = [r[0] for r in rows.where(column_of(column).isNotNull() & number(column).isNull())
-             .select(column_of(column).cast("string")).limit(3).collect()]
-    return (f"features.numeric: column {column!r} holds text that is not a number: "
-            f"{', '.join(repr(s) for s in shown)}{' ...' if count > len(shown) else ''} "
-            f"({count:,} value{'s' if count != 1 else ''} in all); fix the data, or list the "
-            "column under features.categorical or features.profile")
+             .select(column_of(column).cast("string")).limit(MAX_BAD_VALUES_SHOWN).collect()]
+    return text_in_numeric("features.numeric", column, [repr(s) for s in shown], count)
 
 
 def _check_unique(rows: DataFrame, column: str) -> None:
@@ -550,11 +545,7 @@ def _check_unique(rows: DataFrame, column: str) -> None:
     first = repeated.orderBy(F.col("count").desc(), ID).first()
     if first is None:
         return
-    ids = repeated.count()
-    raise DataError(
-        f"data.id: customer id {first[ID]!r} appears {first['count']} times in column "
-        f"{column!r} ({ids:,} {'id repeats' if ids == 1 else 'ids repeat'}); the data must "
-        "hold one row a customer")
+    raise repeated_id(first[ID], first["count"], column, repeated.count())
 
 
 # ---- typed rows, their order and the sample --------------------------------------------
@@ -599,11 +590,6 @@ def _as_pandas(frame: pd.DataFrame, spec: FeaturesSection,
 
 
 # ---- segments on Spark -----------------------------------------------------------------
-
-
-def _refined(matrix: DataFrame, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    done = refine(matrix, centres)
-    return done.centres, done.sizes
 
 
 def _stable_id(preprocessing: Preprocessing, segments: Segments,
@@ -710,4 +696,4 @@ def _write_csv(rows: DataFrame, target: Path) -> None:
     shutil.rmtree(parts)
 
 
-__all__ = ["CSV_LIMIT", "CustomersOnSpark", "Fit", "open_customers", "stays_on_spark"]
+__all__ = ["CSV_LIMIT", "SparkRows", "open_customers"]
