@@ -79,9 +79,11 @@ def run_report(
         summary = render_period(loaded, period, target, timer)
         if config.email is not None and config.email.send_after_run:
             from reportgen.deliver import build_message, send
+            from reportgen.report import pages
 
             retry = retry_command(loaded.source, period, out)
-            send(build_message(config, target, retry), config.email, retry)
+            send(build_message(config, target, retry, pages(config.report.templates)),
+                 config.email, retry)
     return RunResult(target, summary.model_dump(mode="json"))
 
 
@@ -108,13 +110,13 @@ def _publish(config: Config, prepared: Prepared, fitted: Fitted, described: Desc
     customer where they are, and moves what it wrote elsewhere into place once published."""
     from reportgen import deliver, report
 
-    names = described.saved.names
-    rendered = report.render(described.content, config.output.formats, pdf, timer)
-    files = report.customer_files(described.content, fitted.features.ids)
-    summary = deliver.publish_period(
-        rendered, files, described.saved, config.output.formats, target, timer,
-        lambda folder: rows.write_segments(folder, fitted.features, fitted.segments, names,
-                                           target.name, prepared.value))
+    rendered = report.render(described.content, fitted.features.ids, config.output.formats,
+                             pdf, timer)
+    with deliver.staged_period(rendered, config.output.formats, target, timer) as staged:
+        with timer("files"):
+            written = rows.write_segments(staged.folder, fitted.features, fitted.segments,
+                                          described.saved.names, target.name, prepared.value)
+        summary = staged.finish(described.saved, written)
     rows.commit()
     return summary
 
@@ -188,9 +190,15 @@ def fit_segments(config: Config, prepared: Prepared, timer: StageTimer, rows: Ro
         kept = model.kept_model(previous, customers.features, config.segmentation)
         features = rows.features(customers, kept.preprocessing if kept else None)
     with timer("segmentation"):
-        segments = model.segment_customers(features, config.segmentation, previous, kept,
-                                           rows)
-        segments = rows.label(segments, features, kept)
+        spec = config.segmentation
+        if kept is not None:  # refit: false, and last period's model still fits
+            fit = model.kept_fit(features, spec, kept)
+        else:
+            swept = model.sweep(features.matrix, spec)
+            fit = model.refitted(swept, rows.refine(features.matrix, swept.start,
+                                                    spec.random_state))
+        segments = rows.label(model.carry_over(features, spec, previous, kept, fit),
+                              features, kept)
     with timer("profiles"):
         summarized = rows.summarize(features, segments)
         profiles = model.build_profiles(features, segments, summarized.summaries)
@@ -258,6 +266,7 @@ def send_report(config_path: str | Path, *, out: str | Path | None = None,
     loaded = load_config(config_path, flatten(overrides))
     config = loaded.config
     from reportgen.deliver import build_message, email_section, send, write_eml
+    from reportgen.report import pages
 
     spec = email_section(config)
     report_dir = Path(out or config.output.dir) / config.report.name
@@ -266,7 +275,7 @@ def send_report(config_path: str | Path, *, out: str | Path | None = None,
     check_report_folder(report_dir, period)
     folder = report_dir / period
     retry = retry_command(loaded.source, period, out)
-    outgoing = build_message(config, folder, retry)
+    outgoing = build_message(config, folder, retry, pages(config.report.templates))
     if dry_run:
         return write_eml(outgoing, folder)
     send(outgoing, spec, retry)

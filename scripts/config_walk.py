@@ -1,67 +1,102 @@
-"""The config path from run_report, measured at run time: every call into a reportgen
-function that receives the Config or one of its sections (directly as an argument).
+"""The config path of one run, measured while it runs (issue 30's before/after figures).
 
-Prints: modules entered, visits (a call whose callee module differs from its caller's),
-climbs (a call from a lower layer into a higher one, the layers of pyproject's contract),
-and the calls by module. usage: walk.py CONFIG [--set k=v ...]"""
-import sys, collections, tomllib, pathlib, os
-root = pathlib.Path(os.environ.get("REPO", "/work/main"))
-sys.path.insert(0, str(root))
-layers = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"][0]["layers"]
-rank = {}
-for i, layer in enumerate(layers):
-    for name in layer.split("|"):
-        rank[name.strip()] = len(layers) - i  # higher = upper layer
+Every call into a reportgen function is recorded with its caller's module; a call is on
+the config path when the function receives the Config or one of its sections as an
+argument. Printed: the modules the config path enters, its distinct calls from one module
+into another, and the climbs: calls from a module of a lower layer into one of a higher
+layer (the layers of pyproject.toml's contract), which a one-way pipeline never makes
+(a return to the orchestrator is no call). `--all` counts every call, config or not.
 
-def layer_of(module):
+    python scripts/config_walk.py configs/sample.yaml [--all] [--edges] [key=value ...]
+
+`REPO=<checkout>` measures another checkout (an earlier commit's worktree) with this
+script; the run writes into a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import tomllib
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+REPO = Path(os.environ.get("REPO", Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(REPO))
+
+
+def layer_ranks() -> dict[str, int]:
+    contracts = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]
+    layers = contracts["contracts"][0]["layers"]
+    return {name.strip(): len(layers) - i for i, layer in enumerate(layers)
+            for name in layer.split("|")}
+
+
+def layer_of(module: str, ranks: dict[str, int]) -> int | None:
     parts = module.split(".")
     for n in range(len(parts), 0, -1):
-        if ".".join(parts[:n]) in rank:
-            return rank[".".join(parts[:n])]
+        if ".".join(parts[:n]) in ranks:
+            return ranks[".".join(parts[:n])]
     return None
 
-from reportgen.config.base import Section
-from reportgen.config.schema import Config
-calls = []
-def carries_config(frame):
-    code = frame.f_code
-    for name in code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]:
-        v = frame.f_locals.get(name)
-        if isinstance(v, (Config, Section)):
-            return True
-    return False
 
-def prof(frame, event, arg):
-    if event != "call":
-        return
-    mod = frame.f_globals.get("__name__", "")
-    if not mod.startswith("reportgen") or mod.startswith("reportgen.config"):
-        return
-    back = frame.f_back
-    caller = back.f_globals.get("__name__", "") if back else ""
-    if carries_config(frame):
-        calls.append((caller, mod, frame.f_code.co_name))
+def record_calls(config: str, overrides: dict[str, str], every: bool
+                 ) -> set[tuple[str, str, str]]:
+    from reportgen.api import run_report
+    from reportgen.config.base import Section
+    from reportgen.config.schema import Config
 
-from reportgen.api import run_report
-args = sys.argv[1:]
-cfg = args[0]
-over = dict(a.split("=", 1) for a in args[1:])
-sys.setprofile(prof)
-try:
-    run_report(cfg, out=os.environ.get("OUT", "/tmp/walk/out"), period="2026-11", **over)
-finally:
-    sys.setprofile(None)
-modules = collections.Counter()
-visits = 0; climbs = []
-for caller, callee, fn in sorted(set(calls)):
-    if caller != callee:
-        visits += 1
-        modules[callee] += 1
-        a, b = layer_of(caller), layer_of(callee)
-        if a is not None and b is not None and b > a:
-            climbs.append(f"{caller} -> {callee}.{fn}")
-print(f"modules entered: {len(modules)}; visits (distinct calls across modules): {visits}; climbs: {len(climbs)}")
-for m, n in sorted(modules.items()):
-    print(f"  {m}: {n}")
-for c in climbs:
-    print("  climb:", c)
+    calls: set[tuple[str, str, str]] = set()
+
+    def carries_config(frame: FrameType) -> bool:
+        code = frame.f_code
+        names = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+        return any(isinstance(frame.f_locals.get(n), Config | Section) for n in names)
+
+    def profile(frame: FrameType, event: str, arg: Any) -> None:
+        if event != "call":
+            return
+        module = frame.f_globals.get("__name__", "")
+        if not module.startswith("reportgen") or module.startswith("reportgen.config"):
+            return
+        caller = frame.f_back.f_globals.get("__name__", "") if frame.f_back else ""
+        if every and not caller.startswith("reportgen"):
+            return
+        if every or carries_config(frame):
+            calls.add((caller, module, frame.f_code.co_name))
+
+    with tempfile.TemporaryDirectory() as out:
+        sys.setprofile(profile)
+        try:
+            run_report(config, out=out, period="2026-11", **overrides)
+        finally:
+            sys.setprofile(None)
+    return calls
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("config")
+    parser.add_argument("overrides", nargs="*", help="key=value, as --set")
+    parser.add_argument("--all", action="store_true", help="every call, not only config's")
+    parser.add_argument("--edges", action="store_true", help="list the calls")
+    args = parser.parse_args()
+    overrides = dict(item.split("=", 1) for item in args.overrides)
+    ranks = layer_ranks()
+    calls = sorted(c for c in record_calls(args.config, overrides, args.all) if c[0] != c[1])
+    climbs = [c for c in calls if (a := layer_of(c[0], ranks)) is not None
+              and (b := layer_of(c[1], ranks)) is not None and b > a]
+    print(f"modules entered: {len({callee for _, callee, _ in calls})}; distinct calls "
+          f"across modules: {len(calls)}; climbs: {len(climbs)}")
+    for caller, callee, function in climbs:
+        print(f"  climb: {caller} -> {callee}.{function}")
+    if args.edges:
+        for caller, callee, function in calls:
+            print(f"  {caller} -> {callee}.{function}")
+
+
+if __name__ == "__main__":
+    main()

@@ -73,6 +73,8 @@ def content(folder: Path | None = None, period: str = "2026-11",
     segmentation = segmentation or fit()
     segments = Segments(ids=(1, 2), labels=segmentation.stable_labels,
                         colors={1: "#0072B2", 2: "#E69F00"}, fit=segmentation)
+    base = folder or Path("/nowhere")
+    config = Config.model_validate(RAW_CONFIG, context={"base_dir": base})
     rows = PandasRows(lambda: customers)
     summarized = rows.summarize(features, segments)
     profiles = build_profiles(features, segments, summarized.summaries)
@@ -80,8 +82,6 @@ def content(folder: Path | None = None, period: str = "2026-11",
     personas = name_segments(profiles, naming, features)
     advice = recommendation_rules(RecommendationsSection(**RAW_CONFIG["recommendations"]),
                                   features, None, {})
-    base = folder or Path("/nowhere")
-    config = Config.model_validate(RAW_CONFIG, context={"base_dir": base})
     loaded = LoadedConfig(config=config, source=base / "six.yaml", raw=RAW_CONFIG,
                           sha256="cd" * 32)
     return build_content(

@@ -6,6 +6,7 @@ import re
 
 from reportgen import run_report
 from reportgen.deliver.archive import rebuild_indexes
+from reportgen.report import pages
 
 
 def links(html: str) -> list[str]:
@@ -43,7 +44,7 @@ def test_a_period_with_a_broken_summary_is_listed_without_numbers(small_project)
     broken.mkdir()
     (broken / "summary.json").write_text("{not json")
     (broken / "report.html").write_text("<html></html>")
-    rebuild_indexes(result.folder.parent.parent)
+    rebuild_indexes(result.folder.parent.parent, pages(None))
     index = (result.folder.parent / "index.html").read_text()
     rows = {m.group(1): m.group(0) for m in re.finditer(
         r"<tr>\s*<td><strong>(\d{4}-\d\d)</strong>.*?</tr>", index, re.S)}
@@ -70,7 +71,7 @@ def test_the_index_is_built_from_the_summaries_alone(tmp_path):
         summary = build_summary(handmade.content(period=period), {}, ["report.html"], model)
         (folder / "summary.json").write_bytes(record.summary_bytes(summary))
         (folder / "report.html").write_text("<html></html>")
-    rebuild_indexes(tmp_path)
+    rebuild_indexes(tmp_path, pages(None))
     index = (tmp_path / "six" / "index.html").read_text()
     assert re.findall(r"<strong>(\d{4}-\d\d)</strong>", index) == ["2026-11", "2026-10"]
     row = index[index.index("<strong>2026-11</strong>"):index.index("<strong>2026-10</strong>")]

@@ -47,7 +47,7 @@ def load_customers(config: Config, period: str) -> Customers:
     """The period's customers; `period` (YYYY-MM) only matters to a SQL query's dates."""
     features = effective_features(config)
     needed = required_columns(config, features)
-    parameters = query_parameters(config, period)
+    parameters = query_parameters(config, period) if config.data.sql is not None else None
     if config.transactions is None:
         table = load_table(config.data, needed, parameters)
         sales = purchases = None
@@ -125,7 +125,8 @@ def transaction_columns(config: Config) -> dict[str, str]:
     return columns
 
 
-def _from_sales_lines(config: Config, needed: dict[str, str], parameters: dict[str, dt.date]
+def _from_sales_lines(config: Config, needed: dict[str, str],
+                      parameters: dict[str, dt.date] | None
                       ) -> tuple[Table, SalesSummary, PurchaseHistories | None]:
     spec = config.transactions
     assert spec is not None

@@ -13,17 +13,18 @@ template fails the run while the earlier report of the period is still in place.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from jinja2 import Environment
+from typing import Any
 
 from reportgen.files import is_own_folder, write_atomically
 from reportgen.folders import index_lock, listed_periods
 from reportgen.record import Segment, Summary, read_summary
-from reportgen.report.page import DEFAULT_ACCENT
-from reportgen.report.templating import make_environment, render_template
+
+# A template's name and context to its text: the report stage's (report.Rendered.pages,
+# report.pages), so that deliver never holds a template itself.
+PageRenderer = Callable[[str, Mapping[str, Any]], str]
 
 
 @dataclass(frozen=True)
@@ -50,22 +51,21 @@ class ReportEntry:
         return self.periods[0]
 
 
-def rebuild_indexes(out_root: Path, templates: Path | None = None) -> list[Path]:
+def rebuild_indexes(out_root: Path, render: PageRenderer) -> list[Path]:
     """Rewrite every report's index and the output folder's index; return their paths.
 
     Under the index lock (folders.py): the folders are read only once it is held, so a
     report that finished meanwhile is listed by whichever rebuild comes second.
     """
-    env = make_environment(templates)
     with index_lock(out_root):
-        return write_pages(index_pages(out_root, env))
+        return write_pages(index_pages(out_root, render))
 
 
 Pages = list[tuple[Path, str]]
 
 
-def index_pages(out_root: Path, env: Environment, staged: Mapping[Path, Path] | None = None
-                ) -> Pages:
+def index_pages(out_root: Path, render: PageRenderer,
+                staged: Mapping[Path, Path] | None = None) -> Pages:
     """The index pages' paths and text, rendered in memory. `staged` maps a period folder
     about to be published to the staging folder that holds it, so the pages can be made
     (and a broken template found) before the period replaces an earlier one."""
@@ -74,11 +74,8 @@ def index_pages(out_root: Path, env: Environment, staged: Mapping[Path, Path] | 
     folders |= {period.parent for period in staged}
     reports = [r for r in (read_report(d, staged) for d in sorted(folders)) if r is not None]
     pages = [(out_root / report.name / "index.html",
-              render_template(env, "archive_report.html.j2",
-                              {"report": report, "accent": DEFAULT_ACCENT}))
-             for report in reports]
-    pages.append((out_root / "index.html", render_template(
-        env, "archive_root.html.j2", {"reports": reports, "accent": DEFAULT_ACCENT})))
+              render("archive_report.html.j2", {"report": report})) for report in reports]
+    pages.append((out_root / "index.html", render("archive_root.html.j2", {"reports": reports})))
     return pages
 
 
@@ -120,4 +117,4 @@ def _when(text: str) -> dt.datetime | None:
         return None
 
 
-__all__ = ["index_pages", "rebuild_indexes", "write_pages"]
+__all__ = ["PageRenderer", "index_pages", "rebuild_indexes", "write_pages"]

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from reportgen.config.email import EmailSection
 from reportgen.config.schema import Config
+from reportgen.deliver.archive import PageRenderer
 from reportgen.errors import ConfigError, DeliveryError
 from reportgen.files import read_own_file, write_atomically
 from reportgen.record import SUMMARY_FILE, Summary, read_summary
-from reportgen.report.templating import make_environment, render_template
 from reportgen.text import period_label
 
 MAX_PDF_BYTES = 2**30  # email.max_attachment_mb is checked first; this only bounds the read
@@ -38,8 +38,10 @@ def email_section(config: Config) -> EmailSection:
     return config.email
 
 
-def build_message(config: Config, folder: Path, retry: str) -> Outgoing:
-    """The message for the period in `folder`: subject, text and HTML body, PDF attached."""
+def build_message(config: Config, folder: Path, retry: str, render: PageRenderer
+                  ) -> Outgoing:
+    """The message for the period in `folder`: subject, text and HTML body (`render`: the
+    report stage's, report.pages), PDF attached."""
     spec = email_section(config)
     summary = _summary(folder, retry)
     pdf = _pdf(folder, spec)
@@ -53,10 +55,9 @@ def build_message(config: Config, folder: Path, retry: str) -> Outgoing:
         message["Cc"] = ", ".join(spec.cc)
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = make_msgid(domain=spec.sender.rsplit("@", 1)[-1])
-    env = make_environment(config.report.templates)
     context = body_context(summary, url)
-    message.set_content(render_template(env, "email.txt.j2", context))
-    message.add_alternative(render_template(env, "email.html.j2", context), subtype="html")
+    message.set_content(render("email.txt.j2", context))
+    message.add_alternative(render("email.html.j2", context), subtype="html")
     message.add_attachment(read_own_file(pdf, MAX_PDF_BYTES), maintype="application",
                            subtype="pdf", filename=f"{config.report.name}-{folder.name}.pdf")
     return Outgoing(message, [*spec.to, *spec.cc, *spec.bcc], pdf)

@@ -12,21 +12,18 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from jinja2 import Environment
-
 from reportgen import record
-from reportgen.deliver.archive import index_pages, write_pages
+from reportgen.deliver.archive import PageRenderer, index_pages, write_pages
 from reportgen.deliver.audiences import write_audiences
 from reportgen.errors import OutputError
 from reportgen.files import remove_stale, temporary_prefix
 from reportgen.folders import index_lock
 from reportgen.model.savedmodel import FILE as MODEL_FILE
 from reportgen.model.savedmodel import SavedModel, write_model
-from reportgen.report.tables import CustomerFiles
-from reportgen.report.templating import Rendered, make_environment
+from reportgen.report.templating import Rendered
 from reportgen.timing import StageTimer
 
 
@@ -36,41 +33,51 @@ def clear_leftovers(target: Path) -> None:
         remove_stale(folder)
 
 
-SegmentsWriter = Callable[[Path], Sequence[str]]
+class StagedPeriod:
+    """A period's files being written into its staging folder: the PDF drawn by its
+    process while the HTML and the data files are written, summary.json last."""
 
-
-def publish_period(rendered: Rendered, files: CustomerFiles, model: SavedModel,
-                   formats: Sequence[str], target: Path, timer: StageTimer,
-                   write_segments: SegmentsWriter) -> record.Summary:
-    """Write the period's files from the report stage's `rendered` page: the PDF is drawn
-    by its process while this one writes the HTML and the data files, and waited for
-    last. `write_segments`: the writer of a row a customer into the staging folder, where
-    the customers are (model/rows.py); it returns the names it wrote."""
-    with staged_folder(target, rendered.env, timer) as folder:
-        outputs = []
+    def __init__(self, folder: Path, rendered: Rendered, formats: Sequence[str],
+                 timer: StageTimer) -> None:
+        self.folder, self.rendered, self.timer = folder, rendered, timer
+        self.outputs: list[str] = []
         if rendered.pdf is not None:
-            with timer.more("pdf"):  # the PDF process draws while the files below are written
+            with timer.more("pdf"):  # the PDF process draws while the files are written
                 rendered.pdf.draw(folder / "report.pdf")
         if rendered.html is not None and "html" in formats:
             with timer.more("html"):
                 (folder / "report.html").write_text(rendered.html, encoding="utf-8")
-            outputs.append("report.html")
-        with timer("files"):
-            segment_files = list(write_segments(folder))
-            audiences = write_audiences(files.audiences, folder)
+            self.outputs.append("report.html")
+
+    def finish(self, model: SavedModel, segment_files: Sequence[str]) -> record.Summary:
+        """The audiences, model.json, the PDF waited for, and summary.json;
+        `segment_files`: what was written a row a customer (model/rows.py)."""
+        rendered, timer, folder = self.rendered, self.timer, self.folder
+        with timer.more("files"):
+            audiences = write_audiences(rendered.audiences, folder)
             model_file = write_model(model, folder / MODEL_FILE)
         if rendered.pdf is not None:
             with timer.more("pdf"):
                 rendered.pdf.finish()
-            outputs.append("report.pdf")
-        outputs += [*segment_files, *audiences, MODEL_FILE, record.SUMMARY_FILE]
-        summary = rendered.summary(timer.timings, outputs, model_file)
+            self.outputs.append("report.pdf")
+        self.outputs += [*segment_files, *audiences, MODEL_FILE, record.SUMMARY_FILE]
+        summary = rendered.summary(timer.timings, self.outputs, model_file)
         (folder / record.SUMMARY_FILE).write_bytes(record.summary_bytes(summary))
-    return summary
+        return summary
 
 
 @contextlib.contextmanager
-def staged_folder(target: Path, env: Environment | None = None,
+def staged_period(rendered: Rendered, formats: Sequence[str], target: Path,
+                  timer: StageTimer) -> Iterator[StagedPeriod]:
+    """The period's staging folder with the report stage's page written into it; on
+    success it replaces `target` as a whole and the archive's index pages are rewritten,
+    on failure it is removed (staged_folder)."""
+    with staged_folder(target, rendered.pages, timer) as folder:
+        yield StagedPeriod(folder, rendered, formats, timer)
+
+
+@contextlib.contextmanager
+def staged_folder(target: Path, render: PageRenderer,
                   timer: StageTimer | None = None) -> Iterator[Path]:
     """Yield an empty temporary folder; on success it replaces `target` as a whole, and the
     archive's index pages are rewritten (publish_with_indexes)."""
@@ -80,7 +87,7 @@ def staged_folder(target: Path, env: Environment | None = None,
     try:
         yield staging
         with timer("publish") if timer is not None else contextlib.nullcontext():
-            publish_with_indexes(staging, target, env or make_environment(None))
+            publish_with_indexes(staging, target, render)
     except OSError as exc:  # disk full, file too large, permissions changed mid-run
         shutil.rmtree(staging, ignore_errors=True)
         raise OutputError(
@@ -98,7 +105,7 @@ def current_umask() -> int:
     return mask
 
 
-def publish_with_indexes(staging: Path, target: Path, env: Environment) -> None:
+def publish_with_indexes(staging: Path, target: Path, render: PageRenderer) -> None:
     """Everything that can fail is done before the rename: the index lock opened (a
     symbolic link there is refused), the index pages rendered in memory with the staged
     period in them. After it, only writing the pages can fail, and its line says that the
@@ -106,7 +113,7 @@ def publish_with_indexes(staging: Path, target: Path, env: Environment) -> None:
     misses a report published meanwhile."""
     out_root = target.parent.parent
     with index_lock(out_root):
-        pages = index_pages(out_root, env, {target: staging})
+        pages = index_pages(out_root, render, {target: staging})
         publish(staging, target)
         try:
             write_pages(pages)

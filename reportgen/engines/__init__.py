@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 
 from reportgen.config.schema import Config
+from reportgen.data.customers import load_customers
 from reportgen.model.pandasrows import PandasRows
 from reportgen.model.rows import Rows
 
@@ -31,15 +33,12 @@ def open_rows(config: Config, period: str, resident: bool = True) -> Iterator[Ro
 
 
 def in_process(config: Config, period: str) -> PandasRows:
-    """The customers in this process, read by the configured engine; `period` (YYYY-MM)
-    matters only to a SQL query's dates."""
+    """The customers in this process, read by the configured engine."""
     if config.engine.spark:
-        from reportgen.engines.spark import driver_note, load_customers
+        from reportgen.engines.spark import DriverRows
 
-        return PandasRows(lambda: load_customers(config), driver_note(config))
-    from reportgen.data import load_customers as read_here
-
-    return PandasRows(lambda: read_here(config, period))
+        return DriverRows(config)
+    return PandasRows(partial(load_customers, config, period))  # period: a query's dates
 
 
 __all__ = ["in_process", "open_rows"]

@@ -35,13 +35,7 @@ from reportgen.folders import listed_periods
 from reportgen.model.features import FeatureSet
 from reportgen.model.savedmodel import FILE as MODEL_FILE
 from reportgen.model.savedmodel import LEGACY_FILE, SavedModel, read_model
-from reportgen.model.segment import (
-    Refiner,
-    Segmentation,
-    score_saved,
-    segment,
-    with_ids,
-)
+from reportgen.model.segment import Segmentation, score_saved, with_ids
 from reportgen.record import Summary, read_summary
 from reportgen.text import period_label
 
@@ -162,16 +156,19 @@ class Segments:
         return self.labels == segment_id
 
 
-def segment_customers(features: FeatureSet, spec: SegmentationSection,
-                      previous: Previous | None, kept: SavedModel | None,
-                      rows: Refiner) -> Segments:
-    """Fit (or, with a kept model, score) and give every segment its stable id. `rows`:
-    where the final K-Means is refitted on every customer (segment.segment)."""
+def kept_fit(features: FeatureSet, spec: SegmentationSection, kept: SavedModel
+             ) -> Segmentation:
+    """The customers scored with last period's model, unchanged (`refit: false`)."""
+    return score_saved(features.matrix, kept.centres, tuple(kept.cluster_ids), spec,
+                       kept.fitted_in)
+
+
+def carry_over(features: FeatureSet, spec: SegmentationSection, previous: Previous | None,
+               kept: SavedModel | None, fit: Segmentation) -> Segments:
+    """Give every segment of `fit` (segment.refitted, or kept_fit with a kept model) its
+    stable id: matched to last period's where it has one, numbered afresh where not."""
     if kept is not None:
-        fit = score_saved(features.matrix, kept.centres, tuple(kept.cluster_ids), spec,
-                          kept.fitted_in)
         return _carried(fit, _matching(previous, fit, features.matrix, refit=False), kept)
-    fit = segment(features.matrix, spec, rows)
     if previous is None:
         return _numbered_afresh(fit, None)
     model = previous.model

@@ -4,36 +4,38 @@ scikit-learn on the whole table."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from reportgen.config.schema import SegmentationSection
 from reportgen.data.customers import Customers
 from reportgen.data.memory import text_budget
 from reportgen.model.continuity import Previous, Segments
 from reportgen.model.features import FeatureSet, Preprocessing, build_features
 from reportgen.model.population import MigrationCounts, Population, count_bins
 from reportgen.model.profile import summarize
-from reportgen.model.rows import Loader, Summarized
+from reportgen.model.rows import Summarized
 from reportgen.model.savedmodel import SavedModel
-from reportgen.model.segment import IN_PROCESS, Refined
+from reportgen.model.segment import Refined, refit
 from reportgen.model.value import CustomerValue
 from reportgen.record import SEGMENTS_FILE, read_segments, segments_frame, write_csv
 
 
 class PandasRows:
-    """`load` reads the customer table (data.load_customers, or an engine that aggregates
-    sales lines elsewhere and returns one row a customer); `method` is that engine's
-    sentence for the appendix, None when everything ran here."""
+    """The rows read here by `read` (data.load_customers with the run's config and
+    period). An engine that reads or aggregates them elsewhere and brings one row a
+    customer here overrides `load`, and says so in `method`, its sentence for the appendix
+    (None: everything ran here)."""
 
-    def __init__(self, load: Loader, method: str | None = None) -> None:
-        self._load, self.method = load, method
+    method: str | None = None
+
+    def __init__(self, read: Callable[[], Customers]) -> None:
+        self.read = read
 
     def load(self) -> Customers:
-        return self._load()
+        return self.read()
 
     def counted(self, features: FeatureSet) -> int:
         return len(features.frame)
@@ -42,9 +44,8 @@ class PandasRows:
         return build_features(customers.table, customers.features, fitted,
                               profile_log=customers.profile_log)
 
-    def refine(self, matrix: np.ndarray, start: np.ndarray,
-               spec: SegmentationSection) -> Refined:
-        return IN_PROCESS.refine(matrix, start, spec)
+    def refine(self, matrix: np.ndarray, start: np.ndarray, seed: int) -> Refined:
+        return refit(matrix, start, seed)
 
     def label(self, segments: Segments, features: FeatureSet,
               kept: SavedModel | None) -> Segments:

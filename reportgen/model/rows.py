@@ -12,14 +12,13 @@ numbers or the per-segment sums is not, and is the same code whatever the engine
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from reportgen.config.schema import SegmentationSection
 from reportgen.data.customers import Customers
 from reportgen.model.continuity import Previous, Segments
 from reportgen.model.features import FeatureSet, Preprocessing
@@ -56,9 +55,9 @@ class Rows(Protocol):
         preprocessing fitted on every row (or `fitted`, a kept model's, as it is)."""
         ...
 
-    def refine(self, matrix: np.ndarray, start: np.ndarray,
-               spec: SegmentationSection) -> Refined:
-        """The chosen k refitted on every row from the sweep's centres (segment.Refiner)."""
+    def refine(self, matrix: np.ndarray, start: np.ndarray, seed: int) -> Refined:
+        """The sweep's k refitted on every row from its centres (`start`); `matrix` (the
+        rows this process holds) labelled with the result."""
         ...
 
     def label(self, segments: Segments, features: FeatureSet,
@@ -92,5 +91,3 @@ class Rows(Protocol):
         report it belongs to is published."""
         ...
 
-
-Loader = Callable[[], Customers]

@@ -11,7 +11,6 @@ import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Protocol
 
 import numpy as np
 from sklearn.cluster import KMeans
@@ -35,25 +34,11 @@ class Refined:
     labels: np.ndarray
 
 
-class Refiner(Protocol):
-    """Where the refit runs: on the rows themselves, wherever they are (model/rows.py)."""
-
-    def refine(self, matrix: np.ndarray, start: np.ndarray,
-               spec: SegmentationSection) -> Refined: ...
-
-
-class InProcess:
+def refit(matrix: np.ndarray, start: np.ndarray, seed: int) -> Refined:
     """The refit when `matrix` holds every customer: scikit-learn's K-Means on it."""
-
-    def refine(self, matrix: np.ndarray, start: np.ndarray,
-               spec: SegmentationSection) -> Refined:
-        model = refit_on_all(matrix, start, spec)
-        labels = model.labels_
-        return Refined(model.cluster_centers_, np.bincount(labels, minlength=len(start)),
-                       labels)
-
-
-IN_PROCESS = InProcess()
+    model = refit_on_all(matrix, start, seed)
+    labels = model.labels_
+    return Refined(model.cluster_centers_, np.bincount(labels, minlength=len(start)), labels)
 
 
 @dataclass(frozen=True)
@@ -152,12 +137,33 @@ class Segmentation:
         return self.stability is None or bool(self.stable_ks)
 
 
-def segment(matrix: np.ndarray, spec: SegmentationSection,
-            rows: Refiner = IN_PROCESS) -> Segmentation:
-    """Sweep k, choose one by the configured criterion, and label every row with it.
+@dataclass(frozen=True)
+class Sweep:
+    """The k sweep and the k it chose; `start`: that k's centres, where the refit on every
+    customer begins (model/rows.Rows.refine, or `refit` here)."""
 
-    `rows`: where the chosen k is refitted on every customer, from the sweep's centres;
-    when `matrix` holds a sample of them, the sizes and the row count are the refit's."""
+    k: int
+    start: np.ndarray
+    scores: tuple[KScore, ...]
+    method: str
+    knee: int | None
+    silhouette_rows: int
+    sweep_rows: int
+    stability: Stability
+    smallest_shares: tuple[float, ...]
+    min_share: float
+
+
+def segment(matrix: np.ndarray, spec: SegmentationSection) -> Segmentation:
+    """Sweep k, choose one by the configured criterion, and label every row with it, when
+    `matrix` holds every customer."""
+    swept = sweep(matrix, spec)
+    return refitted(swept, refit(matrix, swept.start, spec.random_state))
+
+
+def sweep(matrix: np.ndarray, spec: SegmentationSection) -> Sweep:
+    """K-Means for every k of the range on `matrix` (or a seeded sample of its rows), and
+    the k the configured criterion chooses."""
     low, high = spec.k
     check_enough_rows(matrix, high, fixed=low == high)
     swept = rows_for_sweep(matrix, spec)
@@ -172,16 +178,24 @@ def segment(matrix: np.ndarray, spec: SegmentationSection,
     smallest = tuple(float(np.bincount(m.labels_).min() / len(swept)) for m in models.values())
     k = choose_k(scores, method, knee, measured, dict(zip(models, smallest, strict=True)),
                  spec.min_share)
-    refined = rows.refine(matrix, models[k].cluster_centers_.astype(np.float64), spec)
-    sizes = refined.sizes
-    order = size_order(sizes)
+    return Sweep(k=k, start=models[k].cluster_centers_.astype(np.float64),
+                 scores=tuple(scores), method=method, knee=knee,
+                 silhouette_rows=len(sample) if sample is not None else len(swept),
+                 sweep_rows=len(swept), stability=measured, smallest_shares=smallest,
+                 min_share=spec.min_share)
+
+
+def refitted(swept: Sweep, refined: Refined) -> Segmentation:
+    """The sweep's k refitted on every customer: positions 1..k by size, largest first;
+    when the sweep saw a sample, the sizes and the row count are the refit's."""
+    order = size_order(refined.sizes)
     return Segmentation(
-        k=k, labels=relabel(refined.labels, order), centres=refined.centres, order=order,
-        scores=tuple(scores), method=method, knee=knee,
-        silhouette_rows=len(sample) if sample is not None else len(swept),
-        n_rows=int(np.sum(sizes)),
-        ids=tuple(range(1, k + 1)), sweep_rows=len(swept), stability=measured,
-        smallest_shares=smallest, min_share=spec.min_share)
+        k=swept.k, labels=relabel(refined.labels, order), centres=refined.centres,
+        order=order, scores=swept.scores, method=swept.method, knee=swept.knee,
+        silhouette_rows=swept.silhouette_rows, n_rows=int(np.sum(refined.sizes)),
+        ids=tuple(range(1, swept.k + 1)), sweep_rows=swept.sweep_rows,
+        stability=swept.stability, smallest_shares=swept.smallest_shares,
+        min_share=swept.min_share)
 
 
 def rows_for_sweep(matrix: np.ndarray, spec: SegmentationSection) -> np.ndarray:
@@ -198,7 +212,7 @@ def rows_for_sweep(matrix: np.ndarray, spec: SegmentationSection) -> np.ndarray:
     return matrix[np.sort(rows)]
 
 
-def refit_on_all(matrix: np.ndarray, start: np.ndarray, spec: SegmentationSection) -> KMeans:
+def refit_on_all(matrix: np.ndarray, start: np.ndarray, seed: int) -> KMeans:
     """The chosen k on every row in double precision, started from the sweep's centres.
 
     The sweep runs in single precision on at most `sweep_sample` rows (K-Means is bound
@@ -209,7 +223,7 @@ def refit_on_all(matrix: np.ndarray, start: np.ndarray, spec: SegmentationSectio
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)
         return KMeans(n_clusters=len(start), init=start.astype(matrix.dtype), n_init=1,
-                      random_state=spec.random_state).fit(matrix)
+                      random_state=seed).fit(matrix)
 
 
 def with_ids(seg: Segmentation, ids: list[int]) -> Segmentation:

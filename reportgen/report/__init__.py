@@ -13,15 +13,14 @@ if TYPE_CHECKING:
     from reportgen.report.changes import Changes, Now, compare
     from reportgen.report.content import ReportContent, build_content
     from reportgen.report.preview import preview_page
-    from reportgen.report.tables import CustomerFiles, customer_files
-    from reportgen.report.templating import Rendered, render
+    from reportgen.report.templating import Pages, Rendered, pages, render
 
-__all__ = ["Changes", "CustomerFiles", "Now", "Rendered", "ReportContent", "build_content",
-           "compare", "customer_files", "preview_page", "render"]
+__all__ = ["Changes", "Now", "Pages", "Rendered", "ReportContent", "build_content", "compare",
+           "pages", "preview_page", "render"]
 _HOMES = {"Changes": "changes", "Now": "changes", "compare": "changes",
           "ReportContent": "content", "build_content": "content", "preview_page": "preview",
-          "Rendered": "templating", "render": "templating", "CustomerFiles": "tables",
-          "customer_files": "tables"}
+          "Pages": "templating", "Rendered": "templating", "pages": "templating",
+          "render": "templating"}
 
 
 def __getattr__(name: str) -> Any:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -27,19 +26,6 @@ FOLDER = "audiences"
 MOVERS = "movers.csv"
 MOVER_COLUMNS = ["id", "from_segment", "from_persona", "to_segment", "to_persona", "value",
                  "p_alive", "last_year_spend", "spend_at_risk"]
-
-
-@dataclass(frozen=True)
-class CustomerFiles:
-    """The files of the report stage a row a customer, by their path in the period's
-    folder, ids as they were in the data (segments.csv is written where the rows are,
-    model/rows.py)."""
-
-    audiences: dict[str, pd.DataFrame]
-
-
-def customer_files(content: ReportContent, ids: pd.Series) -> CustomerFiles:
-    return CustomerFiles(audiences=audiences(content, ids))
 
 
 def audiences(content: ReportContent, ids: pd.Series) -> dict[str, pd.DataFrame]:

@@ -14,7 +14,7 @@ import mimetypes
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from html.parser import HTMLParser
 from importlib import metadata
@@ -41,9 +41,11 @@ from reportgen.text import format_number, format_share, signed
 from reportgen.timing import StageTimer
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from reportgen.report.content import ReportContent
 
-__all__ = ["Rendered", "confined_fetcher", "render"]
+__all__ = ["Pages", "Rendered", "confined_fetcher", "pages", "render"]
 
 ENTRY_TEMPLATE = "report.html.j2"
 
@@ -285,26 +287,54 @@ def pdf_job(env: jinja2.Environment, context: dict[str, Any], charts: dict[str, 
 
 
 @dataclass(frozen=True)
-class Rendered:
-    """A period's page as the report stage renders it, for deliver to write: the
-    templates (the archive's index pages use them too), report.html's text, the PDF being
-    drawn, and summary.json, made last because it records every stage's time and the
-    files written."""
+class Pages:
+    """The templates of the pages besides the report (the archive's index pages, the
+    email's bodies), rendered by name: deliver renders through this and never holds a
+    template itself. `defaults` go into every context (the archive's accent colour)."""
 
     env: jinja2.Environment
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+
+    def __call__(self, name: str, context: Mapping[str, Any]) -> str:
+        return render_template(self.env, name, {**self.defaults, **context})
+
+
+def pages(templates: Path | None) -> Pages:
+    """The templates of the archive and the email (report.templates' own where it
+    overrides them), outside a run (`reportgen send`, a rebuilt archive)."""
+    return pages_of(make_environment(templates))
+
+
+def pages_of(env: jinja2.Environment) -> Pages:
+    from reportgen.report.page import DEFAULT_ACCENT  # the archive's colour
+
+    return Pages(env, {"accent": DEFAULT_ACCENT})
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A period's page as the report stage renders it, for deliver to write: the other
+    pages' templates (the archive's index pages), report.html's text, the PDF being
+    drawn, the audiences, and summary.json, made last because it records every stage's
+    time and the files written."""
+
+    pages: Pages
     html: str | None
     pdf: PdfJob | None
     summary: Callable[[Mapping[str, float], Sequence[str], Mapping[str, Any]], Summary]
+    audiences: Mapping[str, pd.DataFrame]  # by path in the period's folder (tables.py)
 
 
-def render(content: ReportContent, formats: Sequence[str], worker: PdfWorker | None,
-           timer: StageTimer) -> Rendered:
-    """The charts, the page context, the HTML and the PDF's page, in one call. Each chart
+def render(content: ReportContent, ids: pd.Series, formats: Sequence[str],
+           worker: PdfWorker | None, timer: StageTimer) -> Rendered:
+    """The charts, the page context, the HTML, the PDF's page and the audiences (`ids`:
+    the customers', row-aligned with the value stage's figures), in one call. Each chart
     goes to the PDF process as soon as it is built, so it converts them while the rest is
     rendered; `worker` is None when no PDF is wanted."""
     from reportgen.report.chartset import build_charts
     from reportgen.report.page import page_context
     from reportgen.report.summary import build_summary
+    from reportgen.report.tables import audiences
 
     with timer("charts"):
         env = make_environment(content.report.templates)
@@ -319,8 +349,10 @@ def render(content: ReportContent, formats: Sequence[str], worker: PdfWorker | N
     if "html" in formats:
         with timer("html"):
             html = html_page(env, context, charts)
-    return Rendered(env, html, pdf, lambda timings, outputs, model_file: build_summary(
-        content, timings, outputs, model_file))
+    return Rendered(pages_of(env), html, pdf,
+                    lambda timings, outputs, model_file: build_summary(
+                        content, timings, outputs, model_file),
+                    audiences(content, ids))
 
 
 REMOTE_RE = re.compile(r"^\s*(?:https?:|ftp:|file:|//)", re.IGNORECASE)

@@ -11,6 +11,7 @@ the same guard the pandas reader uses.
 from __future__ import annotations
 
 import hashlib
+from functools import partial
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -29,9 +30,20 @@ from reportgen.engines.spark.collect import check_collectable
 from reportgen.engines.spark.read import read_rows
 from reportgen.engines.spark.sales import aggregate
 from reportgen.engines.spark.session import spark_session
+from reportgen.engines.spark.wording import driver_note
+from reportgen.model.pandasrows import PandasRows
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
+
+
+class DriverRows(PandasRows):
+    """The customers read (and, from sales lines, aggregated) by Spark, then brought to the
+    driver, where the other steps run as the pandas engine runs them."""
+
+    def __init__(self, config: Config) -> None:
+        super().__init__(partial(load_customers, config))
+        self.method = driver_note(config)
 
 
 def load_customers(config: Config) -> Customers:

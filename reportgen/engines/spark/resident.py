@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from reportgen.config.schema import Config, FeaturesSection, SegmentationSection
+from reportgen.config.schema import Config, FeaturesSection
 from reportgen.data.customers import Customers, effective_features, required_columns
 from reportgen.data.files import INTEGRAL_FLOAT_RE, Table, repeated_id
 from reportgen.engines.spark.columns import column as column_of
@@ -200,8 +200,7 @@ class SparkRows:
         return sample_features(customers.table, customers.features, preprocessing,
                                customers.profile_log)
 
-    def refine(self, matrix: np.ndarray, start: np.ndarray,
-               spec: SegmentationSection) -> Refined:
+    def refine(self, matrix: np.ndarray, start: np.ndarray, seed: int) -> Refined:
         """Lloyd's iterations over every row on Spark; the sample labelled with the result."""
         assert self._matrix is not None
         done = refine(self._matrix, start)
@@ -230,7 +229,7 @@ class SparkRows:
             c: n for c, n in self._missing.items() if n}
         return Population(n_rows=self._n_with_id, n_customers=self._n,
                           missing=self._missing, imputed=imputed, bins=summarized.bins,
-                          migration=migration, method=resident_note(self.config))
+                          migration=migration, method=resident_note(self.config.engine.master))
 
     def migration(self, previous: Previous, features: FeatureSet,
                   segments: Segments) -> MigrationCounts:
