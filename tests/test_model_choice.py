@@ -146,7 +146,7 @@ def test_a_parameter_on_a_flat_ridge_is_said_in_words():
     identified, and that is what the page prints."""
     from helpers import ROOT
 
-    from reportgen.report.worthview import ridge_sentences
+    from reportgen.report.worthwording import ridge_sentences
 
     config = load_config(ROOT / "configs" / "transactions.yaml", {}).config
     value = customer_value(data.load_customers(config, "2026-12"), config.value)

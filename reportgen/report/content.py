@@ -26,7 +26,8 @@ from reportgen.model.value import CustomerValue
 from reportgen.report import chartdata, wording
 from reportgen.report.changes import Changes
 from reportgen.report.facts import DataFacts, FeatureFacts, SegmentFacts
-from reportgen.report.worth import Worth, lapse_sentences, segment_worth, value_finding
+from reportgen.report.worth import Worth, segment_worth
+from reportgen.report.worthwording import doubts, lapse_sentences, value_finding
 
 
 @dataclass(frozen=True)
@@ -113,10 +114,7 @@ def stability_warnings(fit: Segmentation, people: Sequence[SegmentFacts]) -> tup
 def forecast_warnings(worth: Worth | None) -> tuple[str, ...]:
     """The backtest's doubts, also on stderr: predicted value the holdout could not
     confirm must not reach a stakeholder unremarked."""
-    if worth is None:
-        return ()
-    blind = () if worth.churn_visible else (f"P(alive): {worth.notes[0]}",)
-    return blind + tuple(f"Predicted value: {note}" for note in worth.backtest.trust)
+    return () if worth is None else doubts(worth)
 
 
 def feature_facts(features: FeatureSet, spec: FeaturesSection,

@@ -1,10 +1,12 @@
 """What the templates receive: the page context, field by field, built from the content.
 
-Numbers stay numbers here; the templates format them with the filters of render.py
+Numbers stay numbers here; the templates format them with the filters of templating.py
 (`count`, `share`, `number`, `fixed`, `grouped`, `signed`, `points`, `timestamp`), so a
-template override shows any number as it likes. Sentences come from wording.py and
-changes.py. Each field documents itself (`help`), the README's table is generated from
-those, and a test checks that the templates use exactly the documented fields.
+template override shows any number as it likes. Sentences come from the wording modules:
+wording.py, changes.py (what changed) and worthwording.py (the value sections); the
+features table's cells (how each column was prepared) are labels made here. Each field
+documents itself (`help`), docs/templates.md's table is generated from those, and a test
+checks that the templates use exactly the documented fields.
 """
 
 from __future__ import annotations
@@ -229,7 +231,8 @@ def page_context(content: ReportContent, charts: dict[str, ChartSpec],
         warnings=list(content.warnings), segments=views, findings=list(content.findings),
         selection_reason=wording.selection_reason(fit),
         scores=score_rows(fit),
-        charts=charts, map_note=map_note(content.data.n_customers),
+        charts=charts, map_note=wording.map_note(
+            content.data.n_customers, min(content.data.n_customers, SCATTER_POINTS)),
         source_name=content.data.source, data_sha256=content.data.sha256,
         dropped=list(content.data.dropped.items()), sales=sales_view(content),
         changes=changes_view(content), feature_rows=feature_rows(content),
@@ -250,8 +253,8 @@ def segment_view(s: SegmentFacts, content: ReportContent) -> SegmentView:
     return SegmentView(
         id=s.id, name=s.name, description=s.description, color=s.color, size=s.size,
         share=s.share, revenue_share=s.revenue_share,
-        traits=[t.text for t in key] or ["Close to the average on every feature"],
-        short_traits=[t.short for t in key] or ["Close to the average"],
+        traits=[t.text for t in key] or [wording.NO_TRAITS],
+        short_traits=[t.short for t in key] or [wording.NO_TRAITS_SHORT],
         recommendations=list(s.recommendations), stats=_stat_rows(s, content),
         mix=_mix_rows(s, content), named_by=s.named_by, advised_by=list(s.advised_by),
         stability=jaccard, stability_band=band(jaccard) if jaccard is not None else None)
@@ -340,15 +343,6 @@ def _with_imputed(f: Any, column: str, steps: list[str]) -> str:
         how = "median" if column in f.numeric else "most frequent value"
         steps = [f"{f.imputed[column]:,} missing values filled with the {how}", *steps]
     return "; ".join(steps)
-
-
-def map_note(n: int) -> str:
-    shown = min(n, SCATTER_POINTS)
-    sample = f"a random sample of {shown:,} of the {n:,} customers" if shown < n else (
-        f"all {n:,} customers")
-    return (f"Each dot is a customer ({sample}), placed by the two principal components of "
-            "the clustering features. Segments that overlap here may still be separated "
-            "along other directions.")
 
 
 SECTION_TEMPLATES = {"summary": "_summary", "value": "_value", "changes": "_changes",

@@ -275,3 +275,16 @@ def numbering_note(continuity: Continuity, match_distance: float) -> str:
             "previous model's feature space); a centre counts as the same segment within "
             f"{match_distance:g} of the distance from the old centre to its nearest neighbour. "
             "New segments take the next unused number.")
+
+
+NO_TRAITS = "Close to the average on every feature"  # a segment without a key trait
+NO_TRAITS_SHORT = "Close to the average"
+
+
+def map_note(n: int, shown: int) -> str:
+    """The segment map's caption: `shown` of the `n` customers are drawn."""
+    sample = f"a random sample of {shown:,} of the {n:,} customers" if shown < n else (
+        f"all {n:,} customers")
+    return (f"Each dot is a customer ({sample}), placed by the two principal components of "
+            "the clustering features. Segments that overlap here may still be separated "
+            "along other directions.")

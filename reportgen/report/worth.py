@@ -24,7 +24,6 @@ from reportgen.model.features import FeatureSet
 from reportgen.model.intervals import Range, Ridge, segment_ranges
 from reportgen.model.purchase_models import PurchaseModel
 from reportgen.model.value import LAPSING, CustomerValue
-from reportgen.text import format_number, format_share
 
 # (name, the share of customers above its lower edge), most valuable first
 TIERS = (("Top 1%", 0.01), ("1-5%", 0.05), ("5-10%", 0.10), ("10-25%", 0.25), ("The rest", 1.0))
@@ -194,46 +193,3 @@ def p_alive_bands(customers: pd.DataFrame, segment_ids: Sequence[int]) -> pd.Dat
             rows.append({"segment": sid, "band": name, "customers": int(counts[index]),
                          "share": float(counts[index]) / max(len(mine), 1)})
     return pd.DataFrame(rows)
-
-
-LAPSE_WORDS = ("lost", "hibernat", "at risk", "can't lose", "about to sleep", "laps", "churn",
-               "dormant", "inactive", "sleep", "gone")
-ALIVE_FOR_SURE = 0.9  # a lapse-named segment with a mean P(alive) above this is reconciled
-
-
-def lapse_sentences(worth: Worth, names: Mapping[int, str],
-                    recency: Mapping[int, tuple[float, float]]) -> tuple[str, ...]:
-    """A segment named for lapsing ("Lost", "Hibernating", "At risk") whose repeat buyers
-    the model calls almost surely alive: the two said side by side, so a reader does not
-    have to choose between the name and the number. `recency`: segment id -> (its mean
-    days since the last purchase, everyone's)."""
-    out = []
-    for s in worth.segments:
-        name, alive = names[s.id], s.mean_p_alive_repeat
-        if alive is None or alive <= ALIVE_FOR_SURE or not any(
-                word in name.lower() for word in LAPSE_WORDS):
-            continue
-        since = (f" (last purchase {format_number(recency[s.id][0])} days ago on average, "
-                 f"against {format_number(recency[s.id][1])} for everyone)"
-                 if s.id in recency else "")
-        cannot = ("the model cannot tell who has left in this data" if not worth.churn_visible
-                  else "their purchase rhythm is slow enough for that gap to be usual")
-        out.append(f"{name}: recency says these customers are gone{since}, but the value "
-                   f"model gives its repeat buyers a mean P(alive) of {alive:.2f}: {cannot}.")
-    return tuple(out)
-
-
-def value_finding(worth: Worth, names: Mapping[int, str]) -> str:
-    """The executive summary's sentence: the segment with the most last-year spend among
-    its probably lapsing customers, or, if none lapses, where the value is."""
-    risky = max(worth.segments, key=lambda s: (s.lapsing_last_year_spend, s.value_at_risk))
-    if risky.lapsing == 0 or not worth.churn_visible:
-        top = max(worth.segments, key=lambda s: s.value_share)
-        lapsing = ("no segment has customers who are probably lapsing" if worth.churn_visible
-                   else "the model cannot tell who is lapsing in this data (read recency)")
-        return (f"{names[top.id]} holds {format_share(top.value_share)} of the predicted value "
-                f"of the next {worth.horizon_months} months from "
-                f"{format_share(top.customer_share)} of customers; {lapsing}.")
-    return (f"{names[risky.id]} holds {format_share(risky.value_share)} of predicted value; "
-            f"{risky.lapsing:,} of its customers are probably lapsing, who spent "
-            f"{format_number(risky.lapsing_last_year_spend)} in the last 12 months.")

@@ -43,7 +43,10 @@ class DriverRows(PandasRows):
 
     def __init__(self, config: Config) -> None:
         super().__init__(partial(load_customers, config))
-        self.method = driver_note(config)
+        self.config, self.method = config, driver_note(config)
+
+    def load(self) -> Customers:  # called by api.py: no call back up from model/
+        return load_customers(self.config)
 
 
 def load_customers(config: Config) -> Customers:
