@@ -61,7 +61,15 @@ WRITERS = {
     "crlf.csv": lambda f: text_file(f, lambda t: t.replace("\n", "\r\n").encode()),
     "customers.parquet": lambda f: _parquet(f),
     "customers.xlsx": lambda f: _xlsx(f),
+    "customers.jsonl": lambda f: _json_lines(f),
+    "customers.ndjson.gz": lambda f: gzip.compress(_json_lines(f)),
 }
+
+
+def _json_lines(frame: pd.DataFrame) -> bytes:
+    """One object a line, as an event export writes it: a missing id is null."""
+    return frame.replace({"customer_id": {"": None}}).to_json(
+        orient="records", lines=True).encode()
 
 
 def _parquet(frame: pd.DataFrame) -> bytes:
@@ -313,3 +321,22 @@ def test_a_real_file_cut_short_or_damaged_is_a_table_or_one_line(tmp_path, real_
     if isinstance(outcome, pd.DataFrame):
         assert list(outcome.columns) == list(NEEDED)
     event(f"{name}: {'table' if isinstance(outcome, pd.DataFrame) else 'clean error'}")
+
+
+def test_a_json_lines_file_that_is_not_json_is_one_line_naming_it(tmp_path):
+    good = _json_lines(padded_customers()).decode().splitlines()
+    config = project(tmp_path, "customers.jsonl", padded_customers())
+    broken = [*good[:5], '{"customer_id": "x",', *good[5:]]
+    (tmp_path / "customers.jsonl").write_text("\n".join(broken))
+    done = run_cli("run", str(config))
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("error: data file customers.jsonl is damaged or is not a valid .jsonl")
+
+
+def test_a_json_lines_file_without_a_configured_column_names_it(tmp_path):
+    frame = padded_customers().drop(columns="score")
+    config = project(tmp_path, "customers.jsonl", frame)
+    done = run_cli("run", str(config))
+    assert done.returncode == 2
+    assert "'score'" in done.stderr and "features.numeric" in done.stderr

@@ -208,6 +208,17 @@ def test_a_folder_of_parquet_parts_reads_as_the_csv(spark, sample_run, tmp_path)
     assert_same_labels(run.folder, sample_run.folder, in_order=False)
 
 
+def test_json_lines_read_as_the_csv(spark, sample_run, tmp_path):
+    """An event export: one JSON object a line, read as text as the CSV is."""
+    frame = pd.read_csv(ROOT / "sample_data" / "customers.csv", dtype={"customer_id": str})
+    frame.to_json(tmp_path / "customers.jsonl", orient="records", lines=True)
+    config = (ROOT / "configs" / "sample.yaml").read_text().replace(
+        "path: ../sample_data/customers.csv", f"path: {tmp_path / 'customers.jsonl'}")
+    run = spark_run(write_config(tmp_path, config), tmp_path / "out")
+    assert_same_report(summary_of(run), sample_run.summary)
+    assert_same_labels(run.folder, sample_run.folder, in_order=True)
+
+
 def test_a_sampled_sweep_takes_the_pandas_engines_rows(spark, tmp_path):
     """Past sweep_sample customers the driver gets a sample: the same seeded row numbers
     the pandas engine sweeps on, so the same k, scores and (refined on all) labels."""

@@ -117,8 +117,8 @@ def _database_file_url(scheme: str, rest: str, info: ValidationInfo) -> str:
 
 class DataSection(Section):
     path: Path | None = Field(
-        None, description="The data file: .csv .tsv .txt (optionally .gz .bz2 .xz .zip), "
-        ".parquet, .xlsx; or `sql:`. With engine: spark, also a folder of parquet or CSV "
+        None, description="The data file: .csv .tsv .txt .jsonl (optionally .gz .bz2 .xz "
+        ".zip), .parquet, .xlsx; or `sql:`. With engine: spark, also a folder of parquet or CSV "
         "files, or a URL Spark reads (s3a://, hdfs://, abfss://).")
     sql: SqlSource | None = Field(None, description="Read the data with a SQL query instead.")
     table: str | None = Field(

@@ -24,11 +24,13 @@ from reportgen.config.sources import DataSection
 from reportgen.data.memory import check_fits, check_parquet_fits, text_budget, too_big_to_read
 from reportgen.data.raw import (
     OLE_SIGNATURE,
+    READ_ERRORS,
     TEXT_SUFFIXES,
     ZIP_SIGNATURE,
     check_regular_file,
     compression,
     csv_encoding,
+    damaged,
     decompressed,
     file_kind,
     guess_encoding,
@@ -136,6 +138,8 @@ def file_line_hashes(data: DataSection, read: pd.DataFrame) -> np.ndarray:
     elif kind == "xlsx":
         hashes = row_hashes(read_workbook(path, data.read.sheet
                                           if data.read.sheet is not None else 0))
+    elif kind == "jsonl":
+        hashes = _json_line_hashes(path)
     else:
         hashes = _text_line_hashes(path, data, read)
     if len(hashes) != len(read):
@@ -193,11 +197,37 @@ def read_frame(data: DataSection, needed: dict[str, str],
         frame = _read_parquet(path, needed, text_columns)
     elif kind == "xlsx":
         frame = _read_excel(path, data, needed, text_columns)
+    elif kind == "jsonl":
+        frame = _read_json_lines(path, needed)
     else:
         frame = _read_text(path, data, needed, text_columns)
     if frame.empty:
         raise DataError(f"data file {path.name} has a header but no data rows")
     return frame
+
+
+def _read_json_lines(path: Path, wanted: dict[str, str]) -> pd.DataFrame:
+    """One JSON object a line; a key missing from a line, or null, is a missing value.
+    Values keep their JSON types (a text id stays text; a numeric id becomes text as the
+    other readers' ids do, data/files.as_text_ids)."""
+    if compression(path) is None:
+        check_fits(path, "jsonl", 1.0)  # every key is parsed, wanted or not
+    try:
+        with decompressed(path) as handle:
+            frame = pd.read_json(handle, lines=True, dtype=False)
+    except (ValueError, *READ_ERRORS) as exc:
+        raise damaged(path, exc) from exc
+    present = [str(c) for c in frame.columns]
+    check_columns(wanted, present, path)
+    return frame[list(wanted)].reset_index(drop=True)
+
+
+def _json_line_hashes(path: Path) -> np.ndarray:
+    """Each non-blank line's bytes hashed: a duplicate repeats a line byte for byte."""
+    with decompressed(path) as handle:
+        stripped = (line.rstrip(b"\r\n") for line in handle)
+        hashes = np.fromiter((hash(line) for line in stripped if line.strip()), dtype=np.int64)
+    return hashes.view(np.uint64)
 
 
 def _read_text(path: Path, data: DataSection, wanted: dict[str, str],

@@ -24,7 +24,7 @@ from reportgen.errors import DataError
 # Bytes in memory per byte of the file, while parsing (measured: a 586 MB sales-line CSV
 # peaks at 2.2 GB in the data stage, all columns read; gzip text is about 4x smaller). An
 # .xlsx counts by what its zip expands to: its XML, which openpyxl turns into Python cells.
-PARSE_FACTOR = {"text": 3.5, "gzip": 14.0, "parquet": 2.5, "xlsx": 4.0}
+PARSE_FACTOR = {"text": 3.5, "gzip": 14.0, "parquet": 2.5, "xlsx": 4.0, "jsonl": 6.0}
 HEADROOM = 0.8  # leave a fifth for the stages after reading
 UNITS = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12}
 WATCH_SECONDS = 0.02

@@ -34,6 +34,7 @@ from reportgen.data.memory import process_rss, read_ceiling
 from reportgen.errors import DataError
 
 TEXT_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": None}
+JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")  # one JSON object a line
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zip": "zip"}
 SNIFF_BYTES = 64 * 1024
 HEADER_LIMIT = 4 * 2**20  # a header line longer than this is not a table's header
@@ -58,7 +59,8 @@ def check_regular_file(path: Path, key: str = "data.path") -> None:
                 else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
         folder = f"; {FOLDER_READER}" if stat.S_ISDIR(mode) else ""
         raise DataError(f"{key}: {path} is {what}, not a data file; point {key} at a .csv, "
-                        ".tsv, .txt (optionally .gz, .bz2, .xz or .zip), .parquet or .xlsx file"
+                        ".tsv, .txt, .jsonl (optionally .gz, .bz2, .xz or .zip), .parquet or "
+                        ".xlsx file"
                         f"{folder}")
 
 
@@ -75,9 +77,11 @@ def file_kind(path: Path) -> str:
     bare = name.removesuffix(Path(name).suffix) if compression(path) else name
     if Path(bare).suffix in TEXT_SUFFIXES:
         return "text"
+    if Path(bare).suffix in JSON_LINES_SUFFIXES:
+        return "jsonl"
     raise DataError(
-        f"data.path: cannot read {path.name}: use a .csv, .tsv or .txt file (optionally "
-        "compressed: .gz, .bz2, .xz, .zip), a .parquet or an .xlsx file")
+        f"data.path: cannot read {path.name}: use a .csv, .tsv, .txt or .jsonl file "
+        "(optionally compressed: .gz, .bz2, .xz, .zip), a .parquet or an .xlsx file")
 
 
 def damaged(path: Path, exc: BaseException) -> DataError:

@@ -21,7 +21,7 @@ from reportgen.data.files import (
     read_workbook,
     text_layout,
 )
-from reportgen.data.raw import check_regular_file, file_kind
+from reportgen.data.raw import check_regular_file, decompressed, file_kind
 from reportgen.errors import DataError
 
 SAMPLE_ROWS = 50_000
@@ -106,6 +106,10 @@ def read_sample(path: Path) -> Sample:
         sample = Sample(path, parquet_head(path, SAMPLE_ROWS), kind)
     elif kind == "xlsx":
         sample = Sample(path, read_workbook(path, 0, SAMPLE_ROWS), kind)
+    elif kind == "jsonl":
+        with decompressed(path) as handle:
+            sample = Sample(path, pd.read_json(handle, lines=True, dtype=False,
+                                               nrows=SAMPLE_ROWS), kind)
     else:
         sample = _text_sample(path)
     if sample.frame.empty or len(sample.frame.columns) < 2:

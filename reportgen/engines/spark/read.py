@@ -54,6 +54,8 @@ def _source(spark: SparkSession, data: DataSection) -> DataFrame:
         assert location is not None
         if _is_parquet(location):
             return spark.read.parquet(location)
+        if location.rstrip("/").lower().endswith(JSON_ENDINGS):
+            return spark.read.option("primitivesAsString", True).json(location)
         return _read_text(spark, data, location)
     except DataError:
         raise
@@ -63,7 +65,9 @@ def _source(spark: SparkSession, data: DataSection) -> DataFrame:
                         "path or table name and that every executor can reach it") from exc
 
 
-TEXT_ENDINGS = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz", ".csv.bz2")
+JSON_ENDINGS = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")  # as text, like CSV
+TEXT_ENDINGS = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz", ".csv.bz2",
+                *JSON_ENDINGS)
 
 
 def _is_parquet(location: str) -> bool:
