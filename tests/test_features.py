@@ -115,3 +115,74 @@ def test_profile_columns_are_split_by_type_and_not_clustered():
     features = build_features(table(frame), spec(numeric=["a"], profile=["age", "sex"]))
     assert features.matrix.shape == (3, 1)
     assert features.profile_numeric == ["age"] and features.profile_categorical == ["sex"]
+
+
+TIERS = ["Bronze", "Silver", "Gold", "Platinum"]
+
+
+def tiered_project(folder, tiers: list[str | None]):
+    """The sample customers with a tier column: the income quartile, as a loyalty programme
+    names its levels."""
+    from helpers import ROOT, write_config
+
+    frame = pd.read_csv(ROOT / "sample_data" / "customers.csv", dtype={"customer_id": str})
+    frame["tier"] = tiers
+    frame.to_csv(folder / "customers.csv", index=False)
+    return write_config(folder, f"""
+report: {{name: tiers, title: Tiers}}
+data: {{path: customers.csv, id: customer_id}}
+features:
+  numeric: [spending_score, purchase_frequency]
+  ordinal: {{tier: {TIERS}}}
+segmentation: {{k: [2, 6]}}
+output: {{dir: out, formats: [html]}}
+""")
+
+
+def quartiles(n: int) -> list[int]:
+    return [int(i * 4 / n) for i in range(n)]
+
+
+def test_an_ordinal_column_clusters_as_its_rank(tmp_path):
+    """features.ordinal: the same segments as the ranks written as numbers, and the rank's
+    meaning in the report's label."""
+    from reportgen import run_report
+
+    ranks = quartiles(2000)
+    tiers: list[str | None] = [TIERS[r] for r in ranks]
+    tiers[5] = None  # a blank is missing, filled with the median
+    ordinal = run_report(tiered_project(tmp_path, tiers), period="2026-10")
+    numbers = tmp_path / "numbers"
+    numbers.mkdir()
+    frame = pd.read_csv(tmp_path / "customers.csv", dtype={"customer_id": str})
+    frame["tier"] = [None if t is None else r + 1.0 for t, r in zip(tiers, ranks, strict=True)]
+    frame.to_csv(numbers / "customers.csv", index=False)
+    config = (tmp_path / "config.yaml").read_text().replace(
+        "numeric: [spending_score, purchase_frequency]",
+        "numeric: [spending_score, purchase_frequency, tier]").replace(
+        f"ordinal: {{tier: {TIERS}}}", "labels: {tier: 'tier (1 = Bronze to 4 = Platinum)'}")
+    (numbers / "config.yaml").write_text(config)
+    plain = run_report(numbers / "config.yaml", period="2026-10")
+    assert (ordinal.folder / "segments.csv").read_bytes() == (
+        plain.folder / "segments.csv").read_bytes()
+    assert ordinal.summary["imputed"] == {"tier": 1}
+    assert "tier (1 = Bronze to 4 = Platinum)" in (ordinal.folder / "report.html").read_text()
+
+
+def test_an_ordinal_value_not_among_the_levels_is_one_line(tmp_path):
+    from helpers import run_cli
+
+    tiers: list[str | None] = [TIERS[r] for r in quartiles(2000)]
+    tiers[7] = "Diamond"
+    done = run_cli("run", str(tiered_project(tmp_path, tiers)))
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "error: features.ordinal: column 'tier' holds 'Diamond' (row 8), which is not among "
+        "its levels Bronze, Silver, Gold, Platinum; add it to the levels in its place, or "
+        "clear those cells so they count as missing")
+
+
+@pytest.mark.parametrize("levels", [["Gold"], ["Gold", "Gold"]])
+def test_ordinal_levels_are_two_or_more_each_once(levels):
+    with pytest.raises(ValueError, match="two or more levels"):
+        FeaturesSection(numeric=["income"], ordinal={"tier": levels})

@@ -729,3 +729,21 @@ def test_last_months_summary_cannot_point_spark_elsewhere(spark, tmp_path):
     flows = summary_of(second)["migration"]["matrix"]
     assert flows and all(flow["from_id"] != 9 for flow in flows)
     assert sum(flow["customers"] for flow in flows) == len(real)
+
+
+def test_an_ordinal_column_is_ranked_on_spark_as_on_pandas(spark, tmp_path):
+    from test_features import TIERS, quartiles, tiered_project
+
+    tiers: list[str | None] = [TIERS[r] for r in quartiles(2000)]
+    tiers[5] = None
+    config = tiered_project(tmp_path, tiers)
+    theirs = run_report(config, out=tmp_path / "pandas", period="2026-10")
+    ours = spark_run(config, tmp_path / "spark")
+    assert (ours.folder / "segments.csv").read_bytes() == (
+        theirs.folder / "segments.csv").read_bytes()
+    tiers[9] = "Diamond"
+    config = tiered_project(tmp_path, tiers)
+    done = run_cli("run", str(config), "--set", "engine.name=spark",
+                   "--set", "engine.master=local[1]")
+    assert done.returncode == 2
+    assert "'Diamond' (and perhaps other rows), which is not among its levels" in done.stderr

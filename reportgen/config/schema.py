@@ -86,6 +86,10 @@ class FeaturesSection(Section):
     profile: list[str] = Field(
         default_factory=list, description="Columns described per segment but not clustered on."
     )
+    ordinal: dict[str, list[str]] = Field(
+        default_factory=dict, description="Ordered categories clustered by their rank, 1 for "
+        "the first level and scaled like a numeric column: {size: [S, M, L, XL]}. A value "
+        "not listed is an error; a blank is missing.")
     as_numbers: list[str] = Field(
         default_factory=list, description="Integer columns with a code-like name (channel, "
         "region, type, ...) are profiled as categories with their shares; list one here to "
@@ -107,8 +111,15 @@ class FeaturesSection(Section):
 
     @model_validator(mode="after")
     def _lists_are_consistent(self) -> FeaturesSection:
-        if not self.numeric and not self.categorical:
-            raise ValueError("list at least one column under numeric or categorical")
+        if not self.numeric and not self.categorical and not self.ordinal:
+            raise ValueError("list at least one column under numeric, categorical or ordinal")
+        for column, levels in self.ordinal.items():
+            if len(levels) < 2 or len(set(levels)) < len(levels):
+                raise ValueError(f"ordinal.{column}: list two or more levels, each once, in "
+                                 "order")
+            if column in self.numeric + self.categorical + self.profile:
+                raise ValueError(f"ordinal lists {column!r}, which is also under numeric, "
+                                 "categorical or profile; keep one")
         clustered = self.numeric + self.categorical
         for name, values in (("numeric", self.numeric), ("categorical", self.categorical),
                              ("profile", self.profile)):

@@ -82,7 +82,34 @@ def effective_features(config: Config) -> FeaturesSection:
         named = set(spec.numeric + spec.categorical + profile)
         profile += [c for c in computed if c not in named]
     labels = {**value_labels(config.value), **spec.labels} if config.value else spec.labels
-    return spec.model_copy(update={"log": log, "profile": profile, "labels": labels})
+    labels = {**{c: rank_label(c, levels) for c, levels in spec.ordinal.items()}, **labels}
+    numeric = [*spec.numeric, *[c for c in spec.ordinal if c not in spec.numeric]]
+    return spec.model_copy(update={"numeric": numeric, "log": log, "profile": profile,
+                                   "labels": labels})
+
+
+def rank_label(column: str, levels: list[str]) -> str:
+    """An ordinal column's name in the report: its rank's meaning said once."""
+    return f"{column} (1 = {levels[0]} to {len(levels)} = {levels[-1]})"
+
+
+def unknown_level(column: str, value: object, levels: list[str], where: str) -> DataError:
+    return DataError(f"features.ordinal: column {column!r} holds {value!r} ({where}), which "
+                     f"is not among its levels {', '.join(levels)}; add it to the levels in "
+                     "its place, or clear those cells so they count as missing")
+
+
+def ranked(frame: pd.DataFrame, ordinal: dict[str, list[str]]) -> pd.DataFrame:
+    """Each ordinal column's values replaced by their rank (1 for the first level)."""
+    for column, levels in ordinal.items():
+        text = frame[column].astype("string").str.strip()
+        rank = text.map({level: i for i, level in enumerate(levels, start=1)})
+        unknown = text.notna() & (text != "") & rank.isna()
+        if unknown.any():
+            row = int(unknown.to_numpy().argmax())
+            raise unknown_level(column, text.iloc[row], levels, f"row {row + 1}")
+        frame = frame.assign(**{column: rank.astype("float64")})
+    return frame
 
 
 def required_columns(config: Config, features: FeaturesSection) -> dict[str, str]:
@@ -96,6 +123,8 @@ def required_columns(config: Config, features: FeaturesSection) -> dict[str, str
         if column not in computed:
             needed.setdefault(column, key)
 
+    for column in features.ordinal:
+        need(column, "features.ordinal")
     for key in ("numeric", "categorical", "profile"):
         for column in getattr(features, key):
             need(column, f"features.{key}")
@@ -158,7 +187,7 @@ def customer_table(config: Config, customers: pd.DataFrame, sales: SalesSummary,
 def _with_derived(table: Table, config: Config, as_of: dt.date,
                   features: FeaturesSection) -> Table:
     """Add the derived columns, then keep only what features and profiles use."""
-    frame = table.frame
+    frame = ranked(table.frame, config.features.ordinal)
     if config.derive:
         dayfirst = config.data.read.dayfirst
         context = Context(as_of=as_of, parse_dates=lambda v, c: parse_dates(v, c, dayfirst))

@@ -19,6 +19,7 @@ import pandas as pd
 
 from reportgen.config.expressions import Node, parse
 from reportgen.config.schema import Config
+from reportgen.data.customers import unknown_level
 from reportgen.engines.spark.collect import to_pandas
 from reportgen.engines.spark.columns import column as column_of
 from reportgen.engines.spark.columns import number, to_column
@@ -39,6 +40,23 @@ class _Check:
     kind: str  # "text": a column read as a number; "log": a log()'s argument
     column: str = ""
     argument: Node | None = None
+
+
+def with_ranks(rows: DataFrame, ordinal: dict[str, list[str]], present: Column) -> DataFrame:
+    """Each ordinal column's values replaced by their rank on Spark, as
+    data/customers.ranked does; a value not among the levels refused in its words."""
+    from pyspark.sql import functions as F
+
+    for column, levels in ordinal.items():
+        text = F.trim(column_of(column).cast("string"))
+        rank = F.create_map(*[x for i, level in enumerate(levels, start=1)
+                              for x in (F.lit(level), F.lit(float(i)))])[text]
+        bad = rows.where(present & text.isNotNull() & (text != "") & rank.isNull()).select(
+            text).first()
+        if bad is not None:
+            raise unknown_level(column, bad[0], levels, "and perhaps other rows")
+        rows = rows.withColumn(column, rank)
+    return rows
 
 
 def with_derived(spark: SparkSession, rows: DataFrame, config: Config,

@@ -39,7 +39,7 @@ from reportgen.data.files import INTEGRAL_FLOAT_RE, Table, repeated_id
 from reportgen.engines.spark.columns import column as column_of
 from reportgen.engines.spark.columns import number
 from reportgen.engines.spark.customers import data_fingerprint
-from reportgen.engines.spark.derive import with_derived
+from reportgen.engines.spark.derive import with_derived, with_ranks
 from reportgen.engines.spark.features import fit_preprocessing, matrix_columns
 from reportgen.engines.spark.kmeans import nearest, refine
 from reportgen.engines.spark.read import read_rows
@@ -108,8 +108,9 @@ class SparkRows:
         config, spec = self.config, self.spec
         column = config.data.id
         present = _has_id(column)
-        raw = with_derived(self.spark, read_rows(self.spark, config.data, self._wanted()),
-                           config, present)
+        rows = with_ranks(read_rows(self.spark, config.data, self._wanted()), spec.ordinal,
+                          present)
+        raw = with_derived(self.spark, rows, config, present)
         facts = _column_facts(raw, spec, present, column, derived=config.derive)
         self._n_with_id = facts.with_id
         if facts.with_id < facts.rows:
