@@ -106,7 +106,7 @@ def test_missing_config_file(tmp_path):
     ("features: {numeric: [a], profile: [a]}", "already a clustering feature"),
     ("features: {numeric: [a, a]}", "numeric lists 'a' twice"),
     ("features: {numeric: [a], categorical: [a]}", "both numeric and categorical"),
-    ("features: {profile: [a]}", "at least one column under numeric or categorical"),
+    ("features: {profile: [a]}", "at least one column under numeric, categorical or ordinal"),
 ])
 def test_feature_lists_must_be_consistent(tmp_path, extra, expected):
     text = "report: {name: demo, title: Demo}\ndata: {path: x.csv}\n" + extra + "\n"

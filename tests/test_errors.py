@@ -167,6 +167,13 @@ CASES: dict[str, tuple[Callable[[Path], None], str, str]] = {
                     "column 'income' has no values at all"),
     "constant": (lambda d: write_customers(d, column_of(5)), BASE,
                  "column 'income' holds the same value (5) in every row"),
+    "ordinal-level": (
+        lambda d: write_customers(d, lambda f: f.assign(
+            tier=["Gold"] * 3 + ["Platinum"] + ["Silver"] * (len(f) - 4))),
+        BASE.replace("features: {numeric: [income, score], profile: [age]}",
+                     "features: {numeric: [income, score], ordinal: {tier: [Silver, Gold]}}"),
+        "features.ordinal: column 'tier' holds 'Platinum' (row 4), which is not among its "
+        "levels Silver, Gold"),
     "duplicate-ids": (lambda d: write_customers(d, setter(1, "customer_id", "K0000")), BASE,
                       "data.id: customer id 'K0000' appears 2 times"),
     "bad-date": (lambda d: write_customers(d, lambda f: f.assign(
