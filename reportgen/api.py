@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from reportgen.config import LoadedConfig, load_config
 from reportgen.errors import ConfigError
-from reportgen.folders import check_report_folder, listed_periods, report_lock
+from reportgen.folders import check_report_folder, control_key, listed_periods, report_lock
 from reportgen.text import PERIOD_RE
 from reportgen.timing import StageTimer
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from reportgen.config.schema import Config
     from reportgen.data.customers import Customers
     from reportgen.model.continuity import Previous, Segments
+    from reportgen.model.control import Assignment
     from reportgen.model.features import FeatureSet
     from reportgen.model.population import Population
     from reportgen.model.profile import Profiles
@@ -100,7 +101,8 @@ def render_period(loaded: LoadedConfig, period: str, target: Path,
             deliver.clear_leftovers(target)
             prepared = prepare_data(config, period, target.parent, timer, rows)
             fitted = fit_segments(config, prepared, timer, rows)
-            described = describe_segments(loaded, period, prepared, fitted, timer)
+            key = control_key(target.parent) if config.audiences.control_share else None
+            described = describe_segments(loaded, period, prepared, fitted, timer, key)
             return _publish(config, prepared, fitted, described, target, timer, pdf, rows)
 
 
@@ -211,9 +213,10 @@ def fit_segments(config: Config, prepared: Prepared, timer: StageTimer, rows: Ro
 
 
 def describe_segments(loaded: LoadedConfig, period: str, prepared: Prepared, fitted: Fitted,
-                      timer: StageTimer) -> Described:
-    """Rules, personas, recommendations, changes and the page's content: the stages a rule
-    or wording edit re-runs (serve.py)."""
+                      timer: StageTimer, key: bytes | None = None) -> Described:
+    """Rules, personas, recommendations, changes, the audiences' control groups (`key`:
+    the report's, folders.control_key, when audiences.control_share asks for them) and the
+    page's content: the stages a rule or wording edit re-runs (serve.py)."""
     from reportgen import model, report
 
     config = loaded.config
@@ -235,10 +238,25 @@ def describe_segments(loaded: LoadedConfig, period: str, prepared: Prepared, fit
         customers=prepared.customers, features=features, segments=segments,
         profiles=profiles, personas=personas, recommendations=actions, roles=rules.roles,
         changes=changes, population=fitted.population, value=prepared.value,
-        role_bindings=rules.bindings)
+        role_bindings=rules.bindings, control=control_groups(config, period, fitted, key),
+        control_problem=(model.last_period_groups(prepared.previous, key, config.report.name)[1]
+                         if key is not None else None))
     saved = model.saved_model(period, features, segments,
                               {p.segment_id: p.name for p in personas})
     return Described(content, saved)
+
+
+def control_groups(config: Config, period: str, fitted: Fitted, key: bytes | None
+                   ) -> Assignment | None:
+    """Who each segment's audience holds out of the campaign (model/control.py); none
+    without audiences (value:) or a control share."""
+    from reportgen import model
+
+    if key is None or not config.audiences.control_share or config.value is None:
+        return None
+    return model.assign_control(fitted.features.ids, fitted.segments.labels,
+                                config.audiences.control_share, key, config.report.name,
+                                period)
 
 
 @contextmanager

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from reportgen.errors import OutputError
-from reportgen.files import is_own_folder, process_running, temporary_prefix
+from reportgen.files import is_own_folder, process_running, read_own_file, temporary_prefix
 from reportgen.text import PERIOD_RE
 
 RUN_LOCK = ".reportgen.lock"
@@ -141,3 +141,46 @@ def _holder(handle: int) -> str:
             pass
         time.sleep(0.05)
     return "pid unknown"
+
+
+CONTROL_KEY = ".reportgen-control-key"
+KEY_BYTES = 32
+
+
+def control_key(report_dir: Path) -> bytes:
+    """The report's secret for its control groups (model/control.py): 32 random bytes
+    written once as hex into `<out>/<report>/.reportgen-control-key` (readable by its owner
+    only) and read by every later run, so that a customer's group is the same on a rerun
+    and nobody without the file can tell who will be in the control group. Created under
+    the report's lock. A file that is not 64 hex digits, or a link, is refused: a new key
+    would reshuffle the groups that last period's lift is measured on."""
+    path = report_dir / CONTROL_KEY
+    try:
+        text = read_own_file(path, 2 * KEY_BYTES + 1).decode("ascii", "replace").strip()
+    except FileNotFoundError:
+        try:
+            return _new_key(report_dir, path)
+        except FileExistsError:  # made meanwhile (serve's preview beside a run): read it
+            return control_key(report_dir)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot read the control groups' key ({exc}); restore the "
+                          "file from a backup, or remove it to start new groups") from exc
+    if len(text) != 2 * KEY_BYTES or any(c not in "0123456789abcdef" for c in text):
+        raise OutputError(f"{path}: the control groups' key is not 64 hex digits; restore "
+                          "the file from a backup, or remove it to start new groups")
+    return bytes.fromhex(text)
+
+
+def _new_key(report_dir: Path, path: Path) -> bytes:
+    """Written whole before anyone can read it: a temporary file, then a hard link, which
+    fails (FileExistsError) where a key is already in place."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    key = os.urandom(KEY_BYTES)
+    handle, temporary = tempfile.mkstemp(prefix=temporary_prefix(path.name), dir=report_dir)
+    try:
+        with os.fdopen(handle, "w") as stream:
+            stream.write(key.hex() + "\n")
+        os.link(temporary, path)
+    finally:
+        os.unlink(temporary)
+    return key

@@ -345,6 +345,19 @@ class ModelFile(_Part):
     sha256: str | None = None
 
 
+class ControlSegment(_Part):
+    id: int
+    treatment: int
+    control: int
+
+
+class Control(_Part):
+    """The audiences' control groups (audiences.control_share): who was held out of this
+    period's campaign, by segment; audiences/assignment.json is the signed record."""
+    share: float
+    segments: list[ControlSegment] = []
+
+
 class Summary(_Part):
     """summary.json. Fields written in this order; see DESIGN.md for the contract."""
 
@@ -374,6 +387,7 @@ class Summary(_Part):
     migration: Migration | None = None
     changes: Changes | None = None
     value: Value | None = None
+    control: Control | None = None
     outputs: list[str] = []
     model: ModelFile | None = None
     timings: dict[str, float] = {}

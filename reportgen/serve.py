@@ -54,6 +54,7 @@ from reportgen.api import (
 from reportgen.config import LoadedConfig, load_config
 from reportgen.errors import ReportgenError, failure_line
 from reportgen.files import read_own_file
+from reportgen.folders import control_key
 from reportgen.text import PERIOD_RE, REPORT_NAME_PATTERN
 from reportgen.timing import StageTimer
 
@@ -140,7 +141,10 @@ class Preview:
             self._fitted = fit_segments(config, self._prepared, timer, self._rows)
             self._model_key = model_key
             stages = "from the features on" if stages == "rules and page" else stages
-        described = describe_segments(loaded, self.period, self._prepared, self._fitted, timer)
+        key = (control_key(self.report_dir(config)) if config.audiences.control_share
+               else None)  # the groups a run would write, so --write writes them too
+        described = describe_segments(loaded, self.period, self._prepared, self._fitted, timer,
+                                      key)
         from reportgen import report
 
         page = report.preview_page(described.content)

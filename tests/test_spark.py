@@ -747,3 +747,20 @@ def test_an_ordinal_column_is_ranked_on_spark_as_on_pandas(spark, tmp_path):
                    "--set", "engine.master=local[1]")
     assert done.returncode == 2
     assert "'Diamond' (and perhaps other rows), which is not among its levels" in done.stderr
+
+
+def test_the_control_groups_are_the_pandas_engines(spark, tmp_path):
+    """Sales lines aggregated on Spark, the audiences' groups drawn as pandas draws them."""
+    from test_control import CONTROL, LINES, groups
+
+    from reportgen.folders import CONTROL_KEY
+
+    theirs = run_report(ROOT / "configs" / "transactions.yaml", out=tmp_path / "pandas",
+                        period="2026-10", data={"path": str(LINES)}, **CONTROL)
+    (tmp_path / "spark" / "transactions").mkdir(parents=True)
+    (tmp_path / "spark" / "transactions" / CONTROL_KEY).write_text(
+        (theirs.folder.parent / CONTROL_KEY).read_text())
+    ours = run_report(ROOT / "configs" / "transactions.yaml", out=tmp_path / "spark",
+                      period="2026-10", data={"path": str(LINES)}, engine=SPARK, **CONTROL)
+    assert groups(ours.folder).equals(groups(theirs.folder))
+    assert ours.summary["control"] == theirs.summary["control"]

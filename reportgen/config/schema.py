@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
+from reportgen.config.audiences import AudiencesSection
 from reportgen.config.base import Section, resolve_path
 from reportgen.config.email import EmailSection
 from reportgen.config.engine import EngineSection
@@ -234,6 +235,9 @@ class Config(Section):
     value: ValueSection | None = Field(
         None, description="Predict each customer's purchases, P(alive) and value from sales "
         "lines (needs transactions:), with a backtest.")
+    audiences: AudiencesSection = Field(
+        default_factory=dict, validate_default=True,
+        description="The audiences for a CRM (with value:) and their control group.")
     email: EmailSection | None = Field(
         None, description="Email the PDF: `reportgen send`, or after every run.")
     engine: EngineSection = Field(
@@ -249,6 +253,9 @@ class Config(Section):
             raise ValueError("value: the value model needs sales lines (a purchase history); "
                              "add a transactions: block (customer, date and amount columns) "
                              "or remove value:")
+        if self.audiences.control_share and self.value is None:
+            raise ValueError("audiences.control_share: the audiences are written with the "
+                             "value model; add a value: block, or remove control_share")
         self._engine_reads_source()
         return self
 

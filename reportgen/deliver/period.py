@@ -55,6 +55,9 @@ class StagedPeriod:
         rendered, timer, folder = self.rendered, self.timer, self.folder
         with timer.more("files"):
             audiences = write_audiences(rendered.audiences, folder)
+            for path, data in rendered.records.items():
+                (folder / path).write_bytes(data)
+            audiences += list(rendered.records)
             model_file = write_model(model, folder / MODEL_FILE)
         if rendered.pdf is not None:
             with timer.more("pdf"):

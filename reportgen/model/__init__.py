@@ -11,6 +11,8 @@ from reportgen.model.continuity import (
     kept_model,
     saved_model,
 )
+from reportgen.model.control import assign as assign_control
+from reportgen.model.control import last_period_groups
 from reportgen.model.features import FeatureSet, build_features
 from reportgen.model.personas import Persona, name_segments
 from reportgen.model.profile import Profiles, build_profiles
@@ -28,6 +30,7 @@ __all__ = [
     "Recommendation",
     "RuleSets",
     "Segments",
+    "assign_control",
     "build_features",
     "build_profiles",
     "carry_over",
@@ -35,6 +38,7 @@ __all__ = [
     "find_previous",
     "kept_fit",
     "kept_model",
+    "last_period_groups",
     "name_segments",
     "recommend",
     "refitted",

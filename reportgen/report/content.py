@@ -16,6 +16,7 @@ from reportgen.config.roles import Binding
 from reportgen.config.schema import FeaturesSection, ReportSection, SegmentationSection
 from reportgen.data.customers import Customers
 from reportgen.model.continuity import Continuity, Segments
+from reportgen.model.control import Assignment
 from reportgen.model.features import FeatureSet
 from reportgen.model.personas import Persona
 from reportgen.model.population import Population
@@ -55,6 +56,7 @@ class ReportContent:
     config_base: Path  # the config's folder: a template may read files from it for the PDF
     worth: Worth | None = None  # with `value:`: what each segment is worth, the backtest
     engine_note: str | None = None  # where the rows were, when not in this process
+    control: Assignment | None = None  # the audiences' control groups (audiences:)
     role_bindings: Mapping[str, Binding] = field(default_factory=dict)  # every role, with why
 
     @property
@@ -72,7 +74,9 @@ def build_content(*, loaded: LoadedConfig, period: str, generated_at: dt.datetim
                   recommendations: Mapping[int, tuple[Recommendation, ...]],
                   roles: Mapping[str, str], changes: Changes | None, population: Population,
                   value: CustomerValue | None = None,
-                  role_bindings: Mapping[str, Binding] | None = None) -> ReportContent:
+                  role_bindings: Mapping[str, Binding] | None = None,
+                  control: Assignment | None = None,
+                  control_problem: str | None = None) -> ReportContent:
     """The one join of the stage results: the report stage starts here. `population`: the
     counts over every customer, made where the rows are (`features` may hold a sample)."""
     config = loaded.config
@@ -96,13 +100,14 @@ def build_content(*, loaded: LoadedConfig, period: str, generated_at: dt.datetim
         warnings=tuple(wording.data_warnings(
             dict(population.missing), population.n_rows, config.features.missing == "drop",
             people, facts, segments.continuity)) + stability_warnings(segments.fit, people)
-        + forecast_warnings(worth),
+        + forecast_warnings(worth)
+        + ((wording.control_warning(control_problem),) if control_problem else ()),
         charts=chartdata.chart_data(features, segments, people, changes,
                                     data.sales is not None, config.segmentation.random_state,
                                     population.bins),
         config_raw=loaded.raw, config_sha256=loaded.sha256,
         config_base=loaded.source.parent, worth=worth,
-        engine_note=population.method,
+        engine_note=population.method, control=control,
         role_bindings=dict(role_bindings or {}))
 
 

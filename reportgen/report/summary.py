@@ -50,6 +50,7 @@ def build_summary(content: ReportContent, timings: Mapping[str, float],
         "migration": _migration(content.changes),
         "changes": _changes(content.changes),
         "value": _value(content.worth),
+        "control": _control(content),
         "outputs": list(outputs),
         "model": dict(model),
         "timings": {stage: round(seconds, 3) for stage, seconds in timings.items()},
@@ -210,3 +211,12 @@ def _fit(model: PurchaseModel, gamma_gamma: GammaGamma) -> dict[str, Any]:
                        "p": gamma_gamma.p, "q": gamma_gamma.q, "gamma": gamma_gamma.gamma},
             "log_likelihood": {"purchases": model.log_likelihood,
                                "gamma_gamma": gamma_gamma.log_likelihood}}
+
+
+def _control(content: ReportContent) -> dict[str, Any] | None:
+    control = content.control
+    if control is None:
+        return None
+    return {"share": control.share,
+            "segments": [{"id": sid, "treatment": t, "control": c}
+                         for sid, (t, c) in sorted(control.counts.items())]}

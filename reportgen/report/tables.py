@@ -12,13 +12,16 @@ with the same spreadsheet-formula protection of ids and names as segments.csv.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
-from reportgen.record import VALUE_DIGITS
+from reportgen.model.control import TREATMENT, canonical
+from reportgen.record import VALUE_DIGITS, neutralise_formulas
 from reportgen.report.content import ReportContent
 from reportgen.report.worth import Worth
 
@@ -30,17 +33,27 @@ MOVER_COLUMNS = ["id", "from_segment", "from_persona", "to_segment", "to_persona
 
 def audiences(content: ReportContent, ids: pd.Series) -> dict[str, pd.DataFrame]:
     """audiences/<id>-<persona>.csv per segment, most valuable first, and movers.csv;
-    none without the value stage."""
+    none without the value stage. With a control group, each segment's file gains
+    `group` and `<id>-<persona>.treatment.csv` holds the treatment group only, for the
+    CRM upload."""
     worth = content.worth
     if worth is None:
         return {}
     names = content.names
     frame = _customers(worth, ids, names)
+    columns = ["id", "persona", "value", "p_alive"]
+    if content.control is not None:
+        frame["group"] = content.control.groups()
     out = {}
     for sid, name in names.items():
         members = frame[frame["segment"].to_numpy() == sid]
         members = members.sort_values("value", ascending=False, kind="stable")
-        out[f"{FOLDER}/{sid}-{slug(name)}.csv"] = members[["id", "persona", "value", "p_alive"]]
+        base = f"{FOLDER}/{sid}-{slug(name)}"
+        if content.control is None:
+            out[f"{base}.csv"] = members[columns]
+            continue
+        out[f"{base}.csv"] = members[[*columns, "group"]]
+        out[f"{base}.treatment.csv"] = members.loc[members["group"] == TREATMENT, columns]
     out[f"{FOLDER}/{MOVERS}"] = movers(content, frame)
     return out
 
@@ -80,3 +93,33 @@ def slug(name: str) -> str:
     """A persona's name as a file name: `Can't lose them` -> `cant-lose-them`."""
     text = re.sub(r"[^a-z0-9]+", "-", name.lower().replace("'", "")).strip("-")
     return text[:60] or "segment"
+
+
+ASSIGNMENT = "assignment"  # audiences/assignment.csv and .json: who was held out
+
+
+def assignment_files(content: ReportContent, ids: pd.Series) -> dict[str, bytes]:
+    """The period's control groups as the next period reads them: assignment.csv (id,
+    segment, group; ids protected as in segments.csv) and assignment.json, which
+    holds the csv's sha256, the date the groups start from, each segment's action and
+    counts, and the report key's signature of all of it. None without a control group."""
+    control, worth, sales = content.control, content.worth, content.data.sales
+    if control is None or worth is None or sales is None:
+        return {}
+    table = pd.DataFrame({"id": neutralise_formulas(ids.reset_index(drop=True).astype(str)),
+                          "segment": worth.customers["segment"].to_numpy(),
+                          "group": control.groups()})
+    customers = table.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    record = {
+        "format": "reportgen-assignment", "version": 1, "report": content.report.name,
+        "period": content.period, "since": sales.as_of.isoformat(), "share": control.share,
+        "customers": len(table), "customers_sha256": hashlib.sha256(customers).hexdigest(),
+        "segments": [{"id": s.id, "name": s.name,
+                      "actions": [r.action for r in s.recommendations],
+                      "treatment": control.counts[s.id][0], "control": control.counts[s.id][1]}
+                     for s in content.segments],
+    }
+    signed = {**record, "signature": control.sign(canonical(record))}
+    return {f"{FOLDER}/{ASSIGNMENT}.csv": customers,
+            f"{FOLDER}/{ASSIGNMENT}.json": (json.dumps(signed, indent=2, ensure_ascii=False)
+                                            + "\n").encode("utf-8")}

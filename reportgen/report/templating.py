@@ -323,6 +323,7 @@ class Rendered:
     pdf: PdfJob | None
     summary: Callable[[Mapping[str, float], Sequence[str], Mapping[str, Any]], Summary]
     audiences: Mapping[str, pd.DataFrame]  # by path in the period's folder (tables.py)
+    records: Mapping[str, bytes]  # files written as they are (the signed assignment)
 
 
 def render(content: ReportContent, ids: pd.Series, formats: Sequence[str],
@@ -334,7 +335,7 @@ def render(content: ReportContent, ids: pd.Series, formats: Sequence[str],
     from reportgen.report.chartset import build_charts
     from reportgen.report.page import page_context
     from reportgen.report.summary import build_summary
-    from reportgen.report.tables import audiences
+    from reportgen.report.tables import assignment_files, audiences
 
     with timer("charts"):
         env = make_environment(content.report.templates)
@@ -352,7 +353,7 @@ def render(content: ReportContent, ids: pd.Series, formats: Sequence[str],
     return Rendered(pages_of(env), html, pdf,
                     lambda timings, outputs, model_file: build_summary(
                         content, timings, outputs, model_file),
-                    audiences(content, ids))
+                    audiences(content, ids), assignment_files(content, ids))
 
 
 REMOTE_RE = re.compile(r"^\s*(?:https?:|ftp:|file:|//)", re.IGNORECASE)

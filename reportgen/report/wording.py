@@ -288,3 +288,9 @@ def map_note(n: int, shown: int) -> str:
     return (f"Each dot is a customer ({sample}), placed by the two principal components of "
             "the clustering features. Segments that overlap here may still be separated "
             "along other directions.")
+
+
+def control_warning(problem: str) -> str:
+    """Last period's control groups cannot be trusted: no lift is measured from them."""
+    return (f"Last period's control groups cannot be used: {problem}. Whether last "
+            "period's actions worked is not measured this period.")
