@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -166,7 +168,13 @@ def test_an_ordinal_column_clusters_as_its_rank(tmp_path):
     assert (ordinal.folder / "segments.csv").read_bytes() == (
         plain.folder / "segments.csv").read_bytes()
     assert ordinal.summary["imputed"] == {"tier": 1}
-    assert "tier (1 = Bronze to 4 = Platinum)" in (ordinal.folder / "report.html").read_text()
+    page = (ordinal.folder / "report.html").read_text()
+    assert "tier (1 = Bronze to 4 = Platinum)" in page
+    # a rank has no multiples: higher or lower, never "48% below" or "1.6x the average"
+    label = re.escape("tier (1 = Bronze to 4 = Platinum)")
+    assert re.search(rf"Lower {label} \([\d.]+ vs [\d.]+ average\)", page)
+    assert re.search(rf"Higher {label} \([\d.]+ vs [\d.]+ average\)", page)
+    assert not re.search(rf"(?i){label} [\d.]+(% below|x the average|x avg)", page)
 
 
 def test_an_ordinal_value_not_among_the_levels_is_one_line(tmp_path):

@@ -56,6 +56,7 @@ class FeatureSet:
     dropped: dict[str, int] = field(default_factory=dict)
     imputed: dict[str, int] = field(default_factory=dict)
     profile_log: list[str] = field(default_factory=list)  # profile columns seen on log1p
+    ranks: list[str] = field(default_factory=list)  # features.ordinal: a rank, not an amount
 
     def described_on_log(self, column: str) -> bool:
         return column in self.log or column in self.profile_log
@@ -114,6 +115,7 @@ def _feature_set(matrix: np.ndarray, frame: pd.DataFrame, ids: pd.Series,
         preprocessing=preprocessing, column_names=preprocessing.names,
         labels=dict(spec.labels), dropped=dropped, imputed=imputed,
         profile_log=[c for c in profile_log if c in profile_numeric],
+        ranks=list(spec.ordinal),
     )
 
 

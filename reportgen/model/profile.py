@@ -222,7 +222,8 @@ def describe_traits(
 ) -> list[Trait]:
     """Everything that sets the segment apart, strongest first."""
     traits = [
-        numeric_trait(c, features.label(c), stat, population[c].mean)
+        numeric_trait(c, features.label(c), stat, population[c].mean,
+                      ratios=c not in features.ranks)
         for c, stat in numeric.items() if stat.level not in ("average", MIXED)
     ]
     traits += [trait for c, stat in numeric.items() if stat.level == MIXED
@@ -234,10 +235,14 @@ def describe_traits(
     return sorted(traits, key=lambda t: -t.strength)
 
 
-def numeric_trait(column: str, label: str, stat: NumericStat, average: float) -> Trait:
-    """"Income 1.8x the average (88k vs 61k)" or "Lower age (25 vs 39 average)"."""
+def numeric_trait(column: str, label: str, stat: NumericStat, average: float,
+                  ratios: bool = True) -> Trait:
+    """"Income 1.8x the average (88k vs 61k)" or "Lower age (25 vs 39 average)".
+    `ratios`: False for a rank (features.ordinal), whose multiples and percentages mean
+    nothing (tier 3 is not "1.5x" tier 2): only higher or lower."""
     values = f"{format_number(stat.mean)} vs {format_number(average)}"
-    ratio = stat.mean / average if average > 0 and stat.mean >= 0 else None
+    ratio = (stat.mean / average if ratios and average > 0 and stat.mean >= 0
+             else None)
     name = label[:1].upper() + label[1:]
     if ratio is not None and ratio >= 1.5:
         text = f"{name} {ratio:.1f}x the average ({values})"
