@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from reportgen.config import LoadedConfig, load_config
 from reportgen.errors import ConfigError
-from reportgen.folders import check_report_folder, control_key, listed_periods, report_lock
+from reportgen.folders import (
+    check_report_folder,
+    control_key,
+    listed_periods,
+    report_lock,
+    saved_control_key,
+)
 from reportgen.text import PERIOD_RE
 from reportgen.timing import StageTimer
 
@@ -28,8 +34,9 @@ if TYPE_CHECKING:
     from reportgen.config.schema import Config
     from reportgen.data.customers import Customers
     from reportgen.model.continuity import Previous, Segments
-    from reportgen.model.control import Assignment
+    from reportgen.model.control import Assignment, HeldOut
     from reportgen.model.features import FeatureSet
+    from reportgen.model.lift import Campaign
     from reportgen.model.population import Population
     from reportgen.model.profile import Profiles
     from reportgen.model.rows import Rows
@@ -97,12 +104,13 @@ def render_period(loaded: LoadedConfig, period: str, target: Path,
     with pdf_process(config.output.formats) as pdf:
         with timer("imports"):  # the heavy stages load only once the config is valid
             from reportgen import data, deliver, engines, model, report  # noqa: F401
-        with engines.open_rows(config, period) as rows:
+        with timer.more("data"):
+            before = look_back(config, period, target.parent)
+        with engines.open_rows(config, period, since=before.since) as rows:
             deliver.clear_leftovers(target)
-            prepared = prepare_data(config, period, target.parent, timer, rows)
+            prepared = prepare_data(config, before, timer, rows)
             fitted = fit_segments(config, prepared, timer, rows)
-            key = control_key(target.parent) if config.audiences.control_share else None
-            described = describe_segments(loaded, period, prepared, fitted, timer, key)
+            described = describe_segments(loaded, period, prepared, fitted, timer, before.key)
             return _publish(config, prepared, fitted, described, target, timer, pdf, rows)
 
 
@@ -144,12 +152,39 @@ def publish_described(loaded: LoadedConfig, period: str, out: str | Path | None,
 
 
 @dataclass(frozen=True)
+class LookBack:
+    """What this period reads of the report's earlier ones before its data: the previous
+    period, its control groups (checked), and the report's key (made when this period
+    holds customers out; None when it has none)."""
+    previous: Previous | None
+    key: bytes | None
+    held: HeldOut | None
+    problem: str | None  # why last period's control groups cannot be used
+
+    @property
+    def since(self) -> dt.date | None:
+        """The day from which the customers' purchases are measured against the groups."""
+        return self.held.since if self.held is not None else None
+
+
+def look_back(config: Config, period: str, report_dir: Path) -> LookBack:
+    from reportgen import model
+
+    previous = model.find_previous(report_dir, period)
+    key = (control_key(report_dir) if config.audiences.control_share
+           else saved_control_key(report_dir))
+    held, problem = model.last_period_groups(previous, key, config.report.name)
+    return LookBack(previous, key, held, problem)
+
+
+@dataclass(frozen=True)
 class Prepared:
-    """The data stage: the period's customers (with their value, when `value:` asks) and
-    the report's previous period, if any."""
+    """The data stage: the period's customers (with their value, when `value:` asks), the
+    report's previous period, if any, and what last period's actions did."""
     customers: Customers
     value: CustomerValue | None
     previous: Previous | None
+    campaign: Campaign
 
 
 @dataclass(frozen=True)
@@ -169,17 +204,19 @@ class Described:
     saved: SavedModel
 
 
-def prepare_data(config: Config, period: str, report_dir: Path, timer: StageTimer,
+def prepare_data(config: Config, before: LookBack, timer: StageTimer,
                  rows: Rows) -> Prepared:
     from reportgen import model
 
     with timer("data"):
         customers = rows.load()
-        previous = model.find_previous(report_dir, period)
     with timer("value"):
         value = model.customer_value(customers, config.value)
         customers = model.with_value(customers, value)
-    return Prepared(customers, value, previous)
+    with timer("lift"):
+        campaign = model.measure_lift(before.held, before.problem, customers.outcomes,
+                                      config.audiences.used)
+    return Prepared(customers, value, before.previous, campaign)
 
 
 def fit_segments(config: Config, prepared: Prepared, timer: StageTimer, rows: Rows) -> Fitted:
@@ -239,8 +276,7 @@ def describe_segments(loaded: LoadedConfig, period: str, prepared: Prepared, fit
         profiles=profiles, personas=personas, recommendations=actions, roles=rules.roles,
         changes=changes, population=fitted.population, value=prepared.value,
         role_bindings=rules.bindings, control=control_groups(config, period, fitted, key),
-        control_problem=(model.last_period_groups(prepared.previous, key, config.report.name)[1]
-                         if key is not None else None))
+        campaign=prepared.campaign)
     saved = model.saved_model(period, features, segments,
                               {p.segment_id: p.name for p in personas})
     return Described(content, saved)
@@ -252,7 +288,7 @@ def control_groups(config: Config, period: str, fitted: Fitted, key: bytes | Non
     without audiences (value:) or a control share."""
     from reportgen import model
 
-    if key is None or not config.audiences.control_share or config.value is None:
+    if not config.audiences.control_share or key is None or config.value is None:
         return None
     return model.assign_control(fitted.features.ids, fitted.segments.labels,
                                 config.audiences.control_share, key, config.report.name,

@@ -152,16 +152,25 @@ def control_key(report_dir: Path) -> bytes:
     written once as hex into `<out>/<report>/.reportgen-control-key` (readable by its owner
     only) and read by every later run, so that a customer's group is the same on a rerun
     and nobody without the file can tell who will be in the control group. Created under
-    the report's lock. A file that is not 64 hex digits, or a link, is refused: a new key
-    would reshuffle the groups that last period's lift is measured on."""
+    the report's lock."""
+    key = saved_control_key(report_dir)
+    if key is not None:
+        return key
+    try:
+        return _new_key(report_dir, report_dir / CONTROL_KEY)
+    except FileExistsError:  # made meanwhile (serve's preview beside a run): read it
+        return control_key(report_dir)
+
+
+def saved_control_key(report_dir: Path) -> bytes | None:
+    """The report's key if it has one (a period that holds nobody out still measures
+    last period's groups with it). A file that is not 64 hex digits, or a link, is
+    refused: a new key would reshuffle the groups that last period's lift is measured on."""
     path = report_dir / CONTROL_KEY
     try:
         text = read_own_file(path, 2 * KEY_BYTES + 1).decode("ascii", "replace").strip()
     except FileNotFoundError:
-        try:
-            return _new_key(report_dir, path)
-        except FileExistsError:  # made meanwhile (serve's preview beside a run): read it
-            return control_key(report_dir)
+        return None
     except OSError as exc:
         raise OutputError(f"{path}: cannot read the control groups' key ({exc}); restore the "
                           "file from a backup, or remove it to start new groups") from exc

@@ -358,6 +358,51 @@ class Control(_Part):
     segments: list[ControlSegment] = []
 
 
+class LiftMeasure(_Part):
+    """One measure per customer (revenue, bought, purchases) in the two groups: the means,
+    their difference with its interval, and the relative lift with its (None where the
+    held-out group's mean is 0)."""
+    treatment: float
+    control: float
+    difference: float
+    low: float
+    high: float
+    relative: float | None = None
+    relative_low: float | None = None
+    relative_high: float | None = None
+
+
+class LiftSegment(_Part):
+    id: int
+    name: str
+    actions: list[str] = []
+    treated: int
+    held_out: int
+    buyers: list[int] = []  # who bought since: treated, held out
+    verdict: str
+    means: dict[str, list[float]] = {}  # revenue, bought, purchases: treated, held out
+    revenue: LiftMeasure | None = None  # with the intervals: a segment judged only
+    bought: LiftMeasure | None = None
+    purchases: LiftMeasure | None = None
+    incremental_revenue: float | None = None
+    incremental_low: float | None = None
+    incremental_high: float | None = None
+
+
+class Lift(_Part):
+    """Last period's control groups measured (model/lift.py): the days since they were
+    drawn, each interval's level (95% for the segments together) and each segment's
+    figures; `used` false: the audiences were not used, and nothing is measured."""
+    period: str
+    since: str
+    end: str
+    days: int
+    share: float
+    used: bool
+    level: float
+    segments: list[LiftSegment] = []
+
+
 class Summary(_Part):
     """summary.json. Fields written in this order; see DESIGN.md for the contract."""
 
@@ -388,6 +433,7 @@ class Summary(_Part):
     changes: Changes | None = None
     value: Value | None = None
     control: Control | None = None
+    lift: Lift | None = None
     outputs: list[str] = []
     model: ModelFile | None = None
     timings: dict[str, float] = {}

@@ -43,10 +43,12 @@ from urllib.parse import unquote, urlsplit
 from reportgen.api import (
     Described,
     Fitted,
+    LookBack,
     Prepared,
     describe_segments,
     fit_segments,
     flatten,
+    look_back,
     prepare_data,
     publish_described,
     resolve_period,
@@ -54,7 +56,6 @@ from reportgen.api import (
 from reportgen.config import LoadedConfig, load_config
 from reportgen.errors import ReportgenError, failure_line
 from reportgen.files import read_own_file
-from reportgen.folders import control_key
 from reportgen.text import PERIOD_RE, REPORT_NAME_PATTERN
 from reportgen.timing import StageTimer
 
@@ -109,6 +110,7 @@ class Preview:
     output_dir: Path | None = None  # from the last config that loaded, or --out
     _data_key: str | None = None
     _model_key: str | None = None
+    _before: LookBack | None = None  # the earlier periods, read with the data
     _prepared: Prepared | None = None
     _rows: Rows | None = None  # the customers in this process (engines.in_process)
     _fitted: Fitted | None = None
@@ -130,9 +132,9 @@ class Preview:
             self._prepared, self._data_key, self._model_key = None, None, None
             from reportgen.engines import in_process
 
-            self._rows = in_process(config, self.period)
-            self._prepared = prepare_data(config, self.period, self.report_dir(config), timer,
-                                          self._rows)
+            self._before = look_back(config, self.period, self.report_dir(config))
+            self._rows = in_process(config, self.period, self._before.since)
+            self._prepared = prepare_data(config, self._before, timer, self._rows)
             self._data_key = data_key
             stages = "everything"
         if model_key != self._model_key or self._fitted is None:
@@ -141,10 +143,9 @@ class Preview:
             self._fitted = fit_segments(config, self._prepared, timer, self._rows)
             self._model_key = model_key
             stages = "from the features on" if stages == "rules and page" else stages
-        key = (control_key(self.report_dir(config)) if config.audiences.control_share
-               else None)  # the groups a run would write, so --write writes them too
+        assert self._before is not None  # its key draws the groups a run would write
         described = describe_segments(loaded, self.period, self._prepared, self._fitted, timer,
-                                      key)
+                                      self._before.key)
         from reportgen import report
 
         page = report.preview_page(described.content)

@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from reportgen.model.control import assign
-from reportgen.model.lift import MIN_GROUP, segment_lifts, welch
+from reportgen.model.lift import MIN_BUYERS, MIN_GROUP, judged_level, segment_lifts, welch
 
 SEGMENTS = [{"id": 1, "name": "Loyal customers", "actions": ["Upsell"]},
             {"id": 2, "name": "At risk", "actions": ["Win back"]}]
@@ -35,9 +35,10 @@ def planted(seed: int, n: int = 20_000, effect: float = 0.15):
 
 
 def test_the_planted_lift_is_found_and_the_null_one_is_not_on_nine_seeds_of_ten():
+    """Each interval at 95% on its own (the report widens them for several segments)."""
     found = no_effect = 0
     for seed in range(10):
-        loyal, at_risk = segment_lifts(*planted(seed), SEGMENTS)
+        loyal, at_risk = segment_lifts(*planted(seed), SEGMENTS, level=0.95)
         revenue = loyal.measures["revenue"]
         found += revenue.relative_low > 0 and revenue.relative_low <= 0.15 <= (
             revenue.relative_high) and revenue.low > 0
@@ -75,3 +76,21 @@ def test_welch_matches_scipy():
     ours = welch(a, b)
     theirs = stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
     assert (ours.low, ours.high) == pytest.approx((theirs.low, theirs.high), rel=1e-10)
+
+
+def test_the_intervals_hold_together_for_the_segments_judged():
+    """Two segments judged: each interval at 97.5%, so both hold with 95%; a segment
+    whose held-out customers include too few buyers is not judged, nor counted."""
+    assert judged_level(1) == 0.95 and judged_level(4) == pytest.approx(0.9875)
+    assignment, outcomes = planted(0, n=2_000)
+    loyal, at_risk = segment_lifts(assignment, outcomes, SEGMENTS)
+    assert loyal.level == at_risk.level == pytest.approx(0.975)
+    wide, narrow = (welch(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.0, 1.5, 2.0]), level)
+                    for level in (0.975, 0.95))
+    assert wide.high - wide.low > narrow.high - narrow.low
+    held = assignment[(assignment["segment"] == 2) & (assignment["group"] == "control")]
+    held_buyers = outcomes[outcomes["id"].isin(held["id"])]["id"]
+    gone = held_buyers.iloc[MIN_BUYERS - 1:]  # nine of them still bought
+    loyal, at_risk = segment_lifts(assignment, outcomes[~outcomes["id"].isin(gone)], SEGMENTS)
+    assert at_risk.buyers[1] == MIN_BUYERS - 1 and at_risk.verdict == "too few customers to tell"
+    assert loyal.level == 0.95  # one segment judged

@@ -623,7 +623,8 @@ def sample_fitted():
 
     config = load_config(ROOT / "configs" / "sample.yaml").config
     rows = in_process(config, "2026-11")
-    prepared = api.prepare_data(config, "2026-11", Path("/nonexistent"), StageTimer(None), rows)
+    before = api.look_back(config, "2026-11", Path("/nonexistent"))
+    prepared = api.prepare_data(config, before, StageTimer(None), rows)
     return api.fit_segments(config, prepared, StageTimer(None), rows)
 
 

@@ -19,7 +19,12 @@ from reportgen.config.schema import Config, FeaturesSection
 from reportgen.config.value import LOGGED_VALUE_COLUMNS, VALUE_COLUMNS, value_labels
 from reportgen.data.derive import Context, derive_columns
 from reportgen.data.files import Table, load_table, read_lines
-from reportgen.data.purchases import PurchaseHistories, purchase_histories
+from reportgen.data.purchases import (
+    Outcomes,
+    PurchaseHistories,
+    outcomes_since,
+    purchase_histories,
+)
 from reportgen.data.sql import query_parameters
 from reportgen.data.transactions import (
     OUTPUT_COLUMNS,
@@ -41,31 +46,35 @@ class Customers:
     identified: bool  # customers carry their own ids (data.id, transactions.customer)
     purchases: PurchaseHistories | None = None  # with value: each customer's purchase days
     profile_log: tuple[str, ...] = ()  # profile columns described on log(1 + x)
+    outcomes: Outcomes | None = None  # asked for with `since`: what each customer bought
 
 
-def load_customers(config: Config, period: str) -> Customers:
-    """The period's customers; `period` (YYYY-MM) only matters to a SQL query's dates."""
+def load_customers(config: Config, period: str, since: dt.date | None = None) -> Customers:
+    """The period's customers; `period` (YYYY-MM) only matters to a SQL query's dates.
+    `since`: the day last period's control groups were drawn from; with sales lines, each
+    customer's purchases from that day on come too (model/lift.py)."""
     features = effective_features(config)
     needed = required_columns(config, features)
     parameters = query_parameters(config, period) if config.data.sql is not None else None
     if config.transactions is None:
         table = load_table(config.data, needed, parameters)
-        sales = purchases = None
+        sales = purchases = outcomes = None
     else:
-        table, sales, purchases = _from_sales_lines(config, needed, parameters)
-    return complete_customers(config, features, table, sales, purchases)
+        table, sales, purchases, outcomes = _from_sales_lines(config, needed, parameters,
+                                                              since)
+    return complete_customers(config, features, table, sales, purchases, outcomes)
 
 
 def complete_customers(config: Config, features: FeaturesSection, table: Table,
-                       sales: SalesSummary | None,
-                       purchases: PurchaseHistories | None) -> Customers:
+                       sales: SalesSummary | None, purchases: PurchaseHistories | None,
+                       outcomes: Outcomes | None = None) -> Customers:
     """One row a customer, however it was read (here, or by an engine): derived columns
     added, only the used columns kept."""
     as_of = config.data.as_of or (sales.as_of if sales else dt.date.today())
     table = _with_derived(table, config, as_of, features)
     identified = config.data.id is not None or config.transactions is not None
     return Customers(table, features, sales, identified, purchases,
-                     LOGGED_VALUE_COLUMNS if config.value else ())
+                     LOGGED_VALUE_COLUMNS if config.value else (), outcomes)
 
 
 def effective_features(config: Config) -> FeaturesSection:
@@ -155,8 +164,9 @@ def transaction_columns(config: Config) -> dict[str, str]:
 
 
 def _from_sales_lines(config: Config, needed: dict[str, str],
-                      parameters: dict[str, dt.date] | None
-                      ) -> tuple[Table, SalesSummary, PurchaseHistories | None]:
+                      parameters: dict[str, dt.date] | None, since: dt.date | None
+                      ) -> tuple[Table, SalesSummary, PurchaseHistories | None,
+                                 Outcomes | None]:
     spec = config.transactions
     assert spec is not None
     read = read_lines(config.data, needed, parameters,
@@ -164,10 +174,13 @@ def _from_sales_lines(config: Config, needed: dict[str, str],
                       whole_lines=spec.invoice is not None)
     customers, sales, days = aggregate(read.frame, spec, config.data.read.dayfirst,
                                        line_extras(config, needed),
-                                       with_days=config.value is not None, whole=read.whole)
+                                       with_days=config.value is not None or since is not None,
+                                       whole=read.whole)
     histories = (purchase_histories(days, sales.as_of, config.value.backtest.calibration_end)
                  if days is not None and config.value is not None else None)
-    return customer_table(config, customers, sales, read.sha256), sales, histories
+    outcomes = (outcomes_since(days, since, sales.as_of)
+                if days is not None and since is not None else None)
+    return customer_table(config, customers, sales, read.sha256), sales, histories, outcomes
 
 
 def line_extras(config: Config, needed: dict[str, str]) -> list[str]:

@@ -57,6 +57,32 @@ class PurchaseHistories:
     zero_days: int  # purchase days of amount 0
 
 
+@dataclass(frozen=True)
+class Outcomes:
+    """What each customer bought from `since` (the first day after the period whose
+    control groups are measured, model/lift.py) to `end`, for the customers who bought:
+    purchase days (a day's lines merged, its returns netted; a day whose returns outweigh
+    its purchases is none) and their net amount."""
+
+    since: dt.date
+    end: dt.date  # this period's last day of sales lines (the day before as_of)
+    ids: np.ndarray  # as text, sorted
+    revenue: np.ndarray
+    purchases: np.ndarray  # int64, purchase days
+
+
+def outcomes_since(days: PurchaseDays, since: dt.date, as_of: dt.date) -> Outcomes:
+    """The outcomes from the customer-days themselves (the pandas engine)."""
+    end = history_end(as_of)
+    window = (days.day >= np.datetime64(since, "D")) & (days.day <= end)
+    n = len(days.ids)
+    counted = np.bincount(days.customer[window], minlength=n)
+    revenue = np.bincount(days.customer[window], weights=days.amount[window], minlength=n)
+    bought = counted > 0
+    return Outcomes(since, end.astype(dt.date), days.ids[bought].astype(str).astype(object),
+                    revenue[bought], counted[bought].astype(np.int64))
+
+
 def calibration_end(first: np.datetime64, last: np.datetime64,
                     asked: dt.date | str) -> tuple[np.datetime64, bool]:
     """The day the backtest's calibration ends, checked to lie inside the history."""

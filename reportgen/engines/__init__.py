@@ -8,6 +8,7 @@ to writing (spark/resident.py), the driver holding a sample.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -19,26 +20,28 @@ from reportgen.model.rows import Rows
 
 
 @contextmanager
-def open_rows(config: Config, period: str, resident: bool = True) -> Iterator[Rows]:
+def open_rows(config: Config, period: str, resident: bool = True,
+              since: dt.date | None = None) -> Iterator[Rows]:
     """The run's rows, open for its stages. `resident`: False brings every engine's
     customers to this process (serve keeps them between edits, and Spark's session is the
-    run's)."""
+    run's). `since`: the day last period's control groups were drawn from, whose
+    outcomes the sales lines' customers come with (data.load_customers)."""
     if resident and config.engine.spark and config.transactions is None:
         from reportgen.engines.spark import open_customers
 
         with open_customers(config) as rows:
             yield rows
         return
-    yield in_process(config, period)
+    yield in_process(config, period, since)
 
 
-def in_process(config: Config, period: str) -> PandasRows:
+def in_process(config: Config, period: str, since: dt.date | None = None) -> PandasRows:
     """The customers in this process, read by the configured engine."""
     if config.engine.spark:
         from reportgen.engines.spark import DriverRows
 
-        return DriverRows(config)
-    return PandasRows(partial(load_customers, config, period))  # period: a query's dates
+        return DriverRows(config, since)
+    return PandasRows(partial(load_customers, config, period, since))  # period: SQL's dates
 
 
 __all__ = ["in_process", "open_rows"]

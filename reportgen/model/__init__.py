@@ -14,6 +14,7 @@ from reportgen.model.continuity import (
 from reportgen.model.control import assign as assign_control
 from reportgen.model.control import last_period_groups
 from reportgen.model.features import FeatureSet, build_features
+from reportgen.model.lift import measure_lift
 from reportgen.model.personas import Persona, name_segments
 from reportgen.model.profile import Profiles, build_profiles
 from reportgen.model.recommend import Recommendation, recommend
@@ -39,6 +40,7 @@ __all__ = [
     "kept_fit",
     "kept_model",
     "last_period_groups",
+    "measure_lift",
     "name_segments",
     "recommend",
     "refitted",

@@ -179,18 +179,55 @@ def expected_purchases(model: BgNbd, h: History, weeks: float | np.ndarray) -> n
     r, alpha, a, b = model.r, model.alpha, model.a, model.b
     x, T = h.x, h.T
     t = np.asarray(weeks, dtype=np.float64)
-    ratio = (alpha + T) / (alpha + T + t)
-    hyper = hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t))
-    first = (a + b + x - 1) / (a - 1) * (1 - ratio ** (r + x) * hyper)
-    return first * p_alive(model, h)
+    scaled = scaled_hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t),
+                           (alpha + T) / (alpha + T + t), r + x)
+    return (a + b + x - 1) / (a - 1) * (1 - scaled) * p_alive(model, h)
 
 
 def expected_from_start(model: BgNbd, weeks: np.ndarray) -> np.ndarray:
     """E[X(t)]: expected repeat purchases of a customer `weeks` after their first."""
     r, alpha, a, b = model.r, model.alpha, model.a, model.b
     t = np.maximum(np.asarray(weeks, dtype=np.float64), 0.0)
-    return (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r
-                                    * hyp2f1(r, b, a + b - 1, t / (alpha + t)))
+    return (a + b - 1) / (a - 1) * (1 - scaled_hyp2f1(r, b, a + b - 1, t / (alpha + t),
+                                                      alpha / (alpha + t), r))
+
+
+SERIES_TERMS = 100_000  # at most; the series stops once every term left is e^-40 of the sum
+
+
+def scaled_hyp2f1(a: np.ndarray | float, b: np.ndarray | float, c: np.ndarray | float,
+                  z: np.ndarray | float, base: np.ndarray | float,
+                  power: np.ndarray | float) -> np.ndarray:
+    """base ** power x 2F1(a, b; c; z), 0 <= z < 1: the form of every expected-purchases
+    formula here. SciPy's hyp2f1 gives NaN once a parameter is in the millions, which a fit
+    reaches when the customers' purchase rates hardly differ (r and alpha run off
+    together, as on a shop whose regulars all buy most months); there the hypergeometric
+    series is summed in logs instead (its terms are all positive with a, b, c > 0), and
+    the scale is applied before leaving the logs, so nothing overflows."""
+    a, b, c, z, base, power = (np.array(v, dtype=np.float64) for v in
+                               np.broadcast_arrays(a, b, c, z, base, power))
+    with np.errstate(over="ignore", invalid="ignore"):
+        value = np.asarray(base ** power * hyp2f1(a, b, c, z), dtype=np.float64)
+    failed = ~np.isfinite(value) & (a > 0) & (b > 0) & (c > 0) & (z >= 0) & (z < 1)
+    if failed.any():
+        value[failed] = np.exp(power[failed] * np.log(base[failed]) + _log_series(
+            a[failed], b[failed], c[failed], z[failed]))
+    return value
+
+
+def _log_series(a: np.ndarray, b: np.ndarray, c: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """log 2F1(a, b; c; z) by its series, each term from the last (for positive a, b, c)."""
+    with np.errstate(divide="ignore"):
+        log_z = np.log(z)
+    term = np.zeros_like(a)
+    total = np.zeros_like(a)
+    for n in range(SERIES_TERMS):
+        term = term + np.log(a + n) + np.log(b + n) - np.log(c + n) - np.log(n + 1) + log_z
+        total = np.logaddexp(total, term)
+        ratio = (a + n + 1) * (b + n + 1) / ((c + n + 1) * (n + 2)) * z
+        if np.all((term < total - 40) & (ratio < 1)):
+            break
+    return total
 
 
 # ---- Gamma-Gamma --------------------------------------------------------------------------

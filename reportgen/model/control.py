@@ -26,6 +26,7 @@ import pandas as pd
 
 from reportgen.data.memory import text_budget
 from reportgen.files import read_own_file
+from reportgen.folders import CONTROL_KEY as KEY_NAME
 from reportgen.model.continuity import Previous
 from reportgen.record import restore_formulas
 
@@ -129,13 +130,20 @@ def read_assignment(folder: Path, key: bytes, report: str, limit: float) -> Held
                    float(record["share"]), list(record["segments"]), customers)
 
 
-def last_period_groups(previous: Previous | None, key: bytes, report: str
+def last_period_groups(previous: Previous | None, key: bytes | None, report: str
                        ) -> tuple[HeldOut | None, str | None]:
     """Last period's control groups, if it held any out: (the groups, None), or (None, why
-    they cannot be used) when its files were changed or cannot be read; (None, None) when
-    there were none."""
-    if previous is None or not (previous.folder / RECORD_FILE).exists():
+    they cannot be used) when its files are missing, were changed or cannot be checked
+    (`key`: the report's, None when it has none); (None, None) when there were none."""
+    if previous is None:
         return None, None
+    recorded = previous.summary is not None and previous.summary.control is not None
+    if not (previous.folder / RECORD_FILE).exists():
+        return None, (f"{RECORD_FILE} is missing from {previous.period}'s folder"
+                      if recorded else None)
+    if key is None:
+        return None, (f"the report's key ({KEY_NAME}) is missing, so {previous.period}'s "
+                      f"{RECORD_FILE} cannot be checked")
     try:
         return read_assignment(previous.folder, key, report, text_budget(1.0)), None
     except ValueError as exc:

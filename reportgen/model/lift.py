@@ -6,12 +6,19 @@ purchases since; a customer gone from the data counts as zero spend, a customer 
 since is not in the test. Per segment and measure, the difference of the two groups'
 means with Welch's 95% interval (unequal variances, Welch-Satterthwaite degrees of
 freedom), and the relative lift (treatment over control, minus one) with its interval by
-the delta method. The verdict reads the revenue: below MIN_GROUP customers in either
-group it is "too few customers to tell", whatever the numbers.
+the delta method. The page judges every segment at once, so the intervals are 95% for
+all of them together (Bonferroni: each segment's at 1 - 0.05 / the segments judged);
+one at 95% each would call some segment's campaign a success one month in four with five
+segments and no effect anywhere. The verdict reads the revenue: below MIN_GROUP customers,
+or MIN_BUYERS customers who bought, in either group it is "too few customers to tell",
+whatever the numbers: a win-back segment whose held-out customers include one buyer or
+none has a revenue interval that looks certain and is not (Welch's interval leans on the
+normal approximation, which wants about ten buyers a group, as a share's n x p >= 10).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,9 +26,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from reportgen.model.control import CONTROL, TREATMENT
+from reportgen.data.purchases import Outcomes
+from reportgen.model.control import CONTROL, TREATMENT, HeldOut
 
 MIN_GROUP = 30  # customers in each group, below which a segment's lift is not judged
+MIN_BUYERS = 10  # customers who bought since, in each group, likewise
 LEVEL = 0.95
 MEASURES = ("revenue", "bought", "purchases")
 
@@ -48,11 +57,14 @@ class SegmentLift:
     actions: tuple[str, ...]
     treated: int
     held_out: int
-    measures: dict[str, Measure]  # revenue, bought, purchases
-    incremental_revenue: float  # the revenue difference x the treated customers
-    incremental_low: float
-    incremental_high: float
+    buyers: tuple[int, int]  # customers who bought since: treated, held out
+    means: dict[str, tuple[float, float]]  # revenue, bought, purchases: treated, held out
+    measures: dict[str, Measure]  # the same with intervals: only for a segment judged
+    incremental_revenue: float | None  # the revenue difference x the treated customers
+    incremental_low: float | None
+    incremental_high: float | None
     verdict: str  # worked | hurt | no clear effect | too few customers to tell
+    level: float  # the intervals' level
 
 
 def welch(treated: np.ndarray, control: np.ndarray, level: float = LEVEL) -> Measure:
@@ -77,29 +89,52 @@ def welch(treated: np.ndarray, control: np.ndarray, level: float = LEVEL) -> Mea
 
 
 def segment_lifts(assignment: pd.DataFrame, outcomes: pd.DataFrame,
-                  segments: list[dict[str, Any]]) -> list[SegmentLift]:
+                  segments: list[dict[str, Any]], level: float | None = None
+                  ) -> list[SegmentLift]:
     """`assignment`: id, segment, group (last period's, checked); `outcomes`: id, revenue,
     purchases since the groups were drawn, for the customers in this period's data;
-    `segments`: id, name, actions as last period recorded them."""
+    `segments`: id, name, actions as last period recorded them. `level`: each interval's
+    (default: 95% for the segments judged together, judged_level)."""
     joined = assignment.merge(outcomes, on="id", how="left")
     joined[["revenue", "purchases"]] = joined[["revenue", "purchases"]].fillna(0.0)
     joined["bought"] = (joined["purchases"] > 0).astype(float)
-    out = []
+    groups = []
     for segment in segments:
         members = joined[joined["segment"] == segment["id"]]
-        treated = members[members["group"] == TREATMENT]
-        held = members[members["group"] == CONTROL]
-        out.append(_lift(segment, treated, held))
-    return out
+        groups.append((segment, members[members["group"] == TREATMENT],
+                       members[members["group"] == CONTROL]))
+    if level is None:
+        level = judged_level(sum(_judged(t, c) for _, t, c in groups))
+    return [_lift(segment, treated, held, level) for segment, treated, held in groups]
 
 
-def _lift(segment: dict[str, Any], treated: pd.DataFrame, held: pd.DataFrame) -> SegmentLift:
+def judged_level(judged: int) -> float:
+    """Each segment's interval level, so that the intervals of the `judged` segments
+    hold together with 95% probability (Bonferroni)."""
+    return 1 - (1 - LEVEL) / max(judged, 1)
+
+
+def _judged(treated: pd.DataFrame, held: pd.DataFrame) -> bool:
+    return (min(len(treated), len(held)) >= MIN_GROUP
+            and min(_buyers(treated), _buyers(held)) >= MIN_BUYERS)
+
+
+def _buyers(group: pd.DataFrame) -> int:
+    return int(group["bought"].sum())
+
+
+def _lift(segment: dict[str, Any], treated: pd.DataFrame, held: pd.DataFrame,
+          level: float) -> SegmentLift:
+    """A segment's figures; the intervals and the verdict only when it is judged (see the
+    module's docstring): one not judged gets its groups' means and no interval, since an
+    interval from a handful of buyers looks certain and is not."""
     n1, n0 = len(treated), len(held)
-    enough = n1 >= MIN_GROUP and n0 >= MIN_GROUP
-    measures = ({m: welch(treated[m].to_numpy(float), held[m].to_numpy(float))
-                 for m in MEASURES} if n1 >= 2 and n0 >= 2 else {})
+    means = ({m: (float(treated[m].mean()), float(held[m].mean())) for m in MEASURES}
+             if n1 and n0 else {})
+    measures = ({m: welch(treated[m].to_numpy(float), held[m].to_numpy(float), level)
+                 for m in MEASURES} if _judged(treated, held) else {})
     revenue = measures.get("revenue")
-    if not enough or revenue is None:
+    if revenue is None:
         verdict = "too few customers to tell"
     elif revenue.low > 0:
         verdict = "worked"
@@ -110,7 +145,59 @@ def _lift(segment: dict[str, Any], treated: pd.DataFrame, held: pd.DataFrame) ->
     return SegmentLift(
         id=int(segment["id"]), name=str(segment["name"]),
         actions=tuple(segment.get("actions", ())), treated=n1, held_out=n0,
-        measures=measures,
-        incremental_revenue=revenue.difference * n1 if revenue else 0.0,
-        incremental_low=revenue.low * n1 if revenue else 0.0,
-        incremental_high=revenue.high * n1 if revenue else 0.0, verdict=verdict)
+        buyers=(_buyers(treated), _buyers(held)), means=means, measures=measures,
+        incremental_revenue=revenue.difference * n1 if revenue else None,
+        incremental_low=revenue.low * n1 if revenue else None,
+        incremental_high=revenue.high * n1 if revenue else None, verdict=verdict,
+        level=level)
+
+
+@dataclass(frozen=True)
+class Lift:
+    """Last period's campaign measured: each segment's treated customers against those
+    held out, from the day the groups were drawn (`since`) to this period's last day."""
+
+    period: str  # the period that drew the groups
+    since: dt.date
+    end: dt.date
+    share: float
+    used: bool  # false (audiences.used): no figures, no evidence
+    level: float  # each segment's interval's (95% for all together)
+    segments: tuple[SegmentLift, ...]
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.since).days + 1
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """What this period can say about last period's actions: the lift, or why not (a
+    sentence for the warnings), or neither when last period held nobody out."""
+
+    lift: Lift | None = None
+    problem: str | None = None  # the groups cannot be used
+    not_yet: str | None = None  # the groups are fine, the sales since are not there yet
+
+
+def measure_lift(held: HeldOut | None, problem: str | None, outcomes: Outcomes | None,
+                 used: bool) -> Campaign:
+    """The lift of last period's control groups (model/control.last_period_groups) on
+    what their customers bought since (data.load_customers with `since`)."""
+    if held is None:
+        return Campaign(problem=problem)
+    if outcomes is None:
+        return Campaign(problem="this period's data are not sales lines, so what each "
+                        f"customer bought since {held.since} cannot be measured")
+    if outcomes.end < held.since:
+        return Campaign(not_yet=f"this period's sales lines end on {outcomes.end}, before "
+                        f"the day last period's groups are measured from ({held.since})")
+    if not used:
+        return Campaign(Lift(held.period, held.since, outcomes.end, held.share, False,
+                             LEVEL, ()))
+    bought = pd.DataFrame({"id": outcomes.ids, "revenue": outcomes.revenue,
+                           "purchases": outcomes.purchases.astype(float)})
+    lifts = segment_lifts(held.customers, bought, held.segments)
+    level = lifts[0].level if lifts else LEVEL
+    return Campaign(Lift(held.period, held.since, outcomes.end, held.share, True, level,
+                         tuple(lifts)))

@@ -26,15 +26,18 @@ from reportgen.record import SEGMENTS_FILE, read_segments, segments_frame, write
 class PandasRows:
     """The rows read here by `read` (data.load_customers with the run's config and
     period). An engine that reads or aggregates them elsewhere and brings one row a
-    customer here overrides `load`, and says so in `method`, its sentence for the appendix
-    (None: everything ran here)."""
+    customer here overrides `load` instead of giving a reader (a call from here into
+    engines/ would climb the layers), and says so in `method`, its sentence for the
+    appendix (None: everything ran here)."""
 
     method: str | None = None
 
-    def __init__(self, read: Callable[[], Customers]) -> None:
+    def __init__(self, read: Callable[[], Customers] | None = None) -> None:
         self.read = read
 
     def load(self) -> Customers:
+        if self.read is None:
+            raise TypeError(f"{type(self).__name__} has no reader and no load of its own")
         return self.read()
 
     def counted(self, features: FeatureSet) -> int:

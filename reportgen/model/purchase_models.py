@@ -31,7 +31,7 @@ from typing import ClassVar
 
 import numpy as np
 from numpy.polynomial.legendre import leggauss
-from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
+from scipy.special import betaln, digamma, expit, gammaln
 
 from reportgen.model.btyd import (
     BgNbd,
@@ -42,6 +42,7 @@ from reportgen.model.btyd import (
     compressed,
     fit_bgnbd,
     maximise,
+    scaled_hyp2f1,
 )
 
 NODES, WEIGHTS = leggauss(16)
@@ -77,8 +78,8 @@ class MbgNbd(DropoutAtPurchase):
     def expected_from_start(self, weeks: np.ndarray) -> np.ndarray:
         r, alpha, a, b = self.values
         t = np.maximum(np.asarray(weeks, dtype=np.float64), 0.0)
-        return b / (a - 1) * (1 - (alpha / (alpha + t)) ** r
-                              * hyp2f1(r, b + 1, a + b, t / (alpha + t)))
+        return b / (a - 1) * (1 - scaled_hyp2f1(r, b + 1, a + b, t / (alpha + t),
+                                                alpha / (alpha + t), r))
 
 
 def mbgnbd_loss(groups: Groups) -> LossFunction:
@@ -129,9 +130,9 @@ def mbgnbd_expected(model: MbgNbd, h: History, weeks: float | np.ndarray) -> np.
     r, alpha, a, b = model.r, model.alpha, model.a, model.b
     x, T = h.x, h.T
     t = np.asarray(weeks, dtype=np.float64)
-    hyper = hyp2f1(r + x, b + x + 1, a + b + x, t / (alpha + T + t))
-    first = (a + b + x) / (a - 1) * (1 - hyper * ((alpha + T) / (alpha + T + t)) ** (r + x))
-    return first * mbgnbd_p_alive(model, h)
+    scaled = scaled_hyp2f1(r + x, b + x + 1, a + b + x, t / (alpha + T + t),
+                           (alpha + T) / (alpha + T + t), r + x)
+    return (a + b + x) / (a - 1) * (1 - scaled) * mbgnbd_p_alive(model, h)
 
 
 # ---- Pareto/NBD ---------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from reportgen.data.customers import Customers
 from reportgen.model.continuity import Continuity, Segments
 from reportgen.model.control import Assignment
 from reportgen.model.features import FeatureSet
+from reportgen.model.lift import Campaign, Lift
 from reportgen.model.personas import Persona
 from reportgen.model.population import Population
 from reportgen.model.profile import NumericStat, Profiles
@@ -27,6 +28,7 @@ from reportgen.model.value import CustomerValue
 from reportgen.report import chartdata, wording
 from reportgen.report.changes import Changes
 from reportgen.report.facts import DataFacts, FeatureFacts, SegmentFacts
+from reportgen.report.liftwording import lift_finding
 from reportgen.report.worth import Worth, segment_worth
 from reportgen.report.worthwording import doubts, lapse_sentences, value_finding
 
@@ -57,6 +59,7 @@ class ReportContent:
     worth: Worth | None = None  # with `value:`: what each segment is worth, the backtest
     engine_note: str | None = None  # where the rows were, when not in this process
     control: Assignment | None = None  # the audiences' control groups (audiences:)
+    lift: Lift | None = None  # last period's control groups measured
     role_bindings: Mapping[str, Binding] = field(default_factory=dict)  # every role, with why
 
     @property
@@ -76,7 +79,7 @@ def build_content(*, loaded: LoadedConfig, period: str, generated_at: dt.datetim
                   value: CustomerValue | None = None,
                   role_bindings: Mapping[str, Binding] | None = None,
                   control: Assignment | None = None,
-                  control_problem: str | None = None) -> ReportContent:
+                  campaign: Campaign | None = None) -> ReportContent:
     """The one join of the stage results: the report stage starts here. `population`: the
     counts over every customer, made where the rows are (`features` may hold a sample)."""
     config = loaded.config
@@ -91,6 +94,9 @@ def build_content(*, loaded: LoadedConfig, period: str, generated_at: dt.datetim
                                 wording.value_column(roles, facts), facts, profiles.population)
     if worth is not None:
         findings.insert(1, value_finding(worth, {s.id: s.name for s in people}))
+    lift = campaign.lift if campaign is not None else None
+    if lift is not None:
+        findings.insert(1, lift_finding(lift))
     return ReportContent(
         report=config.report, period=period, generated_at=generated_at, data=data,
         features=facts, fit=segments.fit, method=config.segmentation, segments=people,
@@ -101,14 +107,22 @@ def build_content(*, loaded: LoadedConfig, period: str, generated_at: dt.datetim
             dict(population.missing), population.n_rows, config.features.missing == "drop",
             people, facts, segments.continuity)) + stability_warnings(segments.fit, people)
         + forecast_warnings(worth)
-        + ((wording.control_warning(control_problem),) if control_problem else ()),
+        + campaign_warnings(campaign),
         charts=chartdata.chart_data(features, segments, people, changes,
                                     data.sales is not None, config.segmentation.random_state,
                                     population.bins),
         config_raw=loaded.raw, config_sha256=loaded.sha256,
         config_base=loaded.source.parent, worth=worth,
-        engine_note=population.method, control=control,
+        engine_note=population.method, control=control, lift=lift,
         role_bindings=dict(role_bindings or {}))
+
+
+def campaign_warnings(campaign: Campaign | None) -> tuple[str, ...]:
+    """Why last period's actions are not measured, when its groups were drawn."""
+    if campaign is None:
+        return ()
+    return (((wording.control_warning(campaign.problem),) if campaign.problem else ())
+            + ((wording.lift_pending(campaign.not_yet),) if campaign.not_yet else ()))
 
 
 def stability_warnings(fit: Segmentation, people: Sequence[SegmentFacts]) -> tuple[str, ...]:

@@ -23,10 +23,11 @@ import yaml
 from reportgen.data.transactions import Reconciliation
 from reportgen.model.continuity import PALETTE
 from reportgen.model.features import CATEGORY_VARIANCE_SHARE
+from reportgen.model.lift import Lift, SegmentLift
 from reportgen.model.recommend import Recommendation
 from reportgen.model.segment import Segmentation
 from reportgen.model.stability import band
-from reportgen.report import wording
+from reportgen.report import liftwording, wording
 from reportgen.report.changes import (
     PROFILE_SHIFT,
     SegmentChange,
@@ -38,7 +39,7 @@ from reportgen.report.chartset import ChartSpec
 from reportgen.report.content import ReportContent, SegmentFacts
 from reportgen.report.facts import doc
 from reportgen.report.worthview import ValueView, value_view
-from reportgen.text import period_label
+from reportgen.text import format_number, period_label
 
 DEFAULT_ACCENT = PALETTE[0]  # the first segment's colour, also the archive's
 VERSIONED_PACKAGES = ("reportgen", "pandas", "numpy", "scikit-learn", "kneed", "altair",
@@ -167,6 +168,32 @@ class ChangesView:
 
 
 @dataclass(frozen=True)
+class LiftRow:
+    name: str = field(metadata=doc("the segment, as last period named it"))
+    actions: str = field(metadata=doc("the actions last period recommended for it"))
+    treated: int = field(metadata=doc("customers who were in the campaign"))
+    held_out: int = field(metadata=doc("customers held out of it (the control group)"))
+    revenue: tuple[float, float] | None = field(metadata=doc(
+        "revenue a customer since: treated, held out"))
+    bought: tuple[float, float] | None = field(metadata=doc(
+        "share who bought since: treated, held out"))
+    purchases: tuple[float, float] | None = field(metadata=doc(
+        "purchase days a customer since: treated, held out"))
+    lift: str = field(metadata=doc(
+        "the revenue lift and its interval; the interval alone when it holds 0"))
+    added: str = field(metadata=doc("the revenue the action added (or cost), or a dash"))
+    verdict: str = field(metadata=doc(
+        "worked, hurt, no clear effect or too few customers to tell"))
+
+
+@dataclass(frozen=True)
+class LiftView:
+    intro: str = field(metadata=doc("what was held out, when, and over which days"))
+    sentences: list[str] = field(metadata=doc("each segment's result in a sentence"))
+    rows: list[LiftRow] = field(metadata=doc("a row per segment of last period"))
+
+
+@dataclass(frozen=True)
 class PageContext:
     """Everything the templates receive, besides what the renderer adds for one output
     (`target`, `images`, `chart_specs`, `vega_bundle`)."""
@@ -213,6 +240,8 @@ class PageContext:
         "navigation, the contents and report.html.j2 follow it"))
     value: ValueView | None = field(default=None, metadata=doc(
         "what each segment is worth and the backtest (none without value:)"))
+    lift: LiftView | None = field(default=None, metadata=doc(
+        "whether last period's actions worked (none unless it held a control group out)"))
 
 
 def page_context(content: ReportContent, charts: dict[str, ChartSpec],
@@ -240,11 +269,52 @@ def page_context(content: ReportContent, charts: dict[str, ChartSpec],
                    for role, b in content.role_bindings.items()],
         method_notes=wording.method_notes(fit, content.method, bool(content.features.log),
                                           content.roles, content.continuity)
-        + ([content.engine_note] if content.engine_note else []),
+        + ([content.engine_note] if content.engine_note else [])
+        + ([liftwording.method_note(content.lift)]
+           if content.lift is not None and content.lift.used else []),
         config_text=yaml.safe_dump(dict(content.config_raw), sort_keys=False,
                                    allow_unicode=True).strip(),
         versions=versions(), sections=sections(content, views),
-        value=value_view(content.worth, content.names, content.colors))
+        value=value_view(content.worth, content.names, content.colors),
+        lift=lift_view(content.lift))
+
+
+def lift_view(lift: Lift | None) -> LiftView | None:
+    if lift is None:
+        return None
+    return LiftView(intro=liftwording.lift_intro(lift),
+                    sentences=[liftwording.segment_sentence(s) for s in lift.segments],
+                    rows=[_lift_row(s) for s in lift.segments])
+
+
+DASH = "\u2013"  # a cell with nothing to show
+
+
+def _sentence(text: str) -> str:
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+def _lift_row(s: SegmentLift) -> LiftRow:
+    def pair(measure: str) -> tuple[float, float] | None:
+        return s.means.get(measure)
+
+    revenue = s.measures.get("revenue")
+    lift, added = DASH, DASH
+    if revenue is not None and s.incremental_revenue is not None:
+        if revenue.relative_low is not None and revenue.relative_high is not None:
+            interval = (f"{liftwording.percent(revenue.relative_low)} to "
+                        f"{liftwording.percent(revenue.relative_high)}")
+        else:
+            interval = f"{format_number(revenue.low)} to {format_number(revenue.high)} a customer"
+        shown = s.verdict in (liftwording.WORKED, liftwording.HURT)
+        point = (liftwording.percent(revenue.relative) if revenue.relative is not None
+                 else format_number(revenue.difference))
+        lift = f"{point} ({interval})" if shown else interval
+        added = format_number(s.incremental_revenue) if shown else DASH
+    return LiftRow(name=s.name, actions=" ".join(_sentence(a) for a in s.actions) or DASH,
+                   treated=s.treated,
+                   held_out=s.held_out, revenue=pair("revenue"), bought=pair("bought"),
+                   purchases=pair("purchases"), lift=lift, added=added, verdict=s.verdict)
 
 
 def segment_view(s: SegmentFacts, content: ReportContent) -> SegmentView:
@@ -345,8 +415,9 @@ def _with_imputed(f: Any, column: str, steps: list[str]) -> str:
     return "; ".join(steps)
 
 
-SECTION_TEMPLATES = {"summary": "_summary", "value": "_value", "changes": "_changes",
-                     "revenue": "_sales", "segments": "_profiles", "map": "_map",
+SECTION_TEMPLATES = {"summary": "_summary", "lift": "_lift", "value": "_value",
+                     "changes": "_changes", "revenue": "_sales", "segments": "_profiles",
+                     "map": "_map",
                      "method": "_k_selection", "forecast": "_forecast", "appendix": "_appendix"}
 
 
@@ -355,6 +426,9 @@ def sections(content: ReportContent, views: list[SegmentView]) -> list[dict[str,
     PDF contents follow (report.html.j2 includes each section's `template`)."""
     entries: list[dict[str, Any]] = [
         {"id": "summary", "title": "Executive summary", "short": "Summary", "parts": []}]
+    if content.lift is not None:
+        entries.append({"id": "lift", "title": "Did last period's actions work?",
+                        "short": "Last actions", "parts": []})
     if content.worth is not None:
         entries.append({"id": "value", "title": "What each segment is worth",
                         "short": "Value", "parts": []})

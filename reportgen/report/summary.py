@@ -51,6 +51,7 @@ def build_summary(content: ReportContent, timings: Mapping[str, float],
         "changes": _changes(content.changes),
         "value": _value(content.worth),
         "control": _control(content),
+        "lift": _lift(content),
         "outputs": list(outputs),
         "model": dict(model),
         "timings": {stage: round(seconds, 3) for stage, seconds in timings.items()},
@@ -220,3 +221,22 @@ def _control(content: ReportContent) -> dict[str, Any] | None:
     return {"share": control.share,
             "segments": [{"id": sid, "treatment": t, "control": c}
                          for sid, (t, c) in sorted(control.counts.items())]}
+
+
+def _lift(content: ReportContent) -> dict[str, Any] | None:
+    lift = content.lift
+    if lift is None:
+        return None
+    return {"period": lift.period, "since": lift.since.isoformat(),
+            "end": lift.end.isoformat(), "days": lift.days, "share": lift.share,
+            "used": lift.used, "level": lift.level,
+            "segments": [{"id": s.id, "name": s.name, "actions": list(s.actions),
+                          "treated": s.treated, "held_out": s.held_out,
+                          "buyers": list(s.buyers), "verdict": s.verdict,
+                          "means": {m: list(pair) for m, pair in s.means.items()},
+                          **{m: vars(s.measures[m]) if m in s.measures else None
+                             for m in ("revenue", "bought", "purchases")},
+                          "incremental_revenue": s.incremental_revenue,
+                          "incremental_low": s.incremental_low,
+                          "incremental_high": s.incremental_high}
+                         for s in lift.segments]}

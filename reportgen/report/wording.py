@@ -294,3 +294,9 @@ def control_warning(problem: str) -> str:
     """Last period's control groups cannot be trusted: no lift is measured from them."""
     return (f"Last period's control groups cannot be used: {problem}. Whether last "
             "period's actions worked is not measured this period.")
+
+
+def lift_pending(reason: str) -> str:
+    """Last period's groups are sound, but nothing has been bought since they were drawn."""
+    return (f"Last period's actions cannot be measured yet: {reason}. Run this period "
+            "again once its sales lines reach past that day.")

@@ -10,8 +10,8 @@ the same guard the pandas reader uses.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
-from functools import partial
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -41,16 +41,17 @@ class DriverRows(PandasRows):
     """The customers read (and, from sales lines, aggregated) by Spark, then brought to the
     driver, where the other steps run as the pandas engine runs them."""
 
-    def __init__(self, config: Config) -> None:
-        super().__init__(partial(load_customers, config))
-        self.config, self.method = config, driver_note(config)
+    def __init__(self, config: Config, since: dt.date | None = None) -> None:
+        super().__init__()
+        self.config, self.since, self.method = config, since, driver_note(config)
 
     def load(self) -> Customers:  # called by api.py: no call back up from model/
-        return load_customers(self.config)
+        return load_customers(self.config, self.since)
 
 
-def load_customers(config: Config) -> Customers:
-    """The period's customers, read (and aggregated) by Spark."""
+def load_customers(config: Config, since: dt.date | None = None) -> Customers:
+    """The period's customers, read (and aggregated) by Spark; `since` as in
+    data.load_customers."""
     features = effective_features(config)
     needed = required_columns(config, features)
     with spark_session(config.engine, config.report.name) as spark:
@@ -59,15 +60,15 @@ def load_customers(config: Config) -> Customers:
                       if config.data.id and config.data.id not in needed else needed)
             rows = read_rows(spark, config.data, wanted)
             table = _customer_rows(rows, config, needed)
-            sales = purchases = None
+            sales = purchases = outcomes = None
         else:
             lines = read_rows(spark, config.data, needed,
                               whole_lines=config.transactions.invoice is not None)
             done = aggregate(spark, lines, config.transactions, config.data.read.dayfirst,
-                             line_extras(config, needed), config.value)
+                             line_extras(config, needed), config.value, since)
             table = customer_table(config, done.customers, done.summary, data_fingerprint(config))
-            sales, purchases = done.summary, done.purchases
-    return complete_customers(config, features, table, sales, purchases)
+            sales, purchases, outcomes = done.summary, done.purchases, done.outcomes
+    return complete_customers(config, features, table, sales, purchases, outcomes)
 
 
 def _customer_rows(rows: DataFrame, config: Config, needed: dict[str, str]) -> Table:

@@ -26,6 +26,7 @@ from reportgen.data.files import as_text_ids
 from reportgen.data.purchases import (
     LAST_YEAR,
     DaySums,
+    Outcomes,
     PurchaseHistories,
     calibration_end,
     history_end,
@@ -59,10 +60,12 @@ class SparkSales:
     customers: pd.DataFrame  # indexed by id, as data/transactions.aggregate gives them
     summary: SalesSummary
     purchases: PurchaseHistories | None  # with value:
+    outcomes: Outcomes | None = None  # with since: what each customer bought from then on
 
 
 def aggregate(spark: SparkSession, lines: DataFrame, spec: TransactionsSection,
-              dayfirst: bool, extra: list[str], value: ValueSection | None) -> SparkSales:
+              dayfirst: bool, extra: list[str], value: ValueSection | None,
+              since: dt.date | None = None) -> SparkSales:
     """Two passes over the lines whatever their number: one reads the distinct dates and
     counts the lines; one shuffles them by customer and removes the duplicates into a slim
     persisted table of flagged lines, which every sum is made from without another
@@ -95,11 +98,53 @@ def aggregate(spark: SparkSession, lines: DataFrame, spec: TransactionsSection,
         as_of = spec.as_of if spec.as_of != "auto" else days[1] + dt.timedelta(days=1)
         customers, summary = finish_customers(_with_recency(per, as_of), counts, lines_read,
                                               as_of, days)
-        purchases = (_purchase_histories(flagged, as_of, value.backtest.calibration_end)
-                     if value is not None else None)
+        purchases, outcomes = _day_results(flagged, as_of, value, since)
     finally:
         flagged.unpersist()
-    return SparkSales(customers, summary, purchases)
+    return SparkSales(customers, summary, purchases, outcomes)
+
+
+def _day_results(flagged: DataFrame, as_of: dt.date, value: ValueSection | None,
+                 since: dt.date | None) -> tuple[PurchaseHistories | None, Outcomes | None]:
+    """What is made of the customer-days: the value model's sums (with value:) and the
+    purchases since last period's control groups were drawn (with since)."""
+    if value is None and since is None:
+        return None, None
+    days = _customer_days(flagged).persist()
+    try:
+        return (_purchase_histories(days, as_of, value.backtest.calibration_end)
+                if value is not None else None,
+                _outcomes(days, since, as_of) if since is not None else None)
+    finally:
+        days.unpersist()
+
+
+def _customer_days(flagged: DataFrame) -> DataFrame:
+    """The priced, dated lines of a customer's day merged (data/transactions.purchase_days):
+    id, day, net, and whether it is a purchase day."""
+    from pyspark.sql import functions as F
+
+    rows = flagged.filter(~F.col("bad_price") & F.col("day").isNotNull())
+    merged = rows.groupBy(F.col("customer").alias("id"), "day").agg(
+        F.sum("amount").alias("sum"), F.max((~F.col("returned")).cast("int")).alias("bought"))
+    merged = merged.withColumn("net", F.bround("sum", 6) + F.lit(0.0))
+    return merged.withColumn("purchase", (F.col("bought") == 1) & (F.col("net") >= 0))
+
+
+def _outcomes(days: DataFrame, since: dt.date, as_of: dt.date) -> Outcomes:
+    """data/purchases.outcomes_since on Spark: one row a customer who bought since."""
+    from pyspark.sql import functions as F
+
+    end = history_end(as_of)
+    window = (F.col("day") >= _day_number(np.datetime64(since, "D"))) & (
+        F.col("day") <= _day_number(end))
+    per = to_pandas(days.where(F.col("purchase") & window).groupBy("id").agg(
+        F.sum("net").alias("revenue"), F.count(F.lit(1)).alias("purchases")))
+    per["id"] = as_text_ids(per["id"].astype("str"))
+    per = per.sort_values("id", kind="stable").reset_index(drop=True)
+    return Outcomes(since, end.astype(dt.date), per["id"].to_numpy(dtype=object),
+                    per["revenue"].to_numpy(dtype=np.float64),
+                    per["purchases"].to_numpy(dtype=np.int64))
 
 
 def _present(column: str) -> Column:
@@ -262,45 +307,36 @@ def _with_recency(per: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     return out
 
 
-def _purchase_histories(flagged: DataFrame, as_of: dt.date,
+def _purchase_histories(days: DataFrame, as_of: dt.date,
                         asked: dt.date | str) -> PurchaseHistories:
     """The value model's sums of each customer's purchase days (data/purchases.py), made by
-    Spark: the priced, dated lines of a customer's day merged, then one row a customer
-    and one a day of repeat purchases come to the driver, never the customer-days."""
+    Spark from the customer-days: one row a customer and one a day of repeat purchases
+    come to the driver, never the customer-days."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    rows = flagged.filter(~F.col("bad_price") & F.col("day").isNotNull())
-    merged = rows.groupBy(F.col("customer").alias("id"), "day").agg(
-        F.sum("amount").alias("sum"), F.max((~F.col("returned")).cast("int")).alias("bought"))
-    merged = merged.withColumn("net", F.bround("sum", 6) + F.lit(0.0))
-    purchase = (F.col("bought") == 1) & (F.col("net") >= 0)
-    days = merged.withColumn("purchase", purchase).persist()
-    try:
-        counted = days.agg(
-            F.sum(((F.col("bought") == 1) & (F.col("net") < 0)).cast("long")).alias("negative"),
-            F.sum((F.col("purchase") & (F.col("net") == 0)).cast("long")).alias("zero"),
-            F.min(F.when(F.col("purchase"), F.col("day"))).alias("first")).first()
-        assert counted is not None and counted["first"] is not None
-        end = history_end(as_of)
-        cut, auto = calibration_end(EPOCH + np.timedelta64(int(counted["first"]), "D"), end,
-                                    asked)
-        bought = days.where("purchase")
-        per = to_pandas(bought.groupBy("id").agg(
-            *_day_sums(F.col("day") <= _day_number(end), ""),
-            *_day_sums(F.col("day") <= _day_number(cut), "c_"),
-            F.min_by("net", "day").alias("first_amount"),
-            F.sum(F.when(F.col("day") > _day_number(end - LAST_YEAR), F.col("net"))
-                  ).alias("last_year"),
-            F.count(F.when(F.col("day") > _day_number(cut), 1)).alias("held"),
-            F.sum(F.when(F.col("day") > _day_number(cut), F.col("net"))).alias("held_sum")))
-        first = F.min("day").over(Window.partitionBy("id"))  # for the repeats only
-        repeats = to_pandas(bought.withColumn("first", first)
-                            .where((F.col("first") <= _day_number(cut))
-                                   & (F.col("day") > F.col("first")))
-                            .groupBy("day").count().orderBy("day"))
-    finally:
-        days.unpersist()
+    counted = days.agg(
+        F.sum(((F.col("bought") == 1) & (F.col("net") < 0)).cast("long")).alias("negative"),
+        F.sum((F.col("purchase") & (F.col("net") == 0)).cast("long")).alias("zero"),
+        F.min(F.when(F.col("purchase"), F.col("day"))).alias("first")).first()
+    assert counted is not None and counted["first"] is not None
+    end = history_end(as_of)
+    cut, auto = calibration_end(EPOCH + np.timedelta64(int(counted["first"]), "D"), end,
+                                asked)
+    bought = days.where("purchase")
+    per = to_pandas(bought.groupBy("id").agg(
+        *_day_sums(F.col("day") <= _day_number(end), ""),
+        *_day_sums(F.col("day") <= _day_number(cut), "c_"),
+        F.min_by("net", "day").alias("first_amount"),
+        F.sum(F.when(F.col("day") > _day_number(end - LAST_YEAR), F.col("net"))
+              ).alias("last_year"),
+        F.count(F.when(F.col("day") > _day_number(cut), 1)).alias("held"),
+        F.sum(F.when(F.col("day") > _day_number(cut), F.col("net"))).alias("held_sum")))
+    first = F.min("day").over(Window.partitionBy("id"))  # for the repeats only
+    repeats = to_pandas(bought.withColumn("first", first)
+                        .where((F.col("first") <= _day_number(cut))
+                               & (F.col("day") > F.col("first")))
+                        .groupBy("day").count().orderBy("day"))
     per["id"] = as_text_ids(per["id"].astype("str"))
     per = per.sort_values("id", kind="stable").reset_index(drop=True)
     return PurchaseHistories(
