@@ -56,13 +56,17 @@ def seed_rows(seeds: list[int]) -> list[list[str]]:
             wall = time.perf_counter() - start
         for s in summary["lift"]["segments"]:
             r = s["revenue"]
-            relative = ("n/a" if r["relative"] is None else
-                        f"{r['relative']:+.1%} ({r['relative_low']:+.1%} to "
-                        f"{r['relative_high']:+.1%})")
+            treated, held = s["means"]["revenue"]
+            if r is None:  # not judged: the groups' means, no interval
+                difference, relative = f"{treated:.2f} vs {held:.2f}", "not judged"
+            else:
+                difference = f"{r['difference']:+.2f} ({r['low']:+.2f} to {r['high']:+.2f})"
+                relative = ("n/a (held out spent 0)" if r["relative"] is None else
+                            f"{r['relative']:+.1%} ({r['relative_low']:+.1%} to "
+                            f"{r['relative_high']:+.1%})")
             rows.append([str(seed), f"{s['name']}{' (planted)' if s['id'] == planted else ''}",
-                         f"{s['treated']:,} / {s['held_out']:,}",
-                         f"{r['difference']:+.2f} ({r['low']:+.2f} to {r['high']:+.2f})",
-                         relative, s["verdict"], f"{wall:.1f}"])
+                         f"{s['treated']:,} / {s['held_out']:,}", difference, relative,
+                         s["verdict"], f"{wall:.1f}"])
     return rows
 
 

@@ -380,6 +380,9 @@ class LiftSegment(_Part):
     held_out: int
     buyers: list[int] = []  # who bought since: treated, held out
     verdict: str
+    unjudged: str | None = None  # why no interval: customers, buyers, uneven
+    skew: float = 0.0  # of the difference of the mean revenues
+    needed_share: float | None = None  # with uneven: the control share that would do
     means: dict[str, list[float]] = {}  # revenue, bought, purchases: treated, held out
     revenue: LiftMeasure | None = None  # with the intervals: a segment judged only
     bought: LiftMeasure | None = None

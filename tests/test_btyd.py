@@ -172,3 +172,39 @@ def test_the_fitted_likelihoods_and_gradients_are_the_papers_formulas() -> None:
     value, gradient = btyd.Spend.of(m, repeats).loss(theta)
     assert value == pytest.approx(spend(theta), rel=1e-12)
     np.testing.assert_allclose(gradient, approx_fprime(theta, spend, 1e-7), rtol=1e-5)
+
+
+def test_customers_who_all_buy_at_one_rate_get_predictions_not_nan() -> None:
+    """Every customer at the same weekly rate and nobody leaving (a shop of regulars):
+    the fit runs r and alpha into the millions, where SciPy's hyp2f1 gives NaN; the
+    expected purchases are then the Poisson's rate x weeks, for each model."""
+    from reportgen.model.purchase_models import fit_mbgnbd
+
+    rng = np.random.default_rng(5)
+    n, weeks, rate = 4_000, 52.0, 0.2
+    start = rng.uniform(0, 12, n)
+    T = weeks - start
+    x = rng.poisson(rate * T)
+    t_x = np.where(x > 0, T * rng.beta(np.maximum(x, 1), 1), 0.0)
+    h = btyd.History(customer=np.arange(n), x=x.astype(float), t_x=t_x, T=T,
+                     mean_repeat=np.full(n, np.nan), first=np.zeros(n, "datetime64[D]"),
+                     end=np.datetime64("2000-01-01"))
+    from scipy.special import hyp2f1
+
+    r, alpha, a, b = (mbg := fit_mbgnbd(h)).values
+    assert np.isnan(hyp2f1(r + x, b + x + 1, a + b + x, 13.0 / (alpha + T + 13.0))).all()
+    for model in (btyd.fit_bgnbd(h), mbg):
+        assert model.values[0] > 1e3  # r: no spread in the rates left to fit
+        expected = model.expected(h, 13.0)
+        assert np.isfinite(expected).all()
+        assert expected.mean() == pytest.approx(rate * 13.0, rel=0.05)
+        assert np.isfinite(model.expected_from_start(np.array([0.0, 13.0, 52.0]))).all()
+
+
+def test_the_series_is_scipys_hyp2f1_where_scipy_has_an_answer() -> None:
+    from scipy.special import hyp2f1
+
+    a, b = np.array([0.3, 2.5, 7.2, 40.0]), np.array([2.4, 3.1, 9.0, 0.5])
+    c, z = np.array([3.0, 4.0, 12.0, 41.0]), np.array([0.1, 0.5, 0.9, 0.3])
+    assert np.exp(btyd._log_series(a, b, c, z)) == pytest.approx(hyp2f1(a, b, c, z),
+                                                                  rel=1e-12)

@@ -141,3 +141,25 @@ def test_a_control_group_needs_the_audiences_of_the_value_model(tmp_path):
     assert done.returncode == 2
     assert "audiences.control_share: the audiences are written with the value model" in (
         done.stderr)
+
+
+def test_a_missing_assignment_or_key_is_a_warning_and_no_section(first, tmp_path):
+    """Last period held customers out (its summary.json says so) but its assignment, or
+    the report's key, is gone: one warning line, and no lift is measured."""
+    import shutil
+
+    for lost, words in ((Path("2026-10/audiences/assignment.json"),
+                         "audiences/assignment.json is missing from 2026-10's folder"),
+                        (Path(CONTROL_KEY), "the report's key (.reportgen-control-key) is "
+                         "missing, so 2026-10's audiences/assignment.json cannot be checked")):
+        out = tmp_path / lost.name
+        shutil.copytree(first.folder.parent.parent, out)
+        (out / "transactions" / lost).unlink()
+        later = run_report(ROOT / "configs" / "transactions.yaml", out=out, period="2026-11",
+                           data={"path": str(LINES)}, output={"formats": ["html"]},
+                           value={"model": "bgnbd"})  # holding nobody out this time
+        assert later.summary["lift"] is None
+        (warning,) = [w for w in later.summary["warnings"] if "control groups" in w]
+        assert warning == (f"Last period's control groups cannot be used: {words}. Whether "
+                           "last period's actions worked is not measured this period.")
+        assert 'id="lift"' not in (later.folder / "report.html").read_text()

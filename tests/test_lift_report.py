@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from campaign import two_periods
-from helpers import page_texts, squash
+from helpers import CDNOW_TXT, ROOT, needs_cdnow, page_texts, squash
 
 SEEDS = range(10)
 
@@ -104,3 +104,69 @@ def test_audiences_not_used_give_no_lift_only_no_evidence(shop, tmp_path):
     assert "no evidence either way" in html and "spent" not in html.split(
         'id="lift"')[1].split("</section>")[0]
     assert any("were not used in a campaign" in f for f in again.summary["findings"])
+
+
+def test_the_email_body_carries_the_finding(shop):
+    import email
+    from email import policy
+
+    from reportgen import send_report
+
+    root, _, second, _ = shop
+    eml = send_report(root / "shop.yaml", period="2026-11", dry_run=True, email={
+        "to": ["cmo@example.com"], "sender": "reports@example.com",
+        "smtp": {"host": "127.0.0.1", "port": 2525, "security": "none"}})
+    message = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    body = message.get_body(preferencelist=("plain",)).get_content()
+    finding = next(f for f in second["findings"] if f.startswith("Last period's actions"))
+    assert f"- {finding}" in body
+
+
+@needs_cdnow()
+def test_no_campaign_on_real_sales_lines_and_nothing_is_claimed(tmp_path):
+    """An A/A test on the CDNOW sample: groups drawn at the end of September 1997, nothing
+    done to anyone, the lift read at the end of the data. The report claims no effect;
+    drawn again under 200 other keys, some segment is called worked or hurt in at most 5%
+    of them, as the 95% for the segments together promises."""
+    import numpy as np
+    import pandas as pd
+
+    from reportgen import run_report
+    from reportgen.model.control import assign
+    from reportgen.model.lift import segment_lifts
+
+    raw = pd.read_csv(CDNOW_TXT, sep=r"\s+", header=None, dtype=str,
+                      names=["customer_id", "sample_id", "date", "cds", "dollars"])
+    lines = tmp_path / "lines.txt"
+    raw[raw["date"] <= "19970930"].to_csv(lines, sep=" ", header=False, index=False)
+    config = tmp_path / "cdnow.yaml"
+    config.write_text((ROOT / "configs" / "cdnow.yaml").read_text().replace(
+        "../../shared/data/CDNOW_sample.txt", str(lines)).replace(
+        "as_of: 1998-07-01", "as_of: auto").replace(
+        "calibration_end: 1997-09-30", "calibration_end: auto"))
+    options = {"out": tmp_path / "out", "output": {"formats": ["html"]},
+               "audiences": {"control_share": 0.5}}
+    first = run_report(config, period="1997-09", **options)
+    raw.to_csv(lines, sep=" ", header=False, index=False)
+    lift = run_report(config, period="1998-06", **options).summary["lift"]
+    assert lift["since"] == "1997-10-01" and lift["end"] == "1998-06-30"
+    assert {s["verdict"] for s in lift["segments"]} <= {"no clear effect",
+                                                         "too few customers to tell"}
+    assert any(s["revenue"] for s in lift["segments"])  # judged, with an interval
+
+    groups = pd.read_csv(first.folder / "audiences" / "assignment.csv", dtype={"id": str})
+    later = raw[raw["date"] >= "19971001"].assign(dollars=lambda f: f["dollars"].astype(float))
+    days = later.groupby(["customer_id", "date"])["dollars"].sum()
+    days = days[days >= 0]
+    outcomes = pd.DataFrame({"revenue": days.groupby(level=0).sum(),
+                             "purchases": days.groupby(level=0).size().astype(float)}
+                            ).rename_axis("id").reset_index()
+    segments = [{"id": int(s), "name": str(s)} for s in sorted(groups["segment"].unique())]
+    rng = np.random.default_rng(0)
+    claimed = 0
+    for _ in range(200):
+        drawn = assign(groups["id"], groups["segment"].to_numpy(), 0.5, rng.bytes(32),
+                       "cdnow", "1997-09").groups()
+        lifts = segment_lifts(groups.assign(group=drawn), outcomes, segments)
+        claimed += any(s.verdict in ("worked", "hurt") for s in lifts)
+    assert claimed <= 10, claimed

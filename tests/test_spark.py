@@ -765,3 +765,38 @@ def test_the_control_groups_are_the_pandas_engines(spark, tmp_path):
                       period="2026-10", data={"path": str(LINES)}, engine=SPARK, **CONTROL)
     assert groups(ours.folder).equals(groups(theirs.folder))
     assert ours.summary["control"] == theirs.summary["control"]
+
+
+
+def test_the_lift_is_the_pandas_engines(spark, tmp_path):
+    """Last period's groups measured on sales lines aggregated by Spark: the purchases
+    since, and so every figure of the lift, are the pandas engine's."""
+    import shutil
+
+    from campaign import two_periods
+
+    _, theirs, planted = two_periods(1, tmp_path, n=2_000)
+    shutil.rmtree(tmp_path / "out" / "shop" / "2026-11")
+    ours = run_report(tmp_path / "shop.yaml", period="2026-11", engine=SPARK).summary["lift"]
+    theirs = theirs["lift"]
+    assert {k: v for k, v in ours.items() if k != "segments"} == {
+        k: v for k, v in theirs.items() if k != "segments"}
+    assert [s["verdict"] for s in ours["segments"]] == [s["verdict"] for s in theirs["segments"]]
+    assert any(s["id"] == planted and s["revenue"] for s in ours["segments"])
+    assert_close(ours["segments"], theirs["segments"])
+
+
+def assert_close(ours, theirs, where: str = "") -> None:
+    """The same JSON, numbers to 1e-9 (Spark sums in another order)."""
+    if isinstance(theirs, dict):
+        assert ours.keys() == theirs.keys(), where
+        for key in theirs:
+            assert_close(ours[key], theirs[key], f"{where}.{key}")
+    elif isinstance(theirs, list):
+        assert len(ours) == len(theirs), where
+        for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+            assert_close(a, b, f"{where}[{i}]")
+    elif isinstance(theirs, float):
+        assert ours == pytest.approx(theirs, rel=1e-9, abs=1e-12), where
+    else:
+        assert ours == theirs, where

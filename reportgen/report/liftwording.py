@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from reportgen.model.lift import MIN_BUYERS, MIN_GROUP, Lift, SegmentLift
+from reportgen.model.lift import MAX_SKEW, MIN_BUYERS, MIN_GROUP, Lift, SegmentLift
 from reportgen.text import format_number, format_share, period_label
 
 WORKED, HURT, UNCLEAR, TOO_FEW = "worked", "hurt", "no clear effect", "too few customers to tell"
@@ -34,27 +34,21 @@ def lift_intro(lift: Lift) -> str:
     if not lift.used:
         return NOT_USED
     judged = sum(s.verdict != TOO_FEW for s in lift.segments)
-    together = (f"The intervals are 95% for the {judged} segments together (each at "
+    together = (f" The intervals are 95% for the {judged} segments together (each at "
                 f"{lift.level:.1%}), so a lucky month in one segment is not read as a "
-                "success." if judged > 1 else "The interval is 95%.")
+                "success." if judged > 1 else " The interval is 95%." if judged else "")
     return (f"In {period_label(lift.period)} each segment's audience held "
             f"{format_share(lift.share)} of its customers out of the campaign, picked at "
             f"random. From {day(lift.since)} to {day(lift.end)} ({lift.days} days), the "
             "treated customers are set against those held out: the difference is what the "
-            f"action did. {together}")
+            f"action did.{together}")
 
 
 def segment_sentence(s: SegmentLift) -> str:
     """One segment's result, the verdict's words agreeing with the interval printed."""
     revenue = s.measures.get("revenue")
-    if (revenue is None or s.incremental_revenue is None) and min(
-            s.treated, s.held_out) < MIN_GROUP:
-        return (f"{s.name}: {s.treated:,} treated and {s.held_out:,} held out are too few "
-                f"customers to tell; it takes at least {MIN_GROUP} in each group.")
     if revenue is None or s.incremental_revenue is None:
-        return (f"{s.name}: {s.buyers[0]:,} of the treated and {s.buyers[1]:,} of those held "
-                f"out bought since, too few to tell; it takes at least {MIN_BUYERS} buyers in "
-                "each group.")
+        return unjudged_sentence(s)
     if revenue.relative is None:
         interval = (f"interval {format_number(revenue.low)} to {format_number(revenue.high)} "
                     "a customer")
@@ -77,6 +71,21 @@ def segment_sentence(s: SegmentLift) -> str:
             "action changed what they spent.")
 
 
+def unjudged_sentence(s: SegmentLift) -> str:
+    """Why a segment's lift is not told, and what would tell it."""
+    if s.unjudged == "customers":
+        return (f"{s.name}: {s.treated:,} treated and {s.held_out:,} held out are too few "
+                f"customers to tell; it takes at least {MIN_GROUP} in each group.")
+    if s.unjudged == "buyers":
+        return (f"{s.name}: {s.buyers[0]:,} of the treated and {s.buyers[1]:,} of those held "
+                f"out bought since, too few to tell; it takes at least {MIN_BUYERS} buyers in "
+                "each group.")
+    share = s.needed_share or 0.5
+    return (f"{s.name}: a few customers spend most of this segment's revenue, so with "
+            f"{s.held_out:,} held out a difference cannot be told from chance; holding out "
+            f"{format_share(share)} (audiences.control_share: {share:g}) would.")
+
+
 def lift_finding(lift: Lift) -> str:
     """The executive summary's (and the email's) sentence on last period's actions."""
     if not lift.used:
@@ -97,10 +106,17 @@ def lift_finding(lift: Lift) -> str:
         if count:
             other = " other" if worked or hurt else ""
             parts.append(f"{words} in {count}{other} segment{'s' if count > 1 else ''}")
+    see = ' (see "Did last period\'s actions work?").'
+    if not worked and not hurt and all(s.verdict == TOO_FEW for s in lift.segments):
+        return ("Whether last period's actions worked cannot be told yet: too few customers "
+                f"to tell in {segments_word(len(lift.segments))}{see}")
     if not worked and not hurt:
-        return ("Last period's actions show no measured effect yet: " + "; ".join(parts)
-                + " (see Did last period's actions work?).")
+        return "Last period's actions made no clear difference: " + "; ".join(parts) + see
     return "Last period's actions " + "; ".join(parts) + "."
+
+
+def segments_word(n: int) -> str:
+    return "its one segment" if n == 1 else f"all {n} segments"
 
 
 def added(segments: Sequence[SegmentLift]) -> float:
@@ -123,4 +139,6 @@ def method_note(lift: Lift) -> str:
             f"(unequal variances) at {lift.level:.2%}, 95% for the segments together "
             "(Bonferroni); the relative lift's interval by the delta method; a segment with "
             f"under {MIN_GROUP} customers, or {MIN_BUYERS} who bought, in either group is not "
-            "judged.")
+            "judged, nor one whose revenue is so uneven that the difference of the means is "
+            f"still skewed (over {MAX_SKEW} by Cochran's rule for two groups: g x |1/n1^2 - "
+            "1/n0^2| / (1/n1 + 1/n0)^1.5, g the skewness of the segment's revenue).")

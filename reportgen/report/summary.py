@@ -233,6 +233,8 @@ def _lift(content: ReportContent) -> dict[str, Any] | None:
             "segments": [{"id": s.id, "name": s.name, "actions": list(s.actions),
                           "treated": s.treated, "held_out": s.held_out,
                           "buyers": list(s.buyers), "verdict": s.verdict,
+                          "unjudged": s.unjudged, "skew": s.skew,
+                          "needed_share": s.needed_share,
                           "means": {m: list(pair) for m, pair in s.means.items()},
                           **{m: vars(s.measures[m]) if m in s.measures else None
                              for m in ("revenue", "bought", "purchases")},
