@@ -29,6 +29,7 @@ KINDS = {
     "newcomer": (0.15, 0.75, 50.0, (9, 12)),
 }
 SPEND_SHAPE = 25.0  # Gamma shape of a purchase's amount: a coefficient of variation of 0.2
+HABIT = 12.0  # a customer's monthly chance is Beta around the kind's, this concentrated
 CONFIG = {
     "report": {"name": "shop", "title": "Shop segments"},
     "transactions": {"customer": "customer", "invoice": "invoice", "date": "date",
@@ -52,16 +53,17 @@ def customers(seed: int, n: int) -> pd.Series:
 
 def month_lines(rng: np.random.Generator, kinds: pd.Series, month: int,
                 boosted: Collection[str] = (), effect: float = 0.0) -> pd.DataFrame:
-    """One month's sales lines: a customer of an active kind buys with the kind's chance,
-    on a random day of the month; a boosted customer spends `effect` more."""
+    """One month's sales lines: a customer of an active kind buys with their own chance
+    (customers' habits differ around their kind's, as the value models expect), on a
+    random day of the month; a boosted customer spends `effect` more."""
     start = (pd.Timestamp(FIRST_MONTH) + pd.DateOffset(months=month)).date()
     days = (pd.Timestamp(start) + pd.DateOffset(months=1) - pd.Timestamp(start)).days
     frames = []
-    for kind, (_, chance, mean, (first, last)) in KINDS.items():
+    for kind, (_, _, mean, (first, last)) in KINDS.items():
         if not first <= month <= last:
             continue
         ids = kinds.index[kinds.to_numpy() == kind]
-        buying = ids[rng.random(len(ids)) < chance]
+        buying = ids[rng.random(len(ids)) < habits(kinds)[kinds.to_numpy() == kind]]
         amount = rng.gamma(SPEND_SHAPE, mean / SPEND_SHAPE, len(buying))
         amount *= np.where(pd.Index(buying).isin(list(boosted)), 1 + effect, 1.0)
         day = rng.integers(0, days, len(buying))
@@ -71,6 +73,13 @@ def month_lines(rng: np.random.Generator, kinds: pd.Series, month: int,
     last_day = start + dt.timedelta(days=days - 1)  # as_of: auto lands on the next month
     lines.loc[lines.index[-1], "date"] = last_day
     return lines
+
+
+def habits(kinds: pd.Series) -> np.ndarray:
+    """Each customer's monthly chance of buying, fixed for the customer (seeded by the ids)."""
+    rng = np.random.default_rng(len(kinds) + sum(map(ord, kinds.index[0])))
+    mean = kinds.map({kind: spec[1] for kind, spec in KINDS.items()}).to_numpy()
+    return rng.beta(mean * HABIT, (1 - mean) * HABIT)
 
 
 def history(seed: int, n: int = 5_000) -> tuple[pd.Series, pd.DataFrame]:

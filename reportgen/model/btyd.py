@@ -192,42 +192,81 @@ def expected_from_start(model: BgNbd, weeks: np.ndarray) -> np.ndarray:
                                                       alpha / (alpha + t), r))
 
 
-SERIES_TERMS = 100_000  # at most; the series stops once every term left is e^-40 of the sum
+SERIES_TERMS = 100_000  # at most; a sum stops once its terms fall and are below 1e-17 of it
 
 
 def scaled_hyp2f1(a: np.ndarray | float, b: np.ndarray | float, c: np.ndarray | float,
                   z: np.ndarray | float, base: np.ndarray | float,
                   power: np.ndarray | float) -> np.ndarray:
-    """base ** power x 2F1(a, b; c; z), 0 <= z < 1: the form of every expected-purchases
-    formula here. SciPy's hyp2f1 gives NaN once a parameter is in the millions, which a fit
-    reaches when the customers' purchase rates hardly differ (r and alpha run off
-    together, as on a shop whose regulars all buy most months); there the hypergeometric
-    series is summed in logs instead (its terms are all positive with a, b, c > 0), and
-    the scale is applied before leaving the logs, so nothing overflows."""
+    """base ** power x 2F1(a, b; c; z), where base = 1 - z and power = a, 0 <= z < 1: the
+    form of every expected-purchases formula here. SciPy's hyp2f1 gives NaN once a
+    parameter is in the millions, which a fit reaches when the customers' purchase rates
+    hardly differ (r and alpha run off together, as on a shop of regulars); there Pfaff's
+    transformation, (1 - z)^a 2F1(a, b; c; z) = 2F1(a, c - b; c; z / (z - 1)), leaves a
+    series whose argument is tiny as alpha is huge, summed term by term; where it would
+    lose digits to cancellation, the positive series is summed in logs instead."""
     a, b, c, z, base, power = (np.array(v, dtype=np.float64) for v in
                                np.broadcast_arrays(a, b, c, z, base, power))
+    shape = a.shape
+    a, b, c, z, base, power = (v.ravel() for v in (a, b, c, z, base, power))
     with np.errstate(over="ignore", invalid="ignore"):
         value = np.asarray(base ** power * hyp2f1(a, b, c, z), dtype=np.float64)
     failed = ~np.isfinite(value) & (a > 0) & (b > 0) & (c > 0) & (z >= 0) & (z < 1)
     if failed.any():
-        value[failed] = np.exp(power[failed] * np.log(base[failed]) + _log_series(
-            a[failed], b[failed], c[failed], z[failed]))
-    return value
+        rows = np.flatnonzero(failed)
+        series, exact = _pfaff_series(a[rows], c[rows] - b[rows], c[rows],
+                                      z[rows] / (z[rows] - 1))
+        value[rows] = series
+        lost = rows[~exact]
+        value[lost] = np.exp(power[lost] * np.log(base[lost]) + _log_series(
+            a[lost], b[lost], c[lost], z[lost]))
+    return value.reshape(shape)
+
+
+def _pfaff_series(a: np.ndarray, b: np.ndarray, c: np.ndarray, w: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """2F1(a, b; c; w) for w <= 0 by its series, and whether each sum converged keeping at
+    least 8 of its 16 digits (its largest term within 1e8 of the sum); a sum that does not
+    (|w| >= 1, or its terms grow past 1e12) is left to the caller."""
+    total, term = np.ones_like(a), np.ones_like(a)
+    largest = np.ones_like(a)
+    converged = np.zeros(len(a), dtype=bool)
+    active = np.arange(len(a))
+    for n in range(SERIES_TERMS):
+        ratio = (a[active] + n) * (b[active] + n) / ((c[active] + n) * (n + 1)) * w[active]
+        term[active] *= ratio
+        total[active] += term[active]
+        largest[active] = np.maximum(largest[active], np.abs(term[active]))
+        done = (np.abs(term[active]) <= np.abs(total[active]) * 1e-17) & (np.abs(ratio) < 1)
+        converged[active[done]] = True
+        active = active[~done & (largest[active] < 1e12)]
+        if not len(active):
+            break
+    return total, converged & (largest < np.abs(total) * 1e8)
 
 
 def _log_series(a: np.ndarray, b: np.ndarray, c: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """log 2F1(a, b; c; z) by its series, each term from the last (for positive a, b, c)."""
-    with np.errstate(divide="ignore"):
-        log_z = np.log(z)
-    term = np.zeros_like(a)
-    total = np.zeros_like(a)
+    """log 2F1(a, b; c; z) by its series, each term from the last (for positive a, b, c,
+    so no digit is lost), the terms and the sum kept divided by a running scale so that a
+    sum past 1e300 never overflows."""
+    total, term = np.ones_like(a), np.ones_like(a)
+    log_scale = np.zeros_like(a)
+    active = np.arange(len(a))
     for n in range(SERIES_TERMS):
-        term = term + np.log(a + n) + np.log(b + n) - np.log(c + n) - np.log(n + 1) + log_z
-        total = np.logaddexp(total, term)
-        ratio = (a + n + 1) * (b + n + 1) / ((c + n + 1) * (n + 2)) * z
-        if np.all((term < total - 40) & (ratio < 1)):
+        ratio = (a[active] + n) * (b[active] + n) / ((c[active] + n) * (n + 1)) * z[active]
+        term[active] *= ratio
+        total[active] += term[active]
+        big = total[active] > 1e300
+        if big.any():
+            rows = active[big]
+            log_scale[rows] += np.log(total[rows])
+            term[rows] /= total[rows]
+            total[rows] = 1.0
+        moving = (term[active] > total[active] * 1e-17) | (ratio >= 1)
+        active = active[moving]
+        if not len(active):
             break
-    return total
+    return np.log(total) + log_scale
 
 
 # ---- Gamma-Gamma --------------------------------------------------------------------------
