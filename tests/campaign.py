@@ -12,6 +12,8 @@ the report's own audiences/assignment.csv, as a CRM would.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import os
 from collections.abc import Collection
 from pathlib import Path
 
@@ -108,6 +110,18 @@ def write(lines: pd.DataFrame, path: Path) -> Path:
     return path
 
 
+def seeded_key(report_dir: Path, seed: int) -> None:
+    """The report's control key, made from the seed: with a random key (the report's own,
+    made on the first run) the groups, and so a 95% interval's one miss in twenty, would
+    change from run to run and a test would fail by chance."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    key = hashlib.sha256(f"shop-{seed}".encode()).hexdigest()
+    handle = os.open(report_dir / ".reportgen-control-key", os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                     0o600)
+    with os.fdopen(handle, "w") as stream:
+        stream.write(key)
+
+
 def two_periods(seed: int, root: Path, n: int = 5_000, effect: float = 0.15,
                 **overrides: object) -> tuple[dict, dict, int]:
     """October's report (drawing the control groups), November's lines with the effect
@@ -119,6 +133,7 @@ def two_periods(seed: int, root: Path, n: int = 5_000, effect: float = 0.15,
 
     kinds, lines = history(seed, n)
     data = write(lines, root / "lines.csv")
+    seeded_key(root / "out" / "shop", seed)
     config = root / "shop.yaml"
     config.write_text(yaml.safe_dump({**CONFIG, "data": {"path": str(data)},
                                       "output": {"formats": ["html"],
