@@ -8,12 +8,15 @@ imported inside the commands so that `reportgen --help` answers at once.
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
+import os
 import signal
 import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TypeAlias
+from typing import NoReturn, TypeAlias
 
 EXIT_OK, EXIT_BUG, EXIT_USER, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -146,6 +149,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 128 + stop.signum
     except Exception as exc:
         return _report_failure(exc, args.debug)
+
+
+def entry() -> NoReturn:
+    """The `reportgen` command: main(), the exit handlers (temporary folders, logging), then
+    out without the interpreter's teardown, which frees pandas', scikit-learn's and Altair's
+    2,000 modules one by one: 0.45 s of every run, after everything was written."""
+    code = main()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe (| head)
+            stream.flush()
+    os._exit(code)
 
 
 def _watched(args: argparse.Namespace) -> int:
@@ -301,4 +316,4 @@ COMMANDS = {"run": cmd_run, "serve": cmd_serve, "send": cmd_send, "validate": cm
             "init": cmd_init, "upgrade-models": cmd_upgrade_models, "sample-data": cmd_sample_data}
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

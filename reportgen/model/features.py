@@ -15,12 +15,10 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import (
     FunctionTransformer,
     MinMaxScaler,
-    OneHotEncoder,
     RobustScaler,
     StandardScaler,
 )
@@ -256,13 +254,13 @@ def make_transformer(spec: FeaturesSection) -> ColumnTransformer:
     parts = []
     if logged:
         parts.append(("log", Pipeline([
-            ("impute", SimpleImputer(strategy="median")),
+            ("impute", MedianFill()),
             ("log1p", FunctionTransformer(np.log1p, feature_names_out="one-to-one")),
             ("scale", scaler()),
         ]), logged))
     if plain:
         parts.append(("numeric", Pipeline([
-            ("impute", SimpleImputer(strategy="median")),
+            ("impute", MedianFill()),
             ("scale", scaler()),
         ]), plain))
     if spec.categorical:
@@ -305,12 +303,15 @@ class BalancedOneHot(TransformerMixin, BaseEstimator):
     """
 
     def fit(self, X: pd.DataFrame, y: object = None) -> BalancedOneHot:
+        """The categories as scikit-learn's OneHotEncoder sorts them, from pandas' counts of
+        each column: the encoder sorted 1M strings as Python objects (0.8 s a fit)."""
         frame = self._as_text(X)
+        self.feature_names_in_ = np.array(frame.columns, dtype=object)
         self.fill_ = {c: frame[c].mode(dropna=True).iloc[0] for c in frame.columns}
         frame = frame.fillna(self.fill_)
-        self.encoder_ = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
-        self.encoder_.fit(frame.astype(object))
         self.shares_ = [frame[col].value_counts(normalize=True) for col in frame.columns]
+        self.categories_ = [np.array(sorted(shares.index), dtype=object)
+                            for shares in self.shares_]
         self.rescale(1.0)
         return self
 
@@ -319,19 +320,47 @@ class BalancedOneHot(TransformerMixin, BaseEstimator):
         self.reference_variance_ = reference_variance if reference_variance > 0 else 1.0
         self.weights_ = np.concatenate([
             np.full(len(cats), category_weight(shares, self.reference_variance_))
-            for shares, cats in zip(self.shares_, self.encoder_.categories_, strict=True)
+            for shares, cats in zip(self.shares_, self.categories_, strict=True)
         ])
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
+        """Dummies in the categories' order; a category not seen when fitting gives zeros."""
         frame = self._as_text(X).fillna(self.fill_)
-        return self.encoder_.transform(frame.astype(object)) * self.weights_
+        blocks = []
+        for column, categories in zip(frame.columns, self.categories_, strict=True):
+            codes = pd.Categorical(frame[column], categories=categories).codes  # -1: unseen
+            blocks.append(np.equal.outer(codes, np.arange(len(categories))).astype(np.float64))
+        return np.hstack(blocks) * self.weights_
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
-        return self.encoder_.get_feature_names_out()
+        return np.array([f"{column}_{c}" for column, categories in
+                         zip(self.feature_names_in_, self.categories_, strict=True)
+                         for c in categories], dtype=object)
 
     @staticmethod
     def _as_text(X: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(X).astype("string")
+
+
+class MedianFill(TransformerMixin, BaseEstimator):
+    """A missing number becomes its column's median, as SimpleImputer(strategy="median")
+    fills it, with the medians from pandas: SimpleImputer takes them over masked arrays,
+    0.85 s for five columns of 1M customers where pandas takes 0.1 s."""
+
+    def fit(self, X: pd.DataFrame, y: object = None) -> MedianFill:
+        frame = pd.DataFrame(X)
+        self.feature_names_in_ = np.array(frame.columns, dtype=object)
+        self.statistics_ = frame.median().to_numpy(dtype=np.float64)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        values = pd.DataFrame(X).to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+        missing = np.isnan(values)
+        values[missing] = np.broadcast_to(self.statistics_, values.shape)[missing]
+        return values
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        return self.feature_names_in_
 
 
 def category_weight(shares: pd.Series, reference_variance: float = 1.0) -> float:
@@ -437,7 +466,7 @@ def _scaling(scaler: Any, i: int) -> dict[str, float]:
 def _categorical_steps(encoder: BalancedOneHot, columns: list[str]) -> tuple[CategoricalStep,
                                                                                ...]:
     steps, start = [], 0
-    for column, categories in zip(columns, encoder.encoder_.categories_, strict=True):
+    for column, categories in zip(columns, encoder.categories_, strict=True):
         steps.append(CategoricalStep(column, str(encoder.fill_[column]),
                                      tuple(str(c) for c in categories),
                                      float(encoder.weights_[start])))

@@ -22,6 +22,8 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 
+from reportgen.model.threads import each_on_one_thread
+
 FRACTION = 0.8
 RESAMPLES = 10  # 20 gave the same k and bands in bench_stability.py, at twice the cost
 N_INIT = 4  # per refit: fewer lets K-Means' own local optima pass for instability
@@ -64,14 +66,20 @@ def measure(matrix: np.ndarray, references: Mapping[int, np.ndarray], seed: int,
     rng = np.random.default_rng(seed)
     size = max(round(fraction * len(data)), 2)
     draws = [np.sort(rng.choice(len(data), size, replace=False)) for _ in range(resamples)]
+    references_on_rows = {k: np.asarray(labels)[rows] for k, labels in references.items()}
+
+    def compare(task: tuple[int, int]) -> tuple[float, np.ndarray]:
+        k, b = task
+        reference = references_on_rows[k][draws[b]]
+        refit = _fit(data[draws[b]], k, seed + b)
+        return adjusted_rand_score(reference, refit), best_jaccard(reference, refit, k)
+
+    tasks = [(k, b) for k in sorted(references) for b in range(resamples)]
+    compared = dict(zip(tasks, each_on_one_thread(compare, tasks, side_by_side=False),
+                        strict=True))
     by_k = []
-    for k, labels in sorted(references.items()):
-        reference = np.asarray(labels)[rows]
-        aris, jaccards = [], []
-        for b, draw in enumerate(draws):
-            refit = _fit(data[draw], k, seed + b)
-            aris.append(adjusted_rand_score(reference[draw], refit))
-            jaccards.append(best_jaccard(reference[draw], refit, k))
+    for k in sorted(references):
+        aris, jaccards = zip(*(compared[k, b] for b in range(resamples)), strict=True)
         by_k.append(KStability(k, float(np.mean(aris)),
                                tuple(float(j) for j in np.mean(jaccards, axis=0))))
     return Stability(tuple(by_k), resamples, len(rows))
