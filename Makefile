@@ -10,6 +10,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SPARK_STAMP := $(VENV)/.spark-stamp
 PYTEST_ARGS ?=
+# test files on this many processes at most (pytest-xdist, one a core where there are fewer)
+TEST_WORKERS ?= 2
 
 .PHONY: report test bench lint docs system-deps clean
 
@@ -18,7 +20,7 @@ report: $(STAMP)
 
 test: $(STAMP) $(SPARK_STAMP)
 	@bash scripts/system-deps.sh "$(PYTHON)" test
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --maxprocesses=$(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_scale.py

@@ -1,6 +1,6 @@
-"""How long an analyst waits: a cold `reportgen run` of the sample, and `reportgen serve`'s
-re-render after an edit (issue 18). Medians of 5, with a calibration figure so that runs
-on different machines (or on a busy one) can be compared.
+"""How long an analyst waits: a cold `reportgen run` of the sample, `reportgen serve`'s
+first page (issue 32) and its re-render after an edit (issue 18). Medians of 5, with a
+calibration figure so that runs on different machines (or on a busy one) can be compared.
 
     python benchmarks/bench_iterate.py             # cold runs, serve re-renders, watch latency
     python benchmarks/bench_iterate.py --million   # also the 1M-customer run (HTML + PDF)
@@ -63,6 +63,36 @@ def cold_run(folder: Path, formats: str) -> float:
                     f"output.formats={formats}"], check=True, env=user_env(),
                    cwd=folder, stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
+
+
+def serve_first_page(folder: Path) -> float:
+    """Seconds from starting `reportgen serve` on the sample to its first page with the
+    report in it, read over HTTP as the browser would (the process is then stopped)."""
+    import re
+    import signal
+    import urllib.request
+
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reportgen", "serve", str(ROOT / "configs/sample.yaml"),
+         "--port", "0", "--period", "2026-11"], stderr=subprocess.PIPE, text=True,
+        env=user_env(), cwd=folder)
+    try:
+        assert process.stderr is not None
+        url = None
+        while url is None and (line := process.stderr.readline()):
+            found = re.search(r"at (http://\S+/) ", line)
+            url = found.group(1) if found else None
+        assert url is not None, "serve printed no address"
+        while time.perf_counter() - started < 60:
+            with urllib.request.urlopen(url, timeout=10) as reply:
+                if b"Customer segments" in reply.read():
+                    return time.perf_counter() - started
+            time.sleep(0.02)
+        raise AssertionError("serve showed no report within 60 s")
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=20)
 
 
 def median_of(measure: Callable[[], float], repeats: int = REPEATS) -> tuple[float, list[float]]:
@@ -157,6 +187,9 @@ def main() -> None:
                                ("cold run, HTML only", "[html]")):
             median, times = median_of(lambda f=formats: cold_run(folder, f))
             print(f"| {label} | {median:.2f} s | {', '.join(f'{t:.2f}' for t in times)} |")
+        median, times = median_of(lambda: serve_first_page(folder))
+        print(f"| serve, first page (start to the report over HTTP) | {median:.2f} s | "
+              f"{', '.join(f'{t:.2f}' for t in times)} |")
         for label, (median, times) in serve_figures(folder).items():
             print(f"| serve, re-render after a {label} | {median:.2f} s | "
                   f"{', '.join(f'{t:.2f}' for t in times)} |")

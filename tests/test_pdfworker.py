@@ -111,3 +111,17 @@ def test_slimmed_chart_svgs_draw_the_same_pixels_with_far_fewer_nodes():
                                              vl_version=vl_version()))
     bars = re.findall(r'<path fill="[^"]+" opacity="0.75" d=', histogram)
     assert len(bars) == 2 * 2  # a path per series (segment, everyone) in each of 2 panels
+
+
+def test_a_slimmed_svg_keeps_plain_svg_tags_once_weasyprint_is_loaded():
+    """The PDF process loads WeasyPrint, which takes ElementTree's empty prefix for its own
+    metadata: the charts must still come out as <svg>, <path>, not <ns0:svg>."""
+    import vl_convert as vlc
+    import weasyprint.pdf.metadata  # noqa: F401 - what the PDF process has loaded
+
+    from reportgen.report.svgslim import slim_svg
+
+    spec = {"mark": "bar", "data": {"values": [{"x": 1}, {"x": 2}]},
+            "encoding": {"x": {"field": "x", "type": "quantitative"}}}
+    slim = slim_svg(vlc.vegalite_to_svg(spec))
+    assert slim.startswith("<svg ") and "<path " in slim and "ns0" not in slim

@@ -29,7 +29,6 @@ NOT_DRAWN = ("class", "role", "aria-label", "aria-roledescription", "aria-hidden
 GEOMETRY = frozenset({"d", "transform", "x1", "y1", "x2", "y2"})  # what merging rewrites
 TRANSLATE_RE = re.compile(r"^translate\(([-\d.e]+),([-\d.e]+)\)$")
 
-ET.register_namespace("", SVG_NS)
 ET.register_namespace("xlink", XLINK_NS)
 
 
@@ -37,7 +36,19 @@ def slim_svg(svg: str) -> str:
     """The SVG with runs of like paths and lines merged and invisible nodes dropped."""
     root = ET.fromstring(svg)
     _slim(root)
-    return ET.tostring(root, encoding="unicode")
+    return ET.tostring(_in_default_namespace(root), encoding="unicode")
+
+
+def _in_default_namespace(root: ET.Element) -> ET.Element:
+    """The SVG namespace declared on the root and left off every tag, without ElementTree's
+    registry of prefixes: WeasyPrint takes the empty prefix for its PDF metadata when it
+    is imported, after which the registry wrote "ns0:" before every tag of every chart."""
+    prefix = f"{{{SVG_NS}}}"
+    for node in root.iter():
+        if isinstance(node.tag, str) and node.tag.startswith(prefix):
+            node.tag = node.tag[len(prefix):]
+    root.set("xmlns", SVG_NS)
+    return root
 
 
 def _slim(parent: ET.Element) -> None:
