@@ -119,11 +119,13 @@ def segment_lifts(assignment: pd.DataFrame, outcomes: pd.DataFrame,
     groups = []
     for segment in segments:
         members = joined[joined["segment"] == segment["id"]]
-        groups.append((segment, members[members["group"] == TREATMENT],
-                       members[members["group"] == CONTROL]))
+        treated = members[members["group"] == TREATMENT]
+        held = members[members["group"] == CONTROL]
+        groups.append((segment, treated, held, judge(treated, held)))
     if level is None:
-        level = judged_level(sum(unjudged(t, c) is None for _, t, c in groups))
-    return [_lift(segment, treated, held, level) for segment, treated, held in groups]
+        level = judged_level(sum(why is None for *_, (why, _) in groups))
+    return [_lift(segment, treated, held, judged, level)
+            for segment, treated, held, judged in groups]
 
 
 def judged_level(judged: int) -> float:
@@ -132,16 +134,15 @@ def judged_level(judged: int) -> float:
     return 1 - (1 - LEVEL) / max(judged, 1)
 
 
-def unjudged(treated: pd.DataFrame, held: pd.DataFrame) -> str | None:
+def judge(treated: pd.DataFrame, held: pd.DataFrame) -> tuple[str | None, float]:
     """Why a segment's lift cannot be told from chance (see the module's docstring), or
-    None when it can."""
+    None when it can; and the skewness of the difference of its groups' means."""
+    skew = difference_skew(treated, held)
     if min(len(treated), len(held)) < MIN_GROUP:
-        return "customers"
+        return "customers", skew
     if min(_buyers(treated), _buyers(held)) < MIN_BUYERS:
-        return "buyers"
-    if difference_skew(treated, held) > MAX_SKEW:
-        return "uneven"
-    return None
+        return "buyers", skew
+    return ("uneven" if skew > MAX_SKEW else None), skew
 
 
 def difference_skew(treated: pd.DataFrame, held: pd.DataFrame) -> float:
@@ -173,15 +174,14 @@ def _buyers(group: pd.DataFrame) -> int:
 
 
 def _lift(segment: dict[str, Any], treated: pd.DataFrame, held: pd.DataFrame,
-          level: float) -> SegmentLift:
+          judged: tuple[str | None, float], level: float) -> SegmentLift:
     """A segment's figures; the intervals and the verdict only when it is judged (see the
     module's docstring): one not judged gets its groups' means and no interval, since
     such an interval looks certain and is not."""
     n1, n0 = len(treated), len(held)
     means = ({m: (float(treated[m].mean()), float(held[m].mean())) for m in MEASURES}
              if n1 and n0 else {})
-    why = unjudged(treated, held)
-    skew = difference_skew(treated, held)
+    why, skew = judged
     measures = ({m: welch(treated[m].to_numpy(float), held[m].to_numpy(float), level)
                  for m in MEASURES} if why is None else {})
     revenue = measures.get("revenue")

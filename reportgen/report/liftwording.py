@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from reportgen.model.lift import MAX_SKEW, MIN_BUYERS, MIN_GROUP, Lift, SegmentLift
+from reportgen.model.lift import MAX_SKEW, MIN_BUYERS, MIN_GROUP, Lift, Measure, SegmentLift
 from reportgen.text import format_number, format_share, period_label
 
 WORKED, HURT, UNCLEAR, TOO_FEW = "worked", "hurt", "no clear effect", "too few customers to tell"
@@ -23,6 +23,14 @@ def percent(share: float) -> str:
     """A relative difference as a signed whole percentage: +12%, -4%, 0%."""
     rounded = round(share * 100) + 0
     return f"{rounded:+d}%" if rounded else "0%"
+
+
+def interval_text(revenue: Measure) -> str:
+    """The interval of a revenue lift as the page prints it: relative where the held-out
+    customers spent anything ("+8% to +24%"), else in money a customer."""
+    if revenue.relative_low is None or revenue.relative_high is None:
+        return f"{format_number(revenue.low)} to {format_number(revenue.high)} a customer"
+    return f"{percent(revenue.relative_low)} to {percent(revenue.relative_high)}"
 
 
 def day(value: object) -> str:
@@ -49,15 +57,9 @@ def segment_sentence(s: SegmentLift) -> str:
     revenue = s.measures.get("revenue")
     if revenue is None or s.incremental_revenue is None:
         return unjudged_sentence(s)
-    if revenue.relative is None:
-        interval = (f"interval {format_number(revenue.low)} to {format_number(revenue.high)} "
-                    "a customer")
-        size = f"{format_number(abs(revenue.difference))} a customer"
-    else:
-        assert revenue.relative_low is not None and revenue.relative_high is not None
-        interval = (f"interval {percent(revenue.relative_low)} to "
-                    f"{percent(revenue.relative_high)}")
-        size = percent(abs(revenue.relative)).lstrip("+")
+    interval = f"interval {interval_text(revenue)}"
+    size = (f"{format_number(abs(revenue.difference))} a customer" if revenue.relative is None
+            else percent(abs(revenue.relative)).lstrip("+"))
     if s.verdict == WORKED:
         return (f"Treated {s.name} spent {size} more than those held out ({interval}): about "
                 f"{format_number(s.incremental_revenue)} more revenue from the "
@@ -133,8 +135,11 @@ def method_note(lift: Lift) -> str:
     return (f"Last period's actions: the customers of {lift.period}'s audiences/assignment.csv "
             f"(its signature checked), each with the net amount and the number of purchase "
             f"days from {lift.since.isoformat()} to {lift.end.isoformat()} in this period's "
-            "sales lines (a day's lines merged, its returns netted; a customer absent from "
-            "them counts as 0, a customer new since is not in the test). Per segment, "
+            "sales lines as the reconciliation cleans them (exact duplicate lines dropped, "
+            "lines without a positive price left out; a day's lines merged and its returns "
+            "netted, a day with a sale that nets to 0 or more being a purchase; a customer "
+            "absent from them counts as 0, a customer new since is not in the test). "
+            "Per segment, "
             "the treated group's mean minus the held-out group's, with Welch's interval "
             f"(unequal variances) at {lift.level:.2%}, 95% for the segments together "
             "(Bonferroni); the relative lift's interval by the delta method; a segment with "

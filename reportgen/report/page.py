@@ -301,11 +301,7 @@ def _lift_row(s: SegmentLift) -> LiftRow:
     revenue = s.measures.get("revenue")
     lift, added = DASH, DASH
     if revenue is not None and s.incremental_revenue is not None:
-        if revenue.relative_low is not None and revenue.relative_high is not None:
-            interval = (f"{liftwording.percent(revenue.relative_low)} to "
-                        f"{liftwording.percent(revenue.relative_high)}")
-        else:
-            interval = f"{format_number(revenue.low)} to {format_number(revenue.high)} a customer"
+        interval = liftwording.interval_text(revenue)
         shown = s.verdict in (liftwording.WORKED, liftwording.HURT)
         point = (liftwording.percent(revenue.relative) if revenue.relative is not None
                  else format_number(revenue.difference))
