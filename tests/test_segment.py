@@ -15,6 +15,7 @@ from reportgen.model.segment import (
     segment,
     silhouette_scores,
     size_order,
+    sweep,
 )
 from reportgen.report.wording import selection_reason
 
@@ -174,3 +175,23 @@ output: {dir: out, formats: [html]}
     html = result.html.read_text()
     assert ("k chosen on a 1,000-row random sample (segmentation.sweep_sample); all 1,500 "
             "customers labelled by the final model") in html
+
+
+@pytest.mark.parametrize("rows", [2_000, 25_000])  # one fit after another; two side by side
+def test_the_sweep_gives_the_same_figures_on_one_core_or_two(rows):
+    """Each fit runs on one thread whatever the machine offers (model/threads.py), so the
+    inertias and the stability figures, which K-Means sums in single precision, are the
+    same on a one-core and a two-core machine: before, they moved in the 4th digit."""
+    from threadpoolctl import threadpool_limits
+
+    share = rows // 5
+    matrix, _ = blobs(sizes=(2 * share, share, share, rows - 4 * share), spread=0.9, seed=3)
+    matrix = np.hstack([matrix, np.random.default_rng(3).normal(size=(rows, 4))])
+    spec = SegmentationSection(k=[2, 6])
+    with threadpool_limits(limits=1):
+        one = sweep(matrix, spec)
+    with threadpool_limits(limits=2):
+        two = sweep(matrix, spec)
+    assert one.k == two.k
+    assert [s.inertia for s in one.scores] == [s.inertia for s in two.scores]
+    assert one.stability == two.stability
