@@ -2,5 +2,5 @@
 
 from reportgen.cli import entry
 
-if __name__ == "__main__":  # not when a spawned helper process imports it (stability.py)
+if __name__ == "__main__":  # not when a spawned process (multiprocessing) imports it
     entry()

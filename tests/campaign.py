@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from reportgen.folders import CONTROL_KEY
+
 FIRST_MONTH = dt.date(2025, 11, 1)
 MONTHS = 12  # November 2025 to October 2026; November 2026 is the campaign's month
 # kind: (share of customers, chance of buying in a month, mean spend a purchase, months
@@ -116,8 +118,7 @@ def seeded_key(report_dir: Path, seed: int) -> None:
     change from run to run and a test would fail by chance."""
     report_dir.mkdir(parents=True, exist_ok=True)
     key = hashlib.sha256(f"shop-{seed}".encode()).hexdigest()
-    handle = os.open(report_dir / ".reportgen-control-key", os.O_WRONLY | os.O_CREAT | os.O_EXCL,
-                     0o600)
+    handle = os.open(report_dir / CONTROL_KEY, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(handle, "w") as stream:
         stream.write(key)
 
