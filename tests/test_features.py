@@ -11,7 +11,14 @@ import pytest
 from reportgen.config.schema import FeaturesSection
 from reportgen.data.files import Table
 from reportgen.errors import DataError
-from reportgen.model.features import CATEGORY_VARIANCE_SHARE, build_features
+from reportgen.model.features import (
+    CATEGORY_VARIANCE_SHARE,
+    Preprocessing,
+    balance_categorical,
+    build_features,
+    fit_matrix,
+    make_transformer,
+)
 
 
 def table(frame: pd.DataFrame) -> Table:
@@ -111,6 +118,27 @@ def test_the_saved_preprocessing_reproduces_the_matrix_bit_for_bit(scale):
     mode = frame["g"].mode()[0]
     assert [features.column_names[i] for i in g_columns if rows[1, i] > 0] == [f"g_{mode}"]
 
+
+
+@pytest.mark.parametrize("scale", ["standard", "robust", "minmax"])
+def test_the_matrix_is_scikit_learns_column_transformer_to_the_bit(scale):
+    """fit_matrix writes the matrix in one array; the numbers are those of the fitted
+    ColumnTransformer (model.joblib's, format 2) with its dummies weighed afterwards."""
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"a": rng.lognormal(3, 1, 400), "b": rng.normal(50, 9, 400),
+                          "c": rng.integers(0, 90, 400).astype(float),
+                          "g": rng.choice(["x", "y", "z"], 400),
+                          "n": rng.choice([1, 2, 3], 400)})
+    frame.loc[[4, 9], "a"] = np.nan
+    frame.loc[[2, 3], "c"] = np.nan
+    frame.loc[7, "g"] = None
+    section = spec(numeric=["b", "a", "c"], categorical=["g", "n"], log=["a"], scale=scale)
+    matrix, preprocessing = fit_matrix(frame, section)
+    transformer = make_transformer(section)
+    theirs = balance_categorical(
+        transformer, transformer.fit_transform(frame[["b", "a", "c", "g", "n"]]), 3)
+    assert np.array_equal(matrix, theirs)
+    assert preprocessing == Preprocessing.from_fitted(transformer)
 
 def test_profile_columns_are_split_by_type_and_not_clustered():
     frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "age": [20, 30, 40], "sex": ["F", "M", "F"]})
