@@ -19,7 +19,7 @@ from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 from reportgen.config.schema import SegmentationSection
 from reportgen.errors import SegmentationError
 from reportgen.model.stability import STABLE, Stability, measure
-from reportgen.model.threads import each_on_one_thread
+from reportgen.model.threads import beside, each_on_one_thread
 
 WEAK_SILHOUETTE = 0.25
 SIDE_BY_SIDE_ROWS = 20_000  # the sweep's fits gain from running two at a time from about here
@@ -175,10 +175,11 @@ def sweep(matrix: np.ndarray, spec: SegmentationSection) -> Sweep:
     fits = each_on_one_thread(lambda k: fit_kmeans(single, k, spec), ks,
                               side_by_side=len(single) >= SIDE_BY_SIDE_ROWS)
     models = dict(zip(ks, fits, strict=True))
-    scores = score_models(swept, list(models.values()), sample)
+    scores, measured = beside(
+        lambda: score_models(swept, list(models.values()), sample),
+        lambda: measure(swept, {k: m.labels_ for k, m in models.items()}, spec.random_state))
     knee = find_knee(scores)
     method = spec.select if low != high else "fixed"
-    measured = measure(swept, {k: m.labels_ for k, m in models.items()}, spec.random_state)
     smallest = tuple(float(np.bincount(m.labels_).min() / len(swept)) for m in models.values())
     k = choose_k(scores, method, knee, measured, dict(zip(models, smallest, strict=True)),
                  spec.min_share)
