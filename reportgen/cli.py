@@ -156,7 +156,10 @@ def entry() -> NoReturn:
     out without the interpreter's teardown, which frees pandas', scikit-learn's and Altair's
     2,000 modules one by one: 0.45 s of every run, after everything was written."""
     code = main()
-    atexit._run_exitfuncs()
+    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)  # CPython's, not public
+    if run_exit_handlers is None:  # another Python: the ordinary exit, teardown and all
+        sys.exit(code)
+    run_exit_handlers()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a closed pipe (| head)
             stream.flush()

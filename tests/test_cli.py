@@ -150,3 +150,38 @@ def test_open_without_a_browser_is_a_note_not_a_failure(monkeypatch, capsys, sma
     monkeypatch.setattr("webbrowser.open", lambda url: False)
     assert cli.main(["run", str(small_project), "--period", "2026-10", "--open"]) == 0
     assert "no browser found" in capsys.readouterr().err
+
+
+class Exited(Exception):
+    pass
+
+
+def test_the_command_runs_the_exit_handlers_then_leaves_with_mains_code(monkeypatch):
+    """`reportgen` skips the interpreter's teardown (cli.entry): the exit handlers (which
+    remove temporary folders) still run first, and the exit code is main()'s."""
+    import atexit
+
+    ran = []
+    monkeypatch.setattr(cli, "main", lambda: 2)
+    monkeypatch.setattr(atexit, "_run_exitfuncs", lambda: ran.append("handlers"))
+
+    def leave(code: int) -> None:
+        ran.append(code)
+        raise Exited
+
+    monkeypatch.setattr(cli.os, "_exit", leave)
+    with pytest.raises(Exited):
+        cli.entry()
+    assert ran == ["handlers", 2]
+
+
+def test_the_command_exits_the_ordinary_way_where_python_lacks_the_handlers_runner(
+        monkeypatch):
+    """atexit._run_exitfuncs is CPython's own, not public: without it, a plain sys.exit."""
+    import atexit
+
+    monkeypatch.setattr(cli, "main", lambda: 2)
+    monkeypatch.delattr(atexit, "_run_exitfuncs")
+    with pytest.raises(SystemExit) as exited:
+        cli.entry()
+    assert exited.value.code == 2

@@ -417,13 +417,19 @@ class MedianFill(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
-        values = pd.DataFrame(X).to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
-        missing = np.isnan(values)
-        values[missing] = np.broadcast_to(self.statistics_, values.shape)[missing]
-        return values
+        return filled(pd.DataFrame(X), self.statistics_)
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         return self.feature_names_in_
+
+
+def filled(values: pd.DataFrame | pd.Series, fills: np.ndarray | float) -> np.ndarray:
+    """The numbers as a new float array, a missing one replaced by its column's fill: one
+    rule for fitting (MedianFill) and for applying a saved fit (NumericStep)."""
+    array = values.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+    missing = np.isnan(array)
+    array[missing] = np.broadcast_to(fills, array.shape)[missing]
+    return array
 
 
 def category_weight(shares: pd.Series, reference_variance: float = 1.0) -> float:
@@ -450,8 +456,7 @@ class NumericStep:
     add: float = 0.0
 
     def apply(self, values: pd.Series) -> np.ndarray:
-        x = pd.to_numeric(values).to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
-        x[np.isnan(x)] = self.fill
+        x = filled(pd.to_numeric(values), self.fill)
         if self.log1p:
             x = np.log1p(x)
         return (x - self.subtract) / self.divide * self.multiply + self.add
