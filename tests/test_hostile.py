@@ -8,6 +8,8 @@ meant; YAML is bounded and strict; every bad input is one `error:` line with exi
 from __future__ import annotations
 
 import csv
+import re
+import signal
 import time
 from pathlib import Path
 
@@ -266,13 +268,16 @@ def test_two_hundred_requests_at_once_all_get_the_page(tmp_path):
     assert len(good) == 200, [r[:80] for r in replies if r not in good][:3]
 
 
-def test_an_edit_saved_during_the_first_rendering_is_shown(tmp_path):
-    """Saved while serve's first rendering runs: the page must end with the new title."""
+def test_an_edit_saved_during_the_first_rendering_is_shown(tmp_path, monkeypatch):
+    """Saved while serve's first rendering runs: the page must end with the new title.
+    Should it not come, the failure shows what serve said and where each of its threads
+    was (faulthandler's dump on SIGABRT): CI once saw no page at all within 60 s."""
     from test_serve import NAMED_CONFIG, Served
 
     blobs_frame().drop(columns="group").to_csv(tmp_path / "customers.csv", index=False)
     config = tmp_path / "config.yaml"
     config.write_text(NAMED_CONFIG)
+    monkeypatch.setenv("PYTHONFAULTHANDLER", "1")
     served = Served(config)
     try:
         config.write_text(NAMED_CONFIG.replace("Premium patrons", "Gold circle"))
@@ -283,7 +288,14 @@ def test_an_edit_saved_during_the_first_rendering_is_shown(tmp_path):
             if b"Gold circle" in body:
                 break
             time.sleep(0.3)
-        assert b"Gold circle" in body and b"Premium patrons" not in body
+        if b"Gold circle" not in body:
+            status = re.search(rb'id="reportgen-serve-status">(.*?)</p>', body, re.S)
+            served.process.send_signal(signal.SIGABRT)
+            _, said = served.process.communicate(timeout=20)
+            pytest.fail(f"no page with the edit within 60 s; the page's status: "
+                        f"{status.group(1) if status else body[:200]!r}; serve said:\n"
+                        f"{''.join(served.lines)}{said}")
+        assert b"Premium patrons" not in body
     finally:
         served.stop()
 

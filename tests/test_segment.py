@@ -182,8 +182,8 @@ def test_the_sweep_gives_the_same_figures_on_one_core_or_two(rows, monkeypatch):
     """Each fit runs on one thread whatever the machine offers (model/threads.py), so the
     inertias and the stability figures, which K-Means sums in single precision, are the
     same on a one-core and a two-core machine: before, they moved in the 4th digit. The
-    scores are worked out beside the stability resamples on two cores, one after the other
-    on one (OMP_NUM_THREADS=1), with the same figures."""
+    scores of the 25,000-row sweep are worked out beside the stability resamples on two
+    cores, one after the other on one (OMP_NUM_THREADS=1), with the same figures."""
     from threadpoolctl import threadpool_limits
 
     share = rows // 5

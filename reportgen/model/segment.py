@@ -172,12 +172,13 @@ def sweep(matrix: np.ndarray, spec: SegmentationSection) -> Sweep:
     single = swept.astype(np.float32)
     sample = silhouette_sample(len(swept), spec.silhouette_sample, spec.random_state)
     ks = range(low, high + 1)
-    fits = each_on_one_thread(lambda k: fit_kmeans(single, k, spec), ks,
-                              side_by_side=len(single) >= SIDE_BY_SIDE_ROWS)
+    large = len(single) >= SIDE_BY_SIDE_ROWS
+    fits = each_on_one_thread(lambda k: fit_kmeans(single, k, spec), ks, side_by_side=large)
     models = dict(zip(ks, fits, strict=True))
     scores, measured = beside(
         lambda: score_models(swept, list(models.values()), sample),
-        lambda: measure(swept, {k: m.labels_ for k, m in models.items()}, spec.random_state))
+        lambda: measure(swept, {k: m.labels_ for k, m in models.items()}, spec.random_state),
+        side_by_side=large)
     knee = find_knee(scores)
     method = spec.select if low != high else "fixed"
     smallest = tuple(float(np.bincount(m.labels_).min() / len(swept)) for m in models.values())
