@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from threadpoolctl import threadpool_limits
 
@@ -62,26 +62,23 @@ def each_on_one_thread(function: Callable[[Item], Result], items: Iterable[Item]
 
 def beside(first: Callable[[], Result], second: Callable[[], Other],
            side_by_side: bool = True) -> tuple[Result, Other]:
-    """Both results, `second` worked out on a pool thread while this one works out `first`,
-    each on one BLAS and one OpenMP thread; one after the other on one core, or when the
-    work is too small to gain (`side_by_side` False).
+    """Both results, worked out at once (each_on_one_thread of the two): each on one BLAS
+    and one OpenMP thread, one after the other on one core or when the work is too small
+    to gain (`side_by_side` False).
 
     For the sweep's scores beside the stability resamples: the silhouettes are matrix
     products and the resamples small fits, and each left a core idle while the other ran
     (1M customers: 0.8-1.0 s and 1.0-1.1 s in turn, 1.2-1.4 s side by side). A sweep of a
     few thousand rows gains nothing, and keeps to one thread: no pool, as before. On one
-    thread each, the figures do not depend on the cores or on which finishes first.
-    The limits are set here, around both, and undone only after `second` has ended:
-    threadpoolctl's BLAS limit is the process's, and a limit left by one thread while the
-    other still ran would hand the other every core mid-way.
+    thread each, the figures do not depend on the cores or on which finishes first; the
+    limits hold until both have ended (threadpoolctl's BLAS limit is the process's).
     """
-    with threadpool_limits(limits=1):
-        if not side_by_side or cores() < 2:
-            return first(), second()
-        with ThreadPoolExecutor(1, thread_name_prefix="reportgen-beside",
-                                initializer=_one_openmp_thread) as pool:
-            later = pool.submit(second)
-            return first(), later.result()
+    done = each_on_one_thread(_call, [first, second], side_by_side=side_by_side)
+    return cast(Result, done[0]), cast(Other, done[1])
+
+
+def _call(work: Callable[[], object]) -> object:
+    return work()
 
 
 def _one_openmp_thread() -> None:
