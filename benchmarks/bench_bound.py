@@ -82,7 +82,12 @@ def recording_worker() -> None:
     """The PDF process as the run starts it, keeping a copy of what it is sent."""
     from reportgen.report import pdfworker
 
+    if getattr(pdfworker.PdfWorker, "recording", False):
+        return
+
     class RecordingWorker(pdfworker.PdfWorker):
+        recording = True
+
         def paint(self, chart_id: str, spec: dict[str, Any], raster: bool) -> None:
             Recorded.charts.append((chart_id, spec, raster))
             super().paint(chart_id, spec, raster)
