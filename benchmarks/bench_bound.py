@@ -57,8 +57,8 @@ def fresh_process_seconds(code: str, *args: str) -> float:
 
 
 def cold_imports_seconds(out: Path) -> float:
-    """The imports stage of the fastest of REPEATS cold HTML-only runs of the sample: the
-    same import line whatever the data."""
+    """The quickest imports stage of REPEATS cold HTML-only runs of the sample (the same
+    import line whatever the data, so the 1M figure uses it too)."""
     times = []
     for attempt in range(REPEATS):
         folder = out / f"cold-{attempt}"
