@@ -126,6 +126,32 @@ def test_a_duplicate_is_a_repeat_of_the_whole_line_on_spark(spark, tmp_path):
     assert summary_of(run)["reconciliation"] == reconciliation_by_hand(data)
 
 
+def test_sales_marked_as_cancellations_are_refused_on_spark_as_on_pandas(spark, tmp_path):
+    """Invoices starting with the cancel prefix that sell (Superstore's "CA-" orders)
+    stop both engines with the same line, and nothing is written."""
+    data = dirty_sales_lines(tmp_path)
+    lines = pd.read_csv(data, dtype=str, keep_default_na=False)
+    sells = ((pd.to_numeric(lines["Quantity"], errors="coerce") > 0)
+             & (pd.to_numeric(lines["UnitPrice"], errors="coerce") > 0)
+             & lines["CustomerID"].ne("") & lines["InvoiceDate"].ne("")
+             & ~lines.duplicated(keep=False))
+    chosen = lines.index[sells][:3]
+    lines.loc[chosen, "InvoiceNo"] = "CA-" + lines.loc[chosen, "InvoiceNo"]
+    lines.to_csv(data, index=False)
+    config = sales_config(tmp_path, data)
+    from reportgen.errors import DataError
+
+    messages = []
+    for engine in ("pandas", "spark"):
+        with pytest.raises(DataError) as refused:
+            run_report(config, out=tmp_path / engine, period="2026-11",
+                       engine={**SPARK, "name": engine})
+        messages.append(str(refused.value))
+        assert_nothing_written(tmp_path / engine)
+    assert messages[0] == messages[1]
+    assert "marks 3 lines with a positive amount as cancellations" in messages[0]
+
+
 def test_codes_are_categories_on_spark_as_on_pandas(spark, tmp_path):
     """Channel and Region (integer codes) are profiled by their shares on both engines."""
     data = wholesale(tmp_path)

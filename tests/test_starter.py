@@ -252,3 +252,44 @@ def test_an_upper_case_bank_export_gets_names_and_actions_in_words(tmp_path):
         for action in segment["recommendations"]:
             assert "No recommendation rule matched" not in action["action"]
             assert not any(word in action["action"] for word in raw), action["action"]
+
+
+def superstore_lines(path: Path, customers: int = 300, seed: int = 3) -> pd.DataFrame:
+    """The shape of Tableau's "Sample - Superstore": order ids "US-2019-103800" and, for
+    Canada, "CA-2019-115238", a line amount (Sales), day-first two-digit-year dates."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for number in range(customers):
+        country = "CA" if number % 5 == 0 else "US"
+        for _ in range(int(rng.integers(1, 6))):
+            order = f"{country}-2021-{int(rng.integers(100000, 999999))}"
+            day = pd.Timestamp("2021-01-01") + pd.Timedelta(days=int(rng.integers(0, 700)))
+            for _ in range(int(rng.integers(1, 4))):
+                rows.append((order, day.strftime("%d/%m/%y"), f"AB-{10000 + number}",
+                             round(float(rng.gamma(2, 60)), 2)))
+    frame = pd.DataFrame(rows, columns=["Order ID", "Order Date", "Customer ID", "Sales"])
+    frame.to_csv(path, index=False)
+    return frame
+
+
+def test_order_ids_that_start_with_c_are_sales_in_the_written_config(tmp_path):
+    """init sees positive amounts on invoices starting with the cancel prefix and writes
+    cancel_prefix: null; without that line, the run stops in one line saying so."""
+    lines = superstore_lines(tmp_path / "superstore.csv")
+    done = cli("init", "superstore.csv", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    written = (tmp_path / "superstore.yaml").read_text()
+    assert yaml.safe_load(written)["transactions"]["cancel_prefix"] is None
+    done = cli("run", "superstore.yaml", "--period", "2026-11", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    folder = tmp_path / "reports" / "superstore" / "2026-11"
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["n_customers"] == lines["Customer ID"].nunique()
+    orders = sum(s["profile"]["frequency"]["mean"] * s["size"] for s in summary["segments"])
+    assert orders == pytest.approx(lines.groupby("Customer ID")["Order ID"].nunique().sum())
+    (tmp_path / "superstore.yaml").write_text(
+        "\n".join(line for line in written.splitlines() if "cancel_prefix" not in line))
+    done = cli("run", "superstore.yaml", "--period", "2026-12", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "transactions.cancel_prefix: null" in done.stderr
+    assert not (tmp_path / "reports" / "superstore" / "2026-12").exists()

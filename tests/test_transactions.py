@@ -138,3 +138,40 @@ def test_mixed_date_styles_fall_back_value_by_value():
     values = pd.Series(["2026-10-01 09:00", "02/10/2026 10:00", "3 Oct 2026"])
     parsed = parse_dates(values, "d", dayfirst=True)
     assert parsed.dt.strftime("%Y-%m-%d").tolist() == ["2026-10-01", "2026-10-02", "2026-10-03"]
+
+
+SUPERSTORE = pd.DataFrame([  # the shape of "Sample - Superstore": order ids by country
+    ("US-2019-103800", "03/01/2019", 16.45, "DP-13000"),
+    ("CA-2019-115238", "21/01/2019", 24.30, "JW-15220"),
+    ("CA-2019-115238", "21/01/2019", 9.48, "JW-15220"),
+    ("US-2019-112326", "04/01/2019", 3.54, "JW-15220"),
+    ("CA-2019-100867", "02/02/2019", 60.00, "BG-18435"),
+], columns=["Order ID", "Order Date", "Sales", "Customer ID"])
+SUPERSTORE_SPEC = TransactionsSection(customer="Customer ID", invoice="Order ID",
+                                      date="Order Date", amount="Sales")
+
+
+def test_sales_that_the_cancel_prefix_marks_stop_the_run_with_the_fix():
+    """Superstore's Canadian order ids start with "CA-": netted as cancellations, a
+    customer's revenue would count them but their frequency not (BG-18435 bought once and
+    would have made 0 purchases). Whichever reading is right, the run cannot guess it."""
+    with pytest.raises(DataError) as refused:
+        aggregate(SUPERSTORE, SUPERSTORE_SPEC, dayfirst=True, extra=[])
+    message = str(refused.value)
+    assert "marks 3 lines with a positive amount as cancellations" in message
+    assert "first invoice: CA-2019-100867" in message
+    assert "set transactions.cancel_prefix: null" in message
+
+
+def test_without_a_cancel_prefix_every_order_is_a_purchase():
+    spec = SUPERSTORE_SPEC.model_copy(update={"cancel_prefix": None})
+    customers, sales, _ = aggregate(SUPERSTORE, spec, dayfirst=True, extra=[])
+    assert customers["frequency"].to_dict() == {"BG-18435": 1, "DP-13000": 1, "JW-15220": 2}
+    assert customers.loc["JW-15220", "monetary"] == pytest.approx(37.32)
+    assert sales.line_counts[NETTED] == 0
+
+
+def test_cancellations_with_negative_amounts_still_pass_the_prefix_check(result):
+    """Online Retail's "C" invoices carry negative quantities: the check lets them by."""
+    _, sales, _ = result
+    assert sales.line_counts[NETTED] == 2

@@ -206,7 +206,8 @@ class TransactionsSection(Section):
         "the last transaction.")
     cancel_prefix: str | None = Field(
         "C", description="Invoice numbers starting with this mark cancellations (with an "
-        "invoice column).")
+        "invoice column), whose amounts must be negative; null where order ids start with "
+        "it and sell (Superstore's \"CA-\" orders).")
 
     @model_validator(mode="after")
     def _amount_is_defined(self) -> TransactionsSection:

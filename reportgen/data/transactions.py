@@ -261,7 +261,9 @@ def _clean(lines: pd.DataFrame, spec: TransactionsSection, dayfirst: bool,
     if not keep.any():
         raise DataError("no sales lines are left after cleaning; check the transactions "
                         f"columns ({', '.join(f'{k}: {n:,}' for k, n in counts.items())})")
-    returns = _returns(lines, amount, spec)
+    marked = _prefix_marked(lines, spec)
+    check_cancellations(lines, spec, keep & marked & (amount > 0))
+    returns = _returns(lines, amount, spec, marked)
     counts[NETTED] = int(returns[keep].sum())
     return _Kept(rows=np.flatnonzero(keep), amount=amount,
                  days=dates.to_numpy().astype("datetime64[D]"), returns=returns,
@@ -333,15 +335,42 @@ def _amount(lines: pd.DataFrame, spec: TransactionsSection, dayfirst: bool,
     return amount
 
 
-def _returns(lines: pd.DataFrame, amount: np.ndarray, spec: TransactionsSection) -> np.ndarray:
+def _returns(lines: pd.DataFrame, amount: np.ndarray, spec: TransactionsSection,
+             marked: np.ndarray) -> np.ndarray:
     """Cancelled invoices and returned quantities, netted rather than counted as purchases."""
-    returned = amount < 0
+    returned = (amount < 0) | marked
     if spec.quantity is not None:
         returned |= (pd.to_numeric(lines[spec.quantity], errors="coerce") < 0).to_numpy()
-    if spec.cancel_prefix and spec.invoice is not None:
-        invoices = lines[spec.invoice].astype("string")
-        returned |= invoices.str.startswith(spec.cancel_prefix).fillna(False).to_numpy(bool)
     return returned
+
+
+def _prefix_marked(lines: pd.DataFrame, spec: TransactionsSection) -> np.ndarray:
+    """The lines whose invoice number starts with the cancel prefix."""
+    if not (spec.cancel_prefix and spec.invoice is not None):
+        return np.zeros(len(lines), dtype=bool)
+    invoices = lines[spec.invoice].astype("string")
+    return invoices.str.startswith(spec.cancel_prefix).fillna(False).to_numpy(bool)
+
+
+def check_cancellations(lines: pd.DataFrame, spec: TransactionsSection,
+                        positive: np.ndarray) -> None:
+    """A line the cancel prefix marks must take revenue back: a positive one is either a
+    sale (Superstore's order ids start with "CA-") or a cancellation written unsigned, and
+    netting it as a cancellation would add its amount to revenue but not count the
+    purchase, a figure true under neither reading. So it stops the run, whichever it is."""
+    if positive.any():
+        invoices = lines[spec.invoice].astype("string").to_numpy()[positive]
+        raise cancelled_sales_error(int(positive.sum()), str(min(invoices)), spec)
+
+
+def cancelled_sales_error(count: int, example: str, spec: TransactionsSection) -> DataError:
+    """The same words from every engine: the check is the same where the rows are."""
+    prefix = spec.cancel_prefix
+    return DataError(
+        f"transactions.cancel_prefix {prefix!r} marks {count:,} lines with a positive amount "
+        f"as cancellations (first invoice: {example}), but a cancellation takes revenue back; "
+        f"if invoices starting with {prefix!r} are sales in this file, set "
+        "transactions.cancel_prefix: null, else give cancellations a negative amount")
 
 
 def _per_customer(lines: pd.DataFrame, kept: _Kept, all_codes: np.ndarray, all_ids: pd.Index,

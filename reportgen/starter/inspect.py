@@ -83,6 +83,7 @@ class Starter:
     profile: list[Column] = field(default_factory=list)
     derive: list[tuple[str, str, str]] = field(default_factory=list)  # name, expression, why
     labels: dict[str, str] = field(default_factory=dict)  # readable names of derived columns
+    sales_look_cancelled: bool = False  # invoices start with the cancel prefix, and sell
 
 
 def inspect(path: Path) -> Starter:
@@ -322,7 +323,26 @@ def _sales_starter(sample: Sample, columns: list[Column], sales: dict[str, str])
     profile = [c for c in columns if c.role == "category" and c.name not in used
                and sample.frame[c.name].dtype.kind not in "iufb"]
     return Starter(sample=sample, columns=columns, id=None, sales=sales,
-                   dayfirst=date.dayfirst, profile=profile)
+                   dayfirst=date.dayfirst, profile=profile,
+                   sales_look_cancelled=prefix_marks_sales(sample.frame, sales))
+
+
+def prefix_marks_sales(frame: pd.DataFrame, sales: dict[str, str]) -> bool:
+    """Whether invoices starting with the default cancel prefix have positive amounts:
+    then they are sales (Superstore's "CA-2019-100867"), and the config must say
+    cancel_prefix: null (a run refuses them otherwise, data/transactions.py)."""
+    from reportgen.config.sources import TransactionsSection
+
+    prefix = TransactionsSection.model_fields["cancel_prefix"].default
+    if "invoice" not in sales:
+        return False
+    marked = frame[sales["invoice"]].astype("string").str.startswith(prefix).fillna(False)
+    if "amount" in sales:
+        amount = pd.to_numeric(frame[sales["amount"]], errors="coerce")
+    else:
+        amount = (pd.to_numeric(frame[sales["quantity"]], errors="coerce")
+                  * pd.to_numeric(frame[sales["price"]], errors="coerce"))
+    return bool((marked & (amount > 0)).any())
 
 
 # --- customer tables -----------------------------------------------------------------------

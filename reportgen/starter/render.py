@@ -96,6 +96,8 @@ def intended(starter: Starter, context: dict[str, Any]) -> dict[str, Any]:
         sales = starter.sales
         block: dict[str, Any] = {role: sales[role] for role in ("customer", "invoice", "date")
                                  if role in sales}
+        if starter.sales_look_cancelled:
+            block["cancel_prefix"] = None
         if "quantity" in sales and "price" in sales:
             block |= {"quantity": sales["quantity"], "price": sales["price"]}
         else:

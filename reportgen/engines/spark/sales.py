@@ -39,6 +39,7 @@ from reportgen.data.transactions import (
     NO_DATE,
     ZERO_AMOUNT,
     SalesSummary,
+    cancelled_sales_error,
     finish_customers,
 )
 from reportgen.engines.spark.collect import check_collectable, to_pandas
@@ -90,6 +91,10 @@ def aggregate(spark: SparkSession, lines: DataFrame, spec: TransactionsSection,
             raise DataError("no sales lines are left after cleaning; check the transactions "
                             f"columns ({', '.join(f'{k}: {n:,}' for k, n in counts.items())})")
         kept = flagged.filter(~F.col("bad_price") & ~F.col("zero") & ~F.col("undated"))
+        if totals["cancelled_sales"]:  # data/transactions.check_cancellations
+            first = kept.filter(F.col("cancelled_sale")).agg(F.min("order")).first()
+            raise cancelled_sales_error(totals["cancelled_sales"],
+                                        str(first[0] if first else ""), spec)
         numeric = {c: totals[f"text:{c}"] == 0 and totals[f"present:{c}"] > 0 for c in extra}
         check_collectable(totals["customers"], 1 + len(SUMS) + len(extra)
                           + (HISTORY_COLUMNS if value is not None else 0), "customers")
@@ -184,7 +189,7 @@ def _totals(flagged: DataFrame, extra: list[str]) -> dict[str, int]:
                F.approx_count_distinct("customer").alias("customers"),  # for the driver
                count_of(F.col("amount").isNull() | F.isnan("amount"), "missing_amount"),
                *[count_of(F.col(c), c) for c in ("bad_price", "zero", "undated", "netted")],
-               count_of(kept, "kept"),
+               count_of(kept, "kept"), count_of(kept & F.col("cancelled_sale"), "cancelled_sales"),
                F.min(F.when(kept, F.col("day"))).alias("first_day"),
                F.max(F.when(kept, F.col("day"))).alias("last_day")]
     for column in extra:
@@ -209,17 +214,18 @@ def _flags(lines: DataFrame, spec: TransactionsSection, extra: list[str]) -> Dat
     except ExpressionError as exc:
         raise DataError(f"transactions.amount: {exc}") from exc
     bad_price = (number(spec.price) <= 0) if spec.price is not None else F.lit(False)
-    returned = amount < 0
+    marked = F.lit(False)
+    if spec.cancel_prefix and spec.invoice is not None:
+        marked = F.coalesce(column_of(spec.invoice).startswith(spec.cancel_prefix), F.lit(False))
+    returned = (amount < 0) | marked
     if spec.quantity is not None:
         returned = returned | F.coalesce(number(spec.quantity) < 0, F.lit(False))
-    if spec.cancel_prefix and spec.invoice is not None:
-        returned = returned | F.coalesce(
-            column_of(spec.invoice).startswith(spec.cancel_prefix), F.lit(False))
     order = column_of(spec.invoice) if spec.invoice is not None else F.col("day").cast("string")
     slim = lines.select(
         column_of(spec.customer).alias("customer"), order.alias("order"), "day",
         amount.alias("amount"), F.coalesce(bad_price, F.lit(False)).alias("bad_price"),
         F.coalesce(returned, F.lit(False)).alias("returned"),
+        (marked & F.coalesce(amount > 0, F.lit(False))).alias("cancelled_sale"),
         *[column_of(c) for c in extra])
     slim = slim.withColumn("zero", ~F.col("bad_price") & F.coalesce(F.col("amount") == 0,
                                                                     F.lit(False)))
