@@ -79,6 +79,61 @@ def test_a_segment_named_for_lapsing_is_reconciled(steady):
     assert lapsed, [s["name"] for s in summary["segments"]]
     for segment in lapsed:
         alive = next(v for v in summary["value"]["segments"] if v["id"] == segment["id"])
-        if alive["mean_p_alive_repeat"] > 0.9:
-            assert any(n.startswith(f"{segment['name']}: recency says these customers are gone")
-                       and "cannot tell who has left" in n for n in summary["value"]["notes"])
+        said = [n for n in summary["value"]["notes"]
+                if n.startswith(f"{segment['name']}: recency says these customers are gone")]
+        recency = segment["profile"]["recency_days"]["mean"]
+        longer = recency > everyone_recency(summary)
+        if alive["mean_p_alive_repeat"] > 0.9 and longer:
+            assert said and "cannot tell who has left" in said[0]
+        if not longer:  # recency does not say they are gone: no sentence says it does
+            assert not said, (said, recency)
+
+
+def everyone_recency(summary: dict) -> float:
+    """Everyone's mean days since the last purchase, from the segments' means and sizes."""
+    return (sum(s["profile"]["recency_days"]["mean"] * s["size"] for s in summary["segments"])
+            / sum(s["size"] for s in summary["segments"]))
+
+
+def test_no_sentence_says_recency_calls_a_segment_gone_when_it_bought_more_recently():
+    """Tableau's Superstore: "About to sleep" (named from its R score, a rank) had bought
+    126 days ago on average against 147 for everyone, "Lost" 553: only Lost's note may
+    say that recency calls its customers gone."""
+    from types import SimpleNamespace
+
+    from reportgen.report.worth import SegmentWorth
+    from reportgen.report.worthwording import lapse_sentences
+
+    def worth_of(segment_id: int) -> SegmentWorth:
+        return SegmentWorth(segment_id, 100, 0.3, 0.1, 1e4, 100.0, 0.3, 50.0, 1.0, 1.0, 0, 0,
+                            0.0, 0.0, None, None)
+
+    worth = SimpleNamespace(segments=(worth_of(2), worth_of(3)), churn_visible=False)
+    said = lapse_sentences(worth, {2: "About to sleep", 3: "Lost"},
+                           {2: (126.0, 147.0), 3: (553.0, 147.0)})
+    assert len(said) == 1 and said[0].startswith(
+        "Lost: recency says these customers are gone (last purchase 553 days ago on average, "
+        "against 147 for everyone)")
+
+
+@pytest.mark.parametrize(("repeat_bands", "verdict"), [
+    ({4: 737}, "cannot show that P(alive) tells those who come back"),
+    ({3: 250, 4: 737}, "P(alive) can be read as it stands"),
+])
+def test_a_p_alive_check_with_one_band_of_repeat_buyers_vouches_for_nothing(repeat_bands,
+                                                                          verdict):
+    """Tableau's Superstore: all 737 repeat buyers in "0.75 and above", within 10 points
+    of what the model expected; that is the average, not that P(alive) separates anyone."""
+    from types import SimpleNamespace
+
+    from reportgen.model.backtest import BANDS, ModelScore
+    from reportgen.report.worthwording import reliability_note
+
+    customers = [56 if band == 0 else repeat_bands.get(band, 0) for band in range(len(BANDS))]
+    table = pd.DataFrame({"band": list(BANDS), "customers": customers,
+                          "p_alive": [1.0] * len(BANDS), "expected_share": [0.77] * len(BANDS),
+                          "actual_share": [0.85] * len(BANDS)})
+    chosen = SimpleNamespace(reliability=table)
+    chosen.worst_gap = ModelScore.worst_gap.fget(chosen)
+    note = reliability_note(SimpleNamespace(backtest=SimpleNamespace(chosen=chosen)))
+    assert "within 8 points" in note and verdict in note

@@ -103,3 +103,17 @@ def test_a_claim_holds_only_where_both_figures_agree(says, mean, median, base, h
     if not holds:
         with pytest.raises(Contradiction, match="purchases"):
             check_claims([claim])
+
+
+def test_a_level_needs_means_that_differ_as_printed():
+    """Tableau's Superstore through BG/NBD: no customer is seen leaving, every P(alive)
+    is 1 to nine digits, yet the spread is so small that a segment's 0.99999999 against
+    0.9999999998 is a z of -0.4; the page read "Lower P(still a customer) (1 vs 1)"."""
+    segment = profile.ColumnSummary(mean=0.99999999, median=0.999999995,
+                                    scale_mean=0.99999999, scale_std=2e-8)
+    everyone = profile.ColumnSummary(mean=0.9999999998, median=0.9999999999,
+                                     scale_mean=0.9999999998, scale_std=2e-8)
+    stat = profile.numeric_stat(segment, everyone)
+    assert stat.z < -0.35 and stat.level == "average"
+    apart = profile.numeric_stat(profile.ColumnSummary(0.8, 0.85, 0.8, 0.1), everyone)
+    assert apart.level == "very low"  # printed 0.8 vs 1: a level

@@ -102,10 +102,13 @@ def agreeing_level(z: float, mean: float, median: float, everyone_mean: float,
     taken on log(1 + x) for a logged column, so without this check a segment whose
     typical customer spends more but whose mean is lower (740 against 1,003 on a public
     credit-card table) was called "High spenders" beside its own mean. Where the two
-    disagree the segment is MIXED: not levelled on that measure."""
+    disagree the segment is MIXED: not levelled on that measure. And a level needs means
+    that differ as printed: a P(alive) of 0.99999999 against everyone's 0.9999999998 on
+    a table where the model sees no one leave (Tableau's Superstore) had a z of -0.4 and
+    read "Lower P(still a customer) (1 vs 1)"."""
     level = level_of(z)
-    if level == "average":
-        return level
+    if level == "average" or format_number(mean) == format_number(everyone_mean):
+        return "average"
     direction = 1 if z > 0 else -1
     agree = side(mean, everyone_mean) == direction and side(median, everyone_median) == direction
     return level if agree else MIXED
