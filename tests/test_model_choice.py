@@ -253,3 +253,23 @@ def test_the_rule_prefers_calibrated_models_then_the_closest_total_then_the_erro
                    "purchases off a customer), so the first of them is kept.")
     best, why = choose(tuple(_score(m, 0, 0.0, 0.0, actual=0) for m in (bg, mbg, pareto)))
     assert best.model is pareto and "highest likelihood on the calibration period" in why
+
+
+def test_draws_without_a_finite_forecast_give_no_interval_rather_than_a_point(tmp_path):
+    """Tableau's Superstore: BG/NBD's dropout so loosely determined (b about 67,000) that
+    drawn parameter sets overflowed, and every interval printed as its point, "395.0k-
+    395.0k". Now: no interval (the page prints a dash and says why), and no warning."""
+    import warnings
+    from dataclasses import replace
+
+    value, _ = value_of(tmp_path, simulate("pnbd", GENERATORS["pnbd"], 2_000, seed=3))
+    assert value.draws is not None
+    planted = replace(value.draws, purchases=value.draws.purchases.copy())
+    planted.purchases[7] = 1e300  # drawn that far out, a forecast overflows
+    everyone = np.zeros(len(value.history), dtype=np.int64)
+    totals = value.frame[["expected_purchases", "value"]].sum().to_frame().T
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ranges = segment_ranges(value.purchases, value.gamma_gamma, planted, value.history,
+                                everyone, totals, 12, 0.1, 1.0)
+    assert ranges == {0: (None, None)}

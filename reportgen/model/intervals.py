@@ -106,7 +106,8 @@ def _draw(loss: LossFunction, n: int, values: tuple[float, ...], held: list[bool
         except np.linalg.LinAlgError:
             return None
         draws[:, free] += rng.standard_normal((DRAWS, len(free))) @ lower.T
-    return np.exp(draws)
+    with np.errstate(over="ignore"):  # an overflowing draw: no interval (segment_ranges)
+        return np.exp(draws)
 
 
 def _hessian(loss: LossFunction, theta: np.ndarray) -> np.ndarray:
@@ -128,10 +129,16 @@ class Range:
 
 def segment_ranges(model: PurchaseModel, gamma_gamma: btyd.GammaGamma, draws: Draws,
                    h: btyd.History, segment: np.ndarray, totals: pd.DataFrame, months: int,
-                   rate: float, margin: float) -> dict[int, tuple[Range, Range]]:
+                   rate: float, margin: float
+                   ) -> dict[int, tuple[Range | None, Range | None]]:
     """Per segment id, the 90% ranges of its expected purchases and its predicted value.
     `segment` is each customer's segment (row-aligned with `h`, -1 for none); `totals` is
-    indexed by segment id with the point totals `expected_purchases` and `value`."""
+    indexed by segment id with the point totals `expected_purchases` and `value`.
+
+    None where some draws give no finite forecast (parameters so badly determined that a
+    draw overflows, as BG/NBD's dropout on Tableau's Superstore, b about 67,000): an
+    interval from the draws that survive would be narrower than the truth, and the
+    point alone ("395.0k-395.0k") would claim a certainty the fit does not have."""
     rng = np.random.default_rng(SEED)
     chosen = np.concatenate([_some(np.flatnonzero(segment == sid), rng) for sid in totals.index])
     sample, labels = h.rows(chosen), segment[chosen]
@@ -145,18 +152,32 @@ def segment_ranges(model: PurchaseModel, gamma_gamma: btyd.GammaGamma, draws: Dr
         return (np.bincount(index, expected, len(totals)),
                 np.bincount(index, value, len(totals)))
 
+    def drawn_sums(p: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """None: this parameter set gives no finite forecast."""
+        if not (np.all(np.isfinite(p)) and np.all(np.isfinite(s))):
+            return None
+        try:
+            with np.errstate(all="ignore"):
+                out = sums(model.with_values(p), btyd.GammaGamma(
+                    float(s[0]), float(s[1]), float(s[2]), gamma_gamma.log_likelihood,
+                    gamma_gamma.customers))
+        except (ValueError, OverflowError):  # e.g. Pareto/NBD's integral bounds from a NaN
+            return None
+        return out if np.all(np.isfinite(out[0])) and np.all(np.isfinite(out[1])) else None
+
     point = sums(model, gamma_gamma)
-    drawn = [sums(model.with_values(p), btyd.GammaGamma(
-        float(s[0]), float(s[1]), float(s[2]), gamma_gamma.log_likelihood, gamma_gamma.customers))
-             for p, s in zip(draws.purchases, draws.spend, strict=True)]
+    attempts = [drawn_sums(p, s) for p, s in zip(draws.purchases, draws.spend, strict=True)]
+    drawn = [d for d in attempts if d is not None]
+    if len(drawn) < len(attempts):
+        return {int(sid): (None, None) for sid in totals.index}
     out = {}
     for position, sid in enumerate(totals.index):
-        ranges = []
+        ranges: list[Range | None] = []
         for which, column in enumerate(("expected_purchases", "value")):
             base = point[which][position]
             ratios = np.array([d[which][position] for d in drawn]) / base if base > 0 else None
             total = float(totals.loc[sid, column])
-            if ratios is None or not np.all(np.isfinite(ratios)):
+            if ratios is None:  # nothing expected of it: nothing to vary
                 ranges.append(Range(total, total))
                 continue
             low, high = np.quantile(ratios, [(1 - LEVEL) / 2, (1 + LEVEL) / 2])

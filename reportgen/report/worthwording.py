@@ -62,10 +62,15 @@ def ridge_sentences(worth: Worth) -> list[str]:
 
 
 def interval_note(worth: Worth) -> str:
-    return (f"The {LEVEL:.0%} intervals are the range of each segment's expected figure over "
+    made = (f"The {LEVEL:.0%} intervals are the range of each segment's expected figure over "
             "200 sets of parameters drawn from their fitted uncertainty (a parametric "
             "bootstrap), each set predicting up to 300 of the segment's customers chosen at "
             "random; they leave out the chance in what a segment actually buys.")
+    if any(s.value_low is None for s in worth.segments):
+        made += (" A dash: no interval could be drawn, because the data determine the "
+                 "model's parameters too loosely (their uncertainty cannot be computed, or "
+                 "parameter sets drawn from it give no finite forecast).")
+    return made
 
 
 CITATIONS = {
