@@ -117,3 +117,22 @@ def test_a_level_needs_means_that_differ_as_printed():
     assert stat.z < -0.35 and stat.level == "average"
     apart = profile.numeric_stat(profile.ColumnSummary(0.8, 0.85, 0.8, 0.1), everyone)
     assert apart.level == "very low"  # printed 0.8 vs 1: a level
+
+
+def test_the_heatmap_colours_only_the_levels_the_tables_print():
+    """A z of -1.3 beside "1 vs 1" and "average" (P(alive) on Tableau's Superstore) is a
+    pale cell with its figure; a levelled one keeps its colour, a small z its tint."""
+    from types import SimpleNamespace
+
+    from reportgen.report.chartdata import heatmap_cells
+
+    stats = {"p_alive": NumericStat(0.99999999, 0.99999999, -1.3, "average"),
+             "recency_days": NumericStat(553.0, 540.0, 2.2, "very high"),
+             "tenure_days": NumericStat(1121.0, 1130.0, -0.1, "average"),
+             "monetary": NumericStat(1875.0, 1200.0, 0.6, profile.MIXED)}
+    segment = SimpleNamespace(name="Lost", profile=SimpleNamespace(numeric=stats))
+    features = SimpleNamespace(all_numeric=list(stats), label=lambda column: column)
+    cells = heatmap_cells([segment], features).set_index("feature")
+    assert cells["shade"].to_dict() == {"p_alive": 0.0, "recency_days": 2.2,
+                                        "tenure_days": -0.1, "monetary": 0.0}
+    assert cells.loc["p_alive", "label"] == "-1.3"  # the figure is still printed

@@ -79,13 +79,16 @@ MIXED = "mixed"  # the z-score says high or low, but the mean and the median dis
 ABOVE, BELOW = "above", "below"  # a segment's mean and median both above (below) everyone's
 
 
+LEVEL_Z = 0.35  # beyond this z-score a segment may be high or low on a measure
+
+
 def level_of(z: float) -> str:
     """DESIGN.md's levels: very low z < -1, low z < -0.35, high z > 0.35, very high z > 1."""
     if z > 1:
         return "very high"
-    if z > 0.35:
+    if z > LEVEL_Z:
         return "high"
-    if z >= -0.35:
+    if z >= -LEVEL_Z:
         return "average"
     return "low" if z >= -1 else "very low"
 

@@ -15,6 +15,7 @@ import pandas as pd
 from reportgen.model.continuity import Segments
 from reportgen.model.features import FeatureSet
 from reportgen.model.population import BinCounts
+from reportgen.model.profile import LEVEL_Z, MIXED
 from reportgen.model.segment import Segmentation
 from reportgen.report.changes import Changes
 from reportgen.report.facts import SegmentFacts
@@ -66,12 +67,19 @@ def chart_data(features: FeatureSet, segments: Segments, people: Sequence[Segmen
 
 
 def heatmap_cells(people: Sequence[SegmentFacts], features: FeatureSet) -> pd.DataFrame:
+    """One cell a segment and measure. `shade`, what the colour shows, is the z-score where
+    the profile gives the segment a level on the measure and 0 where it does not (mean and
+    median on different sides of everyone's, or means equal as printed): a deep blue P(alive)
+    of z -1.3 beside "1 vs 1" and "average" in the tables (Tableau's Superstore) is a colour
+    that says what the figures do not."""
     rows = []
     for segment in people:
         for column in features.all_numeric:
             stat = segment.profile.numeric[column]
+            levelled = stat.level not in ("average", MIXED) or abs(stat.z) <= LEVEL_Z
             rows.append({"feature": features.label(column), "segment": segment.name,
                          "z": round(stat.z, 3), "label": signed(stat.z, 1),
+                         "shade": round(stat.z, 3) if levelled else 0.0,
                          "mean": format_number(stat.mean), "level": stat.level})
     return pd.DataFrame(rows)
 

@@ -161,7 +161,9 @@ def k_scores(scores: pd.DataFrame, chosen: int) -> alt.TopLevelMixin:
 
 
 def zscore_heatmap(cells: pd.DataFrame) -> alt.TopLevelMixin:
-    """Segments x features, coloured by z-score. Columns: feature, segment, z, label, mean, level.
+    """Segments x features, coloured by z-score where the segment has a level on the
+    feature (`shade`, chartdata.heatmap_cells). Columns: feature, segment, z, shade, label,
+    mean, level.
 
     The longer list runs down the page: segments are rows when there are more of them than
     features (persona names read best horizontally), otherwise features are rows, so a
@@ -179,7 +181,7 @@ def zscore_heatmap(cells: pd.DataFrame) -> alt.TopLevelMixin:
     cell = max(widest, min(110, (WIDTH - 220) // max(len(column_order), 1)))
     base = _heatmap_axes(cells, rows, columns, row_order, column_order, cell)
     rect = base.mark_rect(stroke="white", strokeWidth=2).encode(
-        color=alt.Color("z:Q", title="z-score", legend=None, scale=alt.Scale(
+        color=alt.Color("shade:Q", title="z-score", legend=None, scale=alt.Scale(
             scheme="blueorange", domain=[-2, 2], clamp=True)),
         tooltip=[alt.Tooltip("segment:N", title="Segment"),
                  alt.Tooltip("feature:N", title="Feature"),
@@ -189,7 +191,7 @@ def zscore_heatmap(cells: pd.DataFrame) -> alt.TopLevelMixin:
     )
     text = base.mark_text(fontSize=11).encode(
         text=alt.Text("label:N"),
-        color=_text_on_dark("abs(datum.z) > 1.2"),
+        color=_text_on_dark("abs(datum.shade) > 1.2"),
     )
     return themed((rect + text).properties(width=cell * len(column_order),
                                            height=(30 if rows == "feature" else 34)
