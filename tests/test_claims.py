@@ -136,3 +136,20 @@ def test_the_heatmap_colours_only_the_levels_the_tables_print():
     assert cells["shade"].to_dict() == {"p_alive": 0.0, "recency_days": 2.2,
                                         "tenure_days": -0.1, "monetary": 0.0}
     assert cells.loc["p_alive", "label"] == "-1.3"  # the figure is still printed
+
+
+def test_a_segments_category_is_set_against_everyones_share_of_it():
+    """Everyone's mix was pooled to its top six like a segment's, so a value outside them
+    read 0%: Lost on Tableau's Superstore printed "Appliances 9.7% vs 0.0%". And a
+    segment's "other" is set against everyone's share of the same values."""
+    counts = {f"sub{i}": 100 - 5 * i for i in range(10)} | {"Appliances": 12}
+    overall = profile.category_shares(counts)
+    assert sum(overall.values()) == pytest.approx(1.0) and len(overall) == 11
+    segment = profile.category_mix({"sub0": 40, "Appliances": 9, "sub1": 30, "sub2": 5,
+                                    "sub3": 3, "sub4": 2, "sub5": 2, "sub9": 2})
+    assert profile.everyone_share(overall, "Appliances", segment) == pytest.approx(
+        12 / sum(counts.values()))
+    named = [v for v in segment if v != "other"]
+    assert segment["other"] == pytest.approx(4 / 93)  # sub5 and sub9: beyond its six
+    assert profile.everyone_share(overall, "other", segment) == pytest.approx(
+        1 - sum(counts[v] for v in named) / sum(counts.values()))

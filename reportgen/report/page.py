@@ -24,6 +24,7 @@ from reportgen.data.transactions import Reconciliation
 from reportgen.model.continuity import PALETTE
 from reportgen.model.features import CATEGORY_VARIANCE_SHARE
 from reportgen.model.lift import Lift, SegmentLift
+from reportgen.model.profile import everyone_share
 from reportgen.model.recommend import Recommendation
 from reportgen.model.segment import Segmentation
 from reportgen.model.stability import band
@@ -348,7 +349,8 @@ def _mix_rows(s: SegmentFacts, content: ReportContent) -> list[MixRow]:
         overall = content.population_mix[column]
         top = sorted(mix.items(), key=lambda kv: (kv[0] == "other", -kv[1]))[:4]
         rows.append(MixRow(content.features.label(column),
-                           [(value, share, overall.get(value, 0.0)) for value, share in top]))
+                           [(value, share, everyone_share(overall, value, mix))
+                            for value, share in top]))
     return rows
 
 
