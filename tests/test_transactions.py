@@ -175,3 +175,16 @@ def test_cancellations_with_negative_amounts_still_pass_the_prefix_check(result)
     """Online Retail's "C" invoices carry negative quantities: the check lets them by."""
     _, sales, _ = result
     assert sales.line_counts[NETTED] == 2
+
+
+def test_a_tie_between_a_customers_line_values_goes_to_the_first_in_text_order():
+    """As the Spark engine breaks it, whichever way the file is sorted; the appendix says
+    so (page.line_columns_note)."""
+    lines = pd.DataFrame([("1", 1, "01/10/2026", 5.0, 7.0, "United Kingdom"),
+                          ("2", 1, "02/10/2026", 5.0, 7.0, "France"),
+                          ("3", 1, "03/10/2026", 5.0, 8.0, "Germany")], columns=COLUMNS)
+    for order in (lines, lines.iloc[::-1]):
+        customers, sales, _ = aggregate(order.reset_index(drop=True), SPEC, dayfirst=True,
+                                        extra=["Country"])
+        assert customers.loc[7, "Country"] == "France"
+        assert sales.line_columns == ("Country",)

@@ -52,6 +52,7 @@ class SalesSummary:
     excluded: pd.DataFrame = field(default_factory=pd.DataFrame)
     segmented_cents: int = 0  # net revenue of the customers kept, in cents
     segmented: int = 0  # customers kept (net revenue above zero)
+    line_columns: tuple[str, ...] = ()  # other columns of the lines, taken per customer
 
     @property
     def lines_dropped(self) -> int:
@@ -231,7 +232,8 @@ def finish_customers(per: pd.DataFrame, counts: dict[str, int], lines_read: int,
                            last_date=dates[1], line_counts=counts,
                            excluded=excluded[["frequency", "monetary"]].reset_index(),
                            segmented_cents=int(cents(customers["monetary"]).sum()),
-                           segmented=len(customers))
+                           segmented=len(customers),
+                           line_columns=tuple(c for c in per.columns if c not in RFM_COLUMNS))
     return customers, summary
 
 
@@ -420,13 +422,16 @@ def _purchases(lines: pd.DataFrame, rows: np.ndarray, codes: np.ndarray, days: n
 
 
 def _customer_value(values: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Series:
-    """A sales-line column per customer: the mean of a number, the most frequent text."""
+    """A sales-line column per customer: the mean of a number, the most frequent text
+    (ties: the first in text order, as every engine breaks them; the first in the file
+    would depend on how the file was sorted)."""
     keyed = pd.DataFrame({"code": codes, "value": values.to_numpy()})
     if pd.api.types.is_numeric_dtype(values):
         per_code = keyed.groupby("code")["value"].mean()
     else:
         counts = keyed.groupby(["code", "value"], sort=False).size().reset_index(name="n")
-        top = counts.sort_values(["code", "n"], ascending=[True, False]).drop_duplicates("code")
+        top = counts.sort_values(["code", "n", "value"], ascending=[True, False, True],
+                                 kind="stable").drop_duplicates("code")
         per_code = top.set_index("code")["value"]
     return pd.Series(per_code.reindex(range(len(index))).to_numpy(), index=index)
 
