@@ -293,3 +293,35 @@ def test_order_ids_that_start_with_c_are_sales_in_the_written_config(tmp_path):
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "transactions.cancel_prefix: null" in done.stderr
     assert not (tmp_path / "reports" / "superstore" / "2026-12").exists()
+
+
+def test_a_european_export_is_read_with_its_decimal_comma(tmp_path):
+    """Tableau's Superstore saved from a European locale: semicolons, 261,96 and
+    1.706,18. Read with the point, Sales was text and init clustered rows on Quantity;
+    now it is an amount, and the revenue is the comma file's to the cent."""
+    lines = superstore_lines(tmp_path / "plain.csv")
+    lines["Sales"] = lines["Sales"] * 7  # some above 1,000
+    written = lines.assign(Sales=[f"{v:,.2f}".replace(",", " ").replace(".", ",")
+                                  .replace(" ", ".") for v in lines["Sales"]])
+    written.to_csv(tmp_path / "export.csv", sep=";", index=False)
+    assert (written["Sales"].str.contains(r"\d\.\d{3},")).any()  # 1.706,18 is in it
+    raw = init(tmp_path, tmp_path / "export.csv")
+    assert raw["data"]["read"] == {"sep": ";", "decimal": ",", "thousands": ".",
+                                   "dayfirst": True}
+    assert raw["transactions"]["amount"] == "Sales"
+    summary = run_html(tmp_path)
+    assert summary["reconciliation"]["net_revenue"] == pytest.approx(
+        lines["Sales"].sum(), abs=0.01 * len(lines))
+
+
+@pytest.mark.parametrize(("values", "marks"), [
+    (["261,96", "14,62", "1.706,18"], (",", ".")),
+    (["261,96", "14,62", "3"], (",", None)),
+    (["261.96", "14.62"], (".", None)),  # the point: nothing to change
+    (["Claire Gute", "14,62"], (".", None)),  # text with a comma is text
+])
+def test_the_decimal_mark_is_read_from_the_numbers_written_as_text(values, marks):
+    from reportgen.starter.inspect import number_marks
+
+    assert number_marks(pd.DataFrame({"Sales": values}), ";") == marks
+    assert number_marks(pd.DataFrame({"Sales": values}), ",") == (".", None)

@@ -59,6 +59,8 @@ class Sample:
     encoding: str = "utf-8"
     sep: str | None = None
     columns: list[str] | None = None  # names guessed for a file without a header row
+    decimal: str = "."  # "," in a European export: 261,96
+    thousands: str | None = None  # "." beside a decimal comma: 1.706,18
 
 
 @dataclass
@@ -136,12 +138,42 @@ def _text_sample(path: Path) -> Sample:
                          nrows=SAMPLE_ROWS, dtype=str)
         columns = guess_names(raw)
         layout = text_layout(path, layout.encoding, sep, columns)
-    frame = parse_text(path, layout, 1.0, nrows=SAMPLE_ROWS,
-                       **({} if sep == "whitespace" else {"skipinitialspace": True}))
+    spacing = {} if sep == "whitespace" else {"skipinitialspace": True}
+    frame = parse_text(path, layout, 1.0, nrows=SAMPLE_ROWS, **spacing)
+    decimal, thousands = number_marks(frame, sep)
+    if decimal != ".":
+        frame = parse_text(path, layout, 1.0, nrows=SAMPLE_ROWS, decimal=decimal,
+                           thousands=thousands, **spacing)
     frame.columns = [str(c).strip() for c in frame.columns]
     encoding = layout.encoding
     return Sample(path, frame, "text", encoding="utf-8" if encoding == "utf-8-sig"
-                  else encoding, sep=sep, columns=columns)
+                  else encoding, sep=sep, columns=columns, decimal=decimal,
+                  thousands=thousands)
+
+
+DECIMAL_COMMA = re.compile(r"[-+]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?")
+GROUPED = re.compile(r"[-+]?\d{1,3}(?:\.\d{3})+(?:,\d+)?")
+
+
+def number_marks(frame: pd.DataFrame, sep: str | None) -> tuple[str, str | None]:
+    """The decimal mark and thousands separator of a file whose numbers read as text
+    because they are written 261,96 (and 1.706,18): a European export, separated by
+    semicolons. Read with the point, its sales amounts were text and init clustered rows
+    on a quantity (Tableau's Superstore saved that way). A column counts when every value
+    is a number written so and one has a comma; a comma-separated file has none."""
+    if sep == ",":
+        return ".", None
+    comma = grouped = False
+    for name in frame.columns:
+        if pd.api.types.is_numeric_dtype(frame[name]):
+            continue
+        values = frame[name].dropna().astype(str).str.strip()
+        if values.empty or not values.str.fullmatch(DECIMAL_COMMA).all():
+            continue
+        if values.str.contains(",", regex=False).any():
+            comma = True
+            grouped = grouped or bool(values.str.fullmatch(GROUPED).any())
+    return (",", "." if grouped else None) if comma else (".", None)
 
 
 def is_yyyymmdd(values: pd.Series) -> bool:

@@ -138,6 +138,10 @@ def _read_mapping(starter: Starter) -> dict[str, Any]:
         read["sep"] = sample.sep
     if sample.columns:
         read["columns"] = list(sample.columns)
+    if sample.decimal != ".":
+        read["decimal"] = sample.decimal
+    if sample.thousands is not None:
+        read["thousands"] = sample.thousands
     if sample.encoding != "utf-8":
         read["encoding"] = sample.encoding
     if starter.dayfirst:
