@@ -39,6 +39,16 @@ def test_credit_card_roles_are_bound_by_what_the_columns_measure():
     assert roles["income"] is None  # a credit limit is not an income: unsure, unbound
 
 
+def test_an_account_balance_is_money_held_not_owed():
+    """A public bank table (CustomerID, CustAccountBalance, TransactionAmount (INR)): the
+    balance role means money owed, so the fallback action tells a high segment to
+    consolidate what it owes; a deposit account's balance must not be bound to it."""
+    roles = bound(["CustomerID", "CustGender", "CustAccountBalance",
+                   "TransactionAmount (INR)"])
+    assert roles["balance"] is None
+    assert roles["spending"] == "TransactionAmount (INR)"
+
+
 def test_deal_purchases_are_not_purchase_frequency():
     roles = bound(CAMPAIGN)
     assert roles["frequency"] is None  # only parts: NumDealsPurchases, NumWebPurchases ...

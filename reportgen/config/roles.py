@@ -53,7 +53,11 @@ MEANINGS: dict[str, Meaning] = {
                       frozenset(), "time as a customer"),
     "income": Meaning((("income",), ("salary",), ("earnings",), ("wage",)), frozenset(),
                       "income"),
-    "balance": Meaning((("balance",),), frozenset({"frequency", "freq"}), "money owed"),
+    # An account's balance is money held, not owed: bound, a bank table's wealthiest
+    # depositors (CustAccountBalance) would be told to consolidate what they owe.
+    "balance": Meaning((("balance",),), frozenset({"frequency", "freq", "account", "deposit",
+                                                  "deposits", "savings", "saving"}),
+                       "money owed"),
     "age": Meaning((("age",),), frozenset(), "age in years"),
 }
 
