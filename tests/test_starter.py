@@ -325,3 +325,21 @@ def test_the_decimal_mark_is_read_from_the_numbers_written_as_text(values, marks
 
     assert number_marks(pd.DataFrame({"Sales": values}), ";") == marks
     assert number_marks(pd.DataFrame({"Sales": values}), ",") == (".", None)
+
+
+def test_a_transaction_log_where_few_customers_come_back_is_read_as_lines(tmp_path):
+    """The shape of a public bank table (22,349 transactions by 22,270 customers): init
+    took it for one row a customer keyed on TransactionID, and the page counted every
+    transaction as a customer."""
+    rng = np.random.default_rng(5)
+    customers = [f"C{n:07d}" for n in rng.choice(9_000_000, 400, replace=False)]
+    rows = customers + customers[:4]  # four come back
+    frame = pd.DataFrame({
+        "TransactionID": [f"T{i + 1}" for i in range(len(rows))], "CustomerID": rows,
+        "TransactionDate": [f"2016-08-{1 + int(d):02d}" for d in rng.integers(0, 28, len(rows))],
+        "TransactionAmount": rng.gamma(2, 400, len(rows)).round(2)})
+    frame.to_csv(tmp_path / "bank.csv", index=False)
+    raw = init(tmp_path, tmp_path / "bank.csv")
+    assert raw["transactions"]["customer"] == "CustomerID"
+    assert raw["transactions"]["invoice"] == "TransactionID"
+    assert run_html(tmp_path)["n_customers"] == 400
