@@ -272,4 +272,4 @@ def test_draws_without_a_finite_forecast_give_no_interval_rather_than_a_point(tm
         warnings.simplefilter("error")
         ranges = segment_ranges(value.purchases, value.gamma_gamma, planted, value.history,
                                 everyone, totals, 12, 0.1, 1.0)
-    assert ranges == {0: (None, None)}
+    assert ranges == {}

@@ -129,13 +129,12 @@ class Range:
 
 def segment_ranges(model: PurchaseModel, gamma_gamma: btyd.GammaGamma, draws: Draws,
                    h: btyd.History, segment: np.ndarray, totals: pd.DataFrame, months: int,
-                   rate: float, margin: float
-                   ) -> dict[int, tuple[Range | None, Range | None]]:
+                   rate: float, margin: float) -> dict[int, tuple[Range, Range]]:
     """Per segment id, the 90% ranges of its expected purchases and its predicted value.
     `segment` is each customer's segment (row-aligned with `h`, -1 for none); `totals` is
     indexed by segment id with the point totals `expected_purchases` and `value`.
 
-    None where some draws give no finite forecast (parameters so badly determined that a
+    None at all (an empty mapping) where some draws give no finite forecast (parameters so badly determined that a
     draw overflows, as BG/NBD's dropout on Tableau's Superstore, b about 67,000): an
     interval from the draws that survive would be narrower than the truth, and the
     point alone ("395.0k-395.0k") would claim a certainty the fit does not have."""
@@ -169,10 +168,10 @@ def segment_ranges(model: PurchaseModel, gamma_gamma: btyd.GammaGamma, draws: Dr
     attempts = [drawn_sums(p, s) for p, s in zip(draws.purchases, draws.spend, strict=True)]
     drawn = [d for d in attempts if d is not None]
     if len(drawn) < len(attempts):
-        return {int(sid): (None, None) for sid in totals.index}
+        return {}
     out = {}
     for position, sid in enumerate(totals.index):
-        ranges: list[Range | None] = []
+        ranges = []
         for which, column in enumerate(("expected_purchases", "value")):
             base = point[which][position]
             ratios = np.array([d[which][position] for d in drawn]) / base if base > 0 else None

@@ -113,8 +113,9 @@ def segment_worth(value: CustomerValue | None, features: FeatureSet, segments: S
 
 
 def _ranges(value: CustomerValue, customers: pd.DataFrame,
-            segment_ids: Sequence[int]) -> dict[int, tuple[Range | None, Range | None]]:
-    """The segments' 90% intervals; none when the fit gave no parameter draws."""
+            segment_ids: Sequence[int]) -> dict[int, tuple[Range, Range]]:
+    """The segments' 90% intervals; none when the fit gave no parameter draws, or draws
+    without a finite forecast (model/intervals.segment_ranges)."""
     if value.draws is None:
         return {}
     segment = customers["segment"].reindex(value.frame.index)  # ids are unique
@@ -128,7 +129,7 @@ def _ranges(value: CustomerValue, customers: pd.DataFrame,
 
 def _one_segment(customers: pd.DataFrame, sid: int, total: float, revenue_share: float | None,
                  held: pd.DataFrame | None,
-                 ranges: tuple[Range | None, Range | None] | None) -> SegmentWorth:
+                 ranges: tuple[Range, Range] | None) -> SegmentWorth:
     rows = customers[customers["segment"].to_numpy() == sid]
     repeat = rows[rows["repeat_purchases"] > 0]
     lapsing = repeat[repeat["p_alive"] < LAPSING]
@@ -147,10 +148,10 @@ def _one_segment(customers: pd.DataFrame, sid: int, total: float, revenue_share:
         else None,
         holdout_expected=float(held.loc[sid, "predicted"]) if held is not None
         and sid in held.index else None,
-        expected_purchases_low=ranges[0].low if ranges and ranges[0] else None,
-        expected_purchases_high=ranges[0].high if ranges and ranges[0] else None,
-        value_low=ranges[1].low if ranges and ranges[1] else None,
-        value_high=ranges[1].high if ranges and ranges[1] else None)
+        expected_purchases_low=ranges[0].low if ranges else None,
+        expected_purchases_high=ranges[0].high if ranges else None,
+        value_low=ranges[1].low if ranges else None,
+        value_high=ranges[1].high if ranges else None)
 
 
 def _holdout_by_segment(test: Backtest, customers: pd.DataFrame) -> pd.DataFrame | None:
