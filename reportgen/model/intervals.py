@@ -134,10 +134,11 @@ def segment_ranges(model: PurchaseModel, gamma_gamma: btyd.GammaGamma, draws: Dr
     `segment` is each customer's segment (row-aligned with `h`, -1 for none); `totals` is
     indexed by segment id with the point totals `expected_purchases` and `value`.
 
-    None at all (an empty mapping) where some draws give no finite forecast (parameters so badly determined that a
-    draw overflows, as BG/NBD's dropout on Tableau's Superstore, b about 67,000): an
-    interval from the draws that survive would be narrower than the truth, and the
-    point alone ("395.0k-395.0k") would claim a certainty the fit does not have."""
+    None at all (an empty mapping) where some draws give no finite forecast: parameters
+    so badly determined that a draw overflows, as BG/NBD's dropout on Tableau's
+    Superstore (b about 67,000). An interval from the draws that survive would be
+    narrower than the truth, and the point alone ("395.0k-395.0k") would claim a
+    certainty the fit does not have."""
     rng = np.random.default_rng(SEED)
     chosen = np.concatenate([_some(np.flatnonzero(segment == sid), rng) for sid in totals.index])
     sample, labels = h.rows(chosen), segment[chosen]
