@@ -188,3 +188,6 @@ def test_a_tie_between_a_customers_line_values_goes_to_the_first_in_text_order()
                                         extra=["Country"])
         assert customers.loc[7, "Country"] == "France"
         assert sales.line_columns == ("Country",)
+    mixed = lines.assign(Country=["M7A", 77095, "G1B"])  # Superstore's postal codes
+    customers, _, _ = aggregate(mixed, SPEC, dayfirst=True, extra=["Country"])
+    assert customers.loc[7, "Country"] == 77095  # "77095" comes before "M7A" as text

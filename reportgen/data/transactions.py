@@ -430,7 +430,8 @@ def _customer_value(values: pd.Series, codes: np.ndarray, index: pd.Index) -> pd
         per_code = keyed.groupby("code")["value"].mean()
     else:
         counts = keyed.groupby(["code", "value"], sort=False).size().reset_index(name="n")
-        top = counts.sort_values(["code", "n", "value"], ascending=[True, False, True],
+        counts["text"] = counts["value"].astype(str)  # 77095 beside "M7A": compared as text
+        top = counts.sort_values(["code", "n", "text"], ascending=[True, False, True],
                                  kind="stable").drop_duplicates("code")
         per_code = top.set_index("code")["value"]
     return pd.Series(per_code.reindex(range(len(index))).to_numpy(), index=index)
