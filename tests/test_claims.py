@@ -153,3 +153,15 @@ def test_a_segments_category_is_set_against_everyones_share_of_it():
     assert segment["other"] == pytest.approx(4 / 93)  # sub5 and sub9: beyond its six
     assert profile.everyone_share(overall, "other", segment) == pytest.approx(
         1 - sum(counts[v] for v in named) / sum(counts.values()))
+
+
+@pytest.mark.parametrize(("z", "level"), [(-1.0049, "low"), (-1.006, "very low"),
+                                          (-0.3548, "average"), (0.356, "high"),
+                                          (1.004, "high")])
+def test_a_level_follows_the_z_score_as_printed(z, level):
+    """The profile table prints z to two decimals beside its level, and the appendix says
+    "very low below -1": the marketing golden printed "-1.00 very low"."""
+    everyone = profile.ColumnSummary(mean=10.0, median=10.0, scale_mean=10.0, scale_std=1.0)
+    segment = profile.ColumnSummary(mean=10.0 + 3 * z, median=10.0 + 3 * z,
+                                    scale_mean=10.0 + z, scale_std=1.0)
+    assert profile.numeric_stat(segment, everyone).level == level

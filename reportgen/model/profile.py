@@ -109,7 +109,7 @@ def agreeing_level(z: float, mean: float, median: float, everyone_mean: float,
     that differ as printed: a P(alive) of 0.99999999 against everyone's 0.9999999998 on
     a table where the model sees no one leave (Tableau's Superstore) had a z of -0.4 and
     read "Lower P(still a customer) (1 vs 1)"."""
-    level = level_of(z)
+    level = level_of(round(z, 2))  # as the profile table prints it: "-0.35" is not low
     if level == "average" or format_number(mean) == format_number(everyone_mean):
         return "average"
     direction = 1 if z > 0 else -1

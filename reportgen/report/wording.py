@@ -233,8 +233,9 @@ def method_notes(fit: Segmentation, spec: SegmentationSection, logged: bool,
         f"Silhouette computed {sampled}; Calinski-Harabasz and Davies-Bouldin on "
         f"{'the same rows as the sweep' if fit.sampled_sweep else 'all customers'}. The "
         "elbow is found with the Kneedle method (kneed).",
-        "Segment levels come from z-scores of the segment mean against all customers: very "
-        "low below -1, low below -0.35, high above 0.35, very high above 1"
+        "Segment levels come from z-scores of the segment mean against all customers, to "
+        "two decimals as printed: very low below -1, low below -0.35, high above 0.35, very "
+        "high above 1"
         + (" (on log(1 + x) for logged columns)" if logged else "")
         + "; a level is given only where the segment's mean and median both lie on that "
         "side of everyone's and its mean differs from everyone's as printed.",
