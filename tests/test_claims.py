@@ -135,7 +135,7 @@ def test_the_heatmap_colours_only_the_levels_the_tables_print():
     cells = heatmap_cells([segment], features).set_index("feature")
     assert cells["shade"].to_dict() == {"p_alive": 0.0, "recency_days": 2.2,
                                         "tenure_days": -0.1, "monetary": 0.0}
-    assert cells.loc["p_alive", "label"] == "-1.3"  # the figure is still printed
+    assert cells.loc["p_alive", "label"] == "-1.30"  # the figure is still printed
 
 
 def test_a_segments_category_is_set_against_everyones_share_of_it():

@@ -78,7 +78,7 @@ def heatmap_cells(people: Sequence[SegmentFacts], features: FeatureSet) -> pd.Da
             stat = segment.profile.numeric[column]
             levelled = stat.level not in ("average", MIXED) or abs(stat.z) <= LEVEL_Z
             rows.append({"feature": features.label(column), "segment": segment.name,
-                         "z": round(stat.z, 3), "label": signed(stat.z, 1),
+                         "z": round(stat.z, 3), "label": signed(stat.z, 2),
                          "shade": round(stat.z, 3) if levelled else 0.0,
                          "mean": format_number(stat.mean), "level": stat.level})
     return pd.DataFrame(rows)
