@@ -350,8 +350,12 @@ def _prefix_marked(lines: pd.DataFrame, spec: TransactionsSection) -> np.ndarray
     """The lines whose invoice number starts with the cancel prefix."""
     if not (spec.cancel_prefix and spec.invoice is not None):
         return np.zeros(len(lines), dtype=bool)
-    invoices = lines[spec.invoice].astype("string")
-    return invoices.str.startswith(spec.cancel_prefix).fillna(False).to_numpy(bool)
+    return marked_by_prefix(lines[spec.invoice], spec.cancel_prefix)
+
+
+def marked_by_prefix(invoices: pd.Series, prefix: str) -> np.ndarray:
+    """Invoice numbers starting with `prefix`, numbers and blanks included (as text)."""
+    return invoices.astype("string").str.startswith(prefix).fillna(False).to_numpy(bool)
 
 
 def check_cancellations(lines: pd.DataFrame, spec: TransactionsSection,

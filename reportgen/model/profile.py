@@ -210,13 +210,9 @@ def numeric_stat(segment: ColumnSummary, population: ColumnSummary) -> NumericSt
 
 def category_mix(counts: Mapping[str, int]) -> dict[str, float]:
     """Shares of the most frequent values; the rest are pooled under 'other'."""
-    total = sum(counts.values())
-    if not total:
-        return {}
-    ranked = sorted(counts.items(), key=lambda item: -item[1])  # stable: ties keep order
-    top = {value: n / total for value, n in ranked[:TOP_CATEGORIES]}
-    rest = sum(n for _, n in ranked[TOP_CATEGORIES:]) / total
-    return {**top, "other": rest} if rest > 0 else top
+    top = dict(list(category_shares(counts).items())[:TOP_CATEGORIES])
+    rest = sum(n for value, n in counts.items() if value not in top)
+    return {**top, "other": rest / sum(counts.values())} if rest > 0 else top
 
 
 def category_shares(counts: Mapping[str, int]) -> dict[str, float]:

@@ -367,11 +367,12 @@ def prefix_marks_sales(frame: pd.DataFrame, sales: dict[str, str]) -> bool:
     then they are sales (Superstore's "CA-2019-100867"), and the config must say
     cancel_prefix: null (a run refuses them otherwise, data/transactions.py)."""
     from reportgen.config.sources import TransactionsSection
+    from reportgen.data.transactions import marked_by_prefix
 
     prefix = TransactionsSection.model_fields["cancel_prefix"].default
     if "invoice" not in sales:
         return False
-    marked = frame[sales["invoice"]].astype("string").str.startswith(prefix).fillna(False)
+    marked = marked_by_prefix(frame[sales["invoice"]], prefix)
     if "amount" in sales:
         amount = pd.to_numeric(frame[sales["amount"]], errors="coerce")
     else:
